@@ -1,0 +1,592 @@
+import { ConsecutiveFailuresPolicy } from './consecutive-policy';
+import { BreakerOpenError, BreakerTimeoutError } from './errors';
+import { BreakerEmitter, type BreakerEventName, type BreakerEvents } from './events';
+import { resolveOptions, type ResolvedOptions } from './options';
+import { RatePolicy } from './rate-policy';
+import { FAILURE, IGNORED, OUTCOMES, REJECTED, SUCCESS, TIMEOUT, type CallRecorder } from './recorder';
+import { CountWindow, TimeWindow } from './rolling-window';
+import type { BreakerSnapshot, BreakerState, CircuitBreakerOptions, TransitionReason } from './types';
+
+/** Permit kinds; a permit token is `generation * 4 + kind`. */
+const PASS = 1;
+const TRIAL = 2;
+/** Returned by `acquire()` for a refused call. */
+export const REJECT = -1;
+
+const EMPTY: unknown[] = [];
+
+type Callback = (this: unknown, ...args: unknown[]) => unknown;
+type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+
+function defaultClock(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * A circuit breaker with no I/O, no timers of its own and no telemetry. Open → half-open is
+ * decided on the next call, so an idle breaker costs nothing and keeps no process alive.
+ *
+ * Every admitted call carries the breaker's `generation` (bumped on each transition); a call
+ * that settles after the state moved on still reaches the recorder but cannot flip the
+ * state again, so a late answer from before an outage never closes a breaker by accident.
+ */
+export class CircuitBreaker {
+  readonly name: string;
+  /** Where each call is reported (plain counters, see registry). */
+  recorder: CallRecorder | null = null;
+  private readonly o: ResolvedOptions;
+  private readonly clock: () => number;
+  private _state: BreakerState = 'closed';
+  private generation = 0;
+  private openedAt = 0;
+  private currentResetMs: number;
+  private trialsInFlight = 0;
+  private trialSuccesses = 0;
+  private trialsStartedAt = 0;
+  private outageStartedAt: number | null = null;
+  private lastFrom: BreakerState | null = null;
+  private lastReason: TransitionReason | null = null;
+  private lastAt = 0;
+  private readonly consecutive: ConsecutiveFailuresPolicy | null;
+  private readonly rate: RatePolicy | null;
+  private isFailureFn: ((err: unknown) => boolean) | null;
+  private ownFallback: AnyFunction | null;
+  /** Whose fallback applies: this breaker's own, or a parent's for per-target children. */
+  private fallbackOwner: CircuitBreaker = this;
+  private events: BreakerEmitter | null = null;
+
+  constructor(options: CircuitBreakerOptions) {
+    this.o = resolveOptions(options);
+    this.name = this.o.name;
+    this.clock = options.now ?? defaultClock;
+    this.currentResetMs = this.o.resetTimeoutMs;
+    this.consecutive = this.o.failureThreshold > 0 ? new ConsecutiveFailuresPolicy(this.o.failureThreshold) : null;
+    const rateOn = this.o.failureRate > 0 || this.o.slowCallRate > 0;
+    this.rate = rateOn
+      ? new RatePolicy(
+          this.o.windowSize > 0 ? new CountWindow(this.o.windowSize) : new TimeWindow(this.o.windowMs),
+          this.o.failureRate,
+          this.o.slowCallRate,
+          this.o.minimumCalls,
+        )
+      : null;
+    this.isFailureFn = options.isFailure ?? null;
+    this.ownFallback = (options.fallback as AnyFunction | undefined) ?? null;
+    if (options.initialState) this.restore(options.initialState);
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  get state(): BreakerState {
+    return this._state;
+  }
+
+  get mode(): 'enforce' | 'metrics_only' {
+    return this.o.mode;
+  }
+
+  /** The options in force, defaults applied. */
+  get options(): Readonly<ResolvedOptions> {
+    return this.o;
+  }
+
+  get consecutiveFailures(): number {
+    return this.consecutive === null ? 0 : this.consecutive.count;
+  }
+
+  /** Failure rate over the rolling window (0 without a rate policy). */
+  get failureRate(): number {
+    return this.rate === null ? 0 : this.rate.failureRate(this.clock());
+  }
+
+  /** Calls in the rolling window (0 without a rate policy). */
+  get windowCalls(): number {
+    return this.rate === null ? 0 : this.rate.window.calls;
+  }
+
+  /** The last transition, or null if the breaker never changed state. */
+  get lastTransition(): { from: BreakerState; to: BreakerState; reason: TransitionReason; at: number } | null {
+    if (this.lastFrom === null || this.lastReason === null) return null;
+    return { from: this.lastFrom, to: this._state, reason: this.lastReason, at: this.lastAt };
+  }
+
+  /** Clock time until which an open breaker rejects, or null when not open. */
+  get retryAt(): number | null {
+    return this._state === 'open' ? this.openedAt + this.currentResetMs : null;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  /** Runs `fn` guarded; always returns a Promise. `fn` gets an AbortSignal when callTimeoutMs is set. */
+  execute<T>(fn: (signal?: AbortSignal) => T | PromiseLike<T>): Promise<T> {
+    return this.invoke(fn as AnyFunction, undefined, EMPTY, 0, true) as Promise<T>;
+  }
+
+  /** Runs a synchronous `fn` guarded: returns or throws synchronously. callTimeoutMs does not apply. */
+  executeSync<T>(fn: () => T): T {
+    return this.invokeSync(fn as AnyFunction, undefined, EMPTY, 0) as T;
+  }
+
+  /**
+   * Runs a callback-style `fn(...args, cb)` guarded. `callback` is called exactly once with
+   * what `fn` passed it; a rejection reaches it asynchronously, never synchronously.
+   */
+  executeCallback(fn: (...args: never[]) => unknown, args: readonly unknown[], callback: (err: unknown, ...results: unknown[]) => void): unknown {
+    const all = [...args, callback];
+    return this.invokeCallback(fn as AnyFunction, undefined, all, args.length, 0);
+  }
+
+  /** The same function, guarded: same arguments and `this`, always returns a Promise. */
+  wrap<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>): (...args: A) => Promise<Awaited<R>> {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const breaker = this;
+    return function guarded(this: unknown, ...args: A): Promise<Awaited<R>> {
+      return breaker.invoke(fn as AnyFunction, this, args, 0, false) as Promise<Awaited<R>>;
+    };
+  }
+
+  /** Sets (or clears, with null) the fallback. Returns the breaker. */
+  fallback(fn: ((...args: never[]) => unknown) | null): this {
+    if (fn !== null && typeof fn !== 'function') {
+      throw new TypeError(`CircuitBreaker "${this.name}": fallback(fn): expected a function or null, got ${typeof fn}`);
+    }
+    this.ownFallback = fn as AnyFunction | null;
+    return this;
+  }
+
+  hasFallback(): boolean {
+    return this.fallbackFn !== null;
+  }
+
+  /** Makes this breaker use `owner`'s fallback, now and after any later `fallback(fn)` on it. */
+  shareFallbackOf(owner: CircuitBreaker): void {
+    this.fallbackOwner = owner;
+  }
+
+  private get fallbackFn(): AnyFunction | null {
+    return this.fallbackOwner.ownFallback;
+  }
+
+  forceOpen(): void {
+    this.transition('forced_open', 'forced_open', this.clock());
+  }
+
+  close(): void {
+    this.transition('closed', 'closed_by_operator', this.clock());
+  }
+
+  /** Back to closed with every count, backoff and outage forgotten. */
+  reset(): void {
+    const now = this.clock();
+    this.outageStartedAt = null;
+    this.transition('closed', 'reset', now);
+    this.clearCounts();
+  }
+
+  disable(): void {
+    this.outageStartedAt = null;
+    this.transition('disabled', 'disabled', this.clock());
+  }
+
+  enable(): void {
+    if (this._state !== 'disabled') return;
+    this.transition('closed', 'enabled', this.clock());
+  }
+
+  on<K extends BreakerEventName>(name: K, fn: BreakerEvents[K]): this {
+    (this.events ??= new BreakerEmitter()).on(name, fn);
+    return this;
+  }
+
+  off<K extends BreakerEventName>(name: K, fn: BreakerEvents[K]): this {
+    this.events?.off(name, fn);
+    return this;
+  }
+
+  toJSON(): BreakerSnapshot {
+    return {
+      name: this.name,
+      state: this._state,
+      openedAt: this._state === 'open' || this._state === 'half_open' ? this.openedAt : null,
+      currentResetTimeoutMs: this.currentResetMs,
+      consecutiveFailures: this.consecutiveFailures,
+      outageStartedAt: this.outageStartedAt,
+    };
+  }
+
+  // ------------------------------------------------- low-level API for patchers
+
+  /**
+   * Asks to run one call. Returns REJECT, or a token to hand back to `release()` exactly once.
+   * For APIs whose outcome arrives through events rather than a promise or callback.
+   */
+  acquire(now: number): number {
+    let kind: number;
+    switch (this._state) {
+      case 'closed':
+      case 'disabled':
+        return this.generation * 4 + PASS;
+      case 'forced_open':
+        return REJECT;
+      case 'open':
+        if (now < this.openedAt + this.currentResetMs) {
+          return this.o.mode === 'metrics_only' ? this.generation * 4 + PASS : REJECT;
+        }
+        this.transition('half_open', 'reset_timeout', now);
+        kind = this.admitTrial(now);
+        break;
+      default:
+        kind = this.admitTrial(now);
+    }
+    if (kind === REJECT) return this.o.mode === 'metrics_only' ? this.generation * 4 + PASS : REJECT;
+    return this.generation * 4 + kind;
+  }
+
+  /** Reports how an acquired call ended; `outcome` is an index into OUTCOMES. */
+  release(token: number, outcome: number, start: number, end: number, operation: number): void {
+    const duration = end - start;
+    if (this.recorder !== null) this.recorder.record(operation, outcome, duration);
+    const generation = Math.floor(token / 4);
+    if (generation !== this.generation) return;
+    const slow = this.o.slowCallMs > 0 && duration >= this.o.slowCallMs;
+    if (token % 4 === TRIAL) {
+      this.trialsInFlight--;
+      if (outcome === FAILURE || outcome === TIMEOUT || slow) {
+        this.reopen('trial_failed', end);
+      } else if (++this.trialSuccesses >= this.o.successThreshold) {
+        this.transition('closed', 'trial_succeeded', end);
+      }
+      return;
+    }
+    if (this._state !== 'closed' || outcome === IGNORED) return;
+    const failed = outcome !== SUCCESS;
+    let reason: TransitionReason | null = null;
+    if (this.consecutive !== null) reason = this.consecutive.record(failed);
+    if (this.rate !== null) {
+      const byRate = this.rate.record(failed, slow, end);
+      if (reason === null) reason = byRate;
+    }
+    if (reason !== null) this.transition('open', reason, end);
+  }
+
+  /** Builds the error for a refused call and reports the rejection. */
+  rejection(now: number, operation: number): BreakerOpenError {
+    const state = this._state;
+    const retryAt = state === 'open'
+      ? this.openedAt + this.currentResetMs
+      : state === 'half_open' ? this.trialsStartedAt + this.o.trialTimeoutMs : null;
+    const err = BreakerOpenError.create(this.name, state, retryAt, this.clock);
+    if (this.recorder !== null) this.recorder.record(operation, REJECTED, 0);
+    if (this.events !== null && this.events.has('rejected')) {
+      this.events.emit('rejected', { breaker: this.name, outcome: 'rejected', durationMs: 0, error: err });
+    }
+    return err;
+  }
+
+  /** Whether an error counts against the dependency (isFailure; a throwing isFailure counts). */
+  counts(err: unknown): boolean {
+    if (this.isFailureFn === null) return true;
+    try {
+      return this.isFailureFn(err) === true;
+    } catch {
+      return true;
+    }
+  }
+
+  /** Settles a call that threw or rejected: returns the outcome index it was recorded as. */
+  releaseError(token: number, err: unknown, start: number, operation: number): number {
+    const outcome = err instanceof BreakerTimeoutError && err.breaker === this.name
+      ? TIMEOUT
+      : this.counts(err) ? FAILURE : IGNORED;
+    this.release(token, outcome, start, this.clock(), operation);
+    this.emitCall(outcome, start, err);
+    return outcome;
+  }
+
+  /** Guarded promise call with `this` and arguments, used by wrap() and the patchers. */
+  async invoke(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number, passSignal: boolean): Promise<unknown> {
+    const start = this.clock();
+    const token = this._state === 'closed' ? this.generation * 4 + PASS : this.acquire(start);
+    if (token === REJECT) return this.onRejectedAsync(args, start, operation);
+    if (this.o.callTimeoutMs > 0) return this.invokeWithTimeout(fn, thisArg, args, operation, passSignal, token, start);
+    let value: unknown;
+    try {
+      value = await (args === EMPTY ? fn.call(thisArg) : fn.apply(thisArg, args));
+    } catch (err) {
+      return this.onErrorAsync(token, err, start, operation, args);
+    }
+    this.release(token, SUCCESS, start, this.clock(), operation);
+    if (this.events !== null) this.emitCall(SUCCESS, start, undefined);
+    return value;
+  }
+
+  /** Guarded synchronous call: returns or throws synchronously. */
+  invokeSync(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number): unknown {
+    const start = this.clock();
+    const token = this._state === 'closed' ? this.generation * 4 + PASS : this.acquire(start);
+    if (token === REJECT) {
+      const rejected = this.rejection(start, operation);
+      if (this.fallbackFn === null) throw rejected;
+      return this.runFallbackSync(args, rejected);
+    }
+    let value: unknown;
+    try {
+      value = fn.apply(thisArg, args);
+    } catch (err) {
+      const outcome = this.releaseError(token, err, start, operation);
+      if (outcome !== IGNORED && this.fallbackFn !== null) return this.runFallbackSync(args, err);
+      throw err;
+    }
+    this.release(token, SUCCESS, start, this.clock(), operation);
+    if (this.events !== null) this.emitCall(SUCCESS, start, undefined);
+    return value;
+  }
+
+  /**
+   * Guarded callback call. `args[callbackIndex]` is the caller's callback; it is replaced by
+   * one that records the outcome and then calls the original exactly as the library did
+   * (same `this`, same arguments), so a throw from it propagates unchanged.
+   */
+  invokeCallback(fn: AnyFunction, thisArg: unknown, args: unknown[], callbackIndex: number, operation: number): unknown {
+    const callback = args[callbackIndex] as Callback;
+    const start = this.clock();
+    const token = this._state === 'closed' ? this.generation * 4 + PASS : this.acquire(start);
+    if (token === REJECT) {
+      const rejected = this.rejection(start, operation);
+      if (this.fallbackFn === null) {
+        process.nextTick(callback, rejected);
+      } else {
+        this.deliverFallback(callback, withoutIndex(args, callbackIndex), rejected);
+      }
+      return undefined;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const breaker = this;
+    let released = false;
+    let timedOut = false;
+    let timer: NodeJS.Timeout | null = null;
+    const guardedCallback = function (this: unknown, err?: unknown): unknown {
+      if (timedOut) return undefined;
+      if (!released) {
+        released = true;
+        if (timer !== null) clearTimeout(timer);
+        if (err === null || err === undefined) {
+          breaker.release(token, SUCCESS, start, breaker.clock(), operation);
+          if (breaker.events !== null) breaker.emitCall(SUCCESS, start, undefined);
+        } else if (breaker.releaseError(token, err, start, operation) !== IGNORED && breaker.fallbackFn !== null) {
+          breaker.deliverFallback(callback, withoutIndex(args, callbackIndex), err);
+          return undefined;
+        }
+      }
+      // eslint-disable-next-line prefer-rest-params
+      return callback.apply(this, arguments as unknown as unknown[]);
+    };
+    const patched = args.slice();
+    patched[callbackIndex] = guardedCallback;
+    if (this.o.callTimeoutMs > 0) {
+      timer = setTimeout(() => {
+        if (released) return;
+        released = true;
+        timedOut = true;
+        const err = new BreakerTimeoutError(this.name, this.o.callTimeoutMs);
+        this.releaseError(token, err, start, operation);
+        if (this.fallbackFn !== null) this.deliverFallback(callback, withoutIndex(args, callbackIndex), err);
+        else callback(err);
+      }, this.o.callTimeoutMs);
+      timer.unref();
+    }
+    try {
+      return fn.apply(thisArg, patched);
+    } catch (err) {
+      // A synchronous throw (bad arguments, typically): the callback will never run.
+      if (!released) {
+        released = true;
+        if (timer !== null) clearTimeout(timer);
+        this.releaseError(token, err, start, operation);
+      }
+      throw err;
+    }
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private admitTrial(now: number): number {
+    if (this.trialsInFlight > 0 && now - this.trialsStartedAt >= this.o.trialTimeoutMs) {
+      // A trial that never settled must not wedge the breaker half-open forever.
+      this.reopen('trial_timeout', now);
+      return REJECT;
+    }
+    if (this.trialsInFlight >= this.o.halfOpenMaxCalls) return REJECT;
+    if (this.trialsInFlight === 0) this.trialsStartedAt = now;
+    this.trialsInFlight++;
+    return TRIAL;
+  }
+
+  private reopen(reason: TransitionReason, now: number): void {
+    if (this.o.maxResetTimeoutMs > this.o.resetTimeoutMs) {
+      this.currentResetMs = Math.min(this.currentResetMs * 2, this.o.maxResetTimeoutMs);
+    }
+    this.transition('open', reason, now);
+  }
+
+  private clearCounts(): void {
+    this.consecutive?.reset();
+    this.rate?.reset();
+    this.currentResetMs = this.o.resetTimeoutMs;
+    this.trialsInFlight = 0;
+    this.trialSuccesses = 0;
+  }
+
+  private transition(to: BreakerState, reason: TransitionReason, now: number): void {
+    const from = this._state;
+    if (from === to) return;
+    this._state = to;
+    this.generation++;
+    this.lastFrom = from;
+    this.lastReason = reason;
+    this.lastAt = now;
+    let recoveryMs: number | null = null;
+    if (to === 'open') {
+      this.openedAt = now;
+      this.outageStartedAt ??= now;
+    } else if (to === 'half_open') {
+      this.trialsInFlight = 0;
+      this.trialSuccesses = 0;
+    } else if (to === 'closed') {
+      if (this.outageStartedAt !== null) recoveryMs = now - this.outageStartedAt;
+      this.outageStartedAt = null;
+      this.clearCounts();
+    }
+    if (this.events !== null && this.events.has('stateChange')) {
+      this.events.emit('stateChange', {
+        breaker: this.name,
+        from,
+        to,
+        reason,
+        at: now,
+        consecutiveFailures: this.consecutiveFailures,
+        failureRate: this.rate === null ? 0 : this.rate.failureRate(now),
+        recoveryMs,
+      });
+    }
+  }
+
+  private restore(s: BreakerSnapshot): void {
+    if (s.currentResetTimeoutMs > 0) {
+      this.currentResetMs = Math.min(Math.max(s.currentResetTimeoutMs, this.o.resetTimeoutMs), this.o.maxResetTimeoutMs);
+    }
+    this.outageStartedAt = s.outageStartedAt;
+    if (this.consecutive !== null) this.consecutive.count = Math.max(0, Math.floor(s.consecutiveFailures) || 0);
+    // A half-open snapshot had trials in flight that no longer exist: resume as open so
+    // the next call after the reset timeout runs a fresh trial.
+    const state = s.state === 'half_open' ? 'open' : s.state;
+    if (state === 'closed') return;
+    this._state = state;
+    this.openedAt = s.openedAt ?? this.clock();
+    this.lastFrom = 'closed';
+    this.lastReason = 'restored';
+    this.lastAt = this.clock();
+  }
+
+  private emitCall(outcome: number, start: number, error: unknown): void {
+    const events = this.events;
+    if (events === null) return;
+    const name = OUTCOMES[outcome] as 'success' | 'failure' | 'ignored' | 'timeout';
+    if (!events.has(name)) return;
+    events.emit(name, { breaker: this.name, outcome: name, durationMs: this.clock() - start, error });
+  }
+
+  private onRejectedAsync(args: unknown[], now: number, operation: number): Promise<unknown> {
+    const err = this.rejection(now, operation);
+    if (this.fallbackFn === null) return Promise.reject(err);
+    return this.runFallback(args, err);
+  }
+
+  private onErrorAsync(token: number, err: unknown, start: number, operation: number, args: unknown[]): Promise<unknown> {
+    const outcome = this.releaseError(token, err, start, operation);
+    if (outcome !== IGNORED && this.fallbackFn !== null) return this.runFallback(args, err);
+    return Promise.reject(err);
+  }
+
+  private invokeWithTimeout(
+    fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number, passSignal: boolean, token: number, start: number,
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const controller = new AbortController();
+      let done = false;
+      const timer = setTimeout(() => {
+        if (done) return;
+        done = true;
+        const err = new BreakerTimeoutError(this.name, this.o.callTimeoutMs);
+        controller.abort(err);
+        this.onErrorAsync(token, err, start, operation, args).then(resolve, reject);
+      }, this.o.callTimeoutMs);
+      timer.unref();
+      const onValue = (value: unknown): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.release(token, SUCCESS, start, this.clock(), operation);
+        if (this.events !== null) this.emitCall(SUCCESS, start, undefined);
+        resolve(value);
+      };
+      const onError = (err: unknown): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.onErrorAsync(token, err, start, operation, args).then(resolve, reject);
+      };
+      try {
+        const result = passSignal ? fn.call(thisArg, controller.signal) : fn.apply(thisArg, args);
+        Promise.resolve(result).then(onValue, onError);
+      } catch (err) {
+        onError(err);
+      }
+    });
+  }
+
+  private async runFallback(args: unknown[], err: unknown): Promise<unknown> {
+    const fallback = this.fallbackFn as AnyFunction;
+    try {
+      const value = await fallback.apply(undefined, [...args, err]);
+      this.noteFallback(true, undefined);
+      return value;
+    } catch (fallbackErr) {
+      this.noteFallback(false, fallbackErr);
+      throw fallbackErr;
+    }
+  }
+
+  private runFallbackSync(args: unknown[], err: unknown): unknown {
+    const fallback = this.fallbackFn as AnyFunction;
+    try {
+      const value = fallback.apply(undefined, [...args, err]);
+      this.noteFallback(true, undefined);
+      return value;
+    } catch (fallbackErr) {
+      this.noteFallback(false, fallbackErr);
+      throw fallbackErr;
+    }
+  }
+
+  /** Calls `callback` once with the fallback's result, outside any promise chain so a throw stays a throw. */
+  private deliverFallback(callback: Callback, args: unknown[], err: unknown): void {
+    this.runFallback(args, err).then(
+      (value) => process.nextTick(callback, null, value),
+      (fallbackErr) => process.nextTick(callback, fallbackErr),
+    );
+  }
+
+  private noteFallback(ok: boolean, error: unknown): void {
+    if (this.recorder !== null) this.recorder.recordFallback(ok);
+    if (this.events !== null && this.events.has('fallback')) this.events.emit('fallback', { breaker: this.name, ok, error });
+  }
+}
+
+function withoutIndex(args: unknown[], index: number): unknown[] {
+  const out = args.slice();
+  out.splice(index, 1);
+  return out;
+}

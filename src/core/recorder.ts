@@ -1,0 +1,19 @@
+import type { Outcome } from './types';
+
+/** Outcome order used as an index by recorders (plain arrays, no attribute hashing). */
+export const OUTCOMES: readonly Outcome[] = ['success', 'failure', 'ignored', 'rejected', 'timeout'];
+export const SUCCESS = 0;
+export const FAILURE = 1;
+export const IGNORED = 2;
+export const REJECTED = 3;
+export const TIMEOUT = 4;
+
+/**
+ * Where a breaker reports each call. The core knows nothing of metrics: the registry plugs
+ * in plain counters that telemetry reads at collection time.
+ */
+export interface CallRecorder {
+  /** `operation` is an index the recorder assigned (0 = the breaker's default operation). */
+  record(operation: number, outcome: number, durationMs: number): void;
+  recordFallback(ok: boolean): void;
+}

@@ -1,0 +1,14 @@
+import { BreakerRegistry } from './registry';
+
+export { BreakerRegistry, type ManagedBreaker } from './registry';
+export { CallStats, DURATION_BUCKETS_S, RECOVERY_BUCKETS_S } from './call-stats';
+export { healthOf, statsOf, isUnhealthy, type BreakerHealth, type BreakerStatsSnapshot } from './health';
+
+const KEY = Symbol.for('breakerbox.registry');
+type WithRegistry = typeof globalThis & { [KEY]?: BreakerRegistry };
+
+/**
+ * The process-wide registry. Kept on globalThis so that the CommonJS and ES-module faces of
+ * the package (or two installed copies) agree on one set of breakers.
+ */
+export const registry: BreakerRegistry = ((globalThis as WithRegistry)[KEY] ??= new BreakerRegistry());

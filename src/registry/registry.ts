@@ -1,0 +1,183 @@
+import { CircuitBreaker } from '../core/circuit-breaker';
+import type { CircuitBreakerOptions } from '../core/types';
+import type { BreakerboxConfig, BreakerConfig, ModuleName } from '../config';
+import { CallStats } from './call-stats';
+import { classifierFor } from './module-classifiers';
+
+/** A breaker with what the registry knows about it. */
+export interface ManagedBreaker {
+  readonly breaker: CircuitBreaker;
+  readonly module: ModuleName;
+  readonly stats: CallStats;
+  /** The configuration it was built from, or null for a breaker created in code only. */
+  readonly config: BreakerConfig | null;
+  /** For a per-target child: the parent's name and the target. */
+  readonly parent: string | null;
+  readonly target: string | null;
+  /** Registry tick of the last `child()` lookup, for evicting idle children. */
+  lastUsed: number;
+}
+
+type Listener = (entry: ManagedBreaker) => void;
+
+const DEFAULT_OPERATION = 'execute';
+
+/**
+ * Named breakers, created on first use from the configuration (or code options and the
+ * defaults). Per-target children are bounded by `max_targets`: when full, the least recently
+ * used closed child is dropped; if every child is tripped, calls share the parent breaker,
+ * so neither memory nor metric labels grow with the number of targets.
+ */
+export class BreakerRegistry {
+  private readonly entries = new Map<string, ManagedBreaker>();
+  private readonly children = new Map<string, Map<string, ManagedBreaker>>();
+  private readonly addListeners: Listener[] = [];
+  private readonly removeListeners: Listener[] = [];
+  private config: BreakerboxConfig | null = null;
+  private tick = 0;
+
+  constructor(config?: BreakerboxConfig) {
+    if (config) this.config = config;
+  }
+
+  /** Uses `config` for breakers created from now on. */
+  configure(config: BreakerboxConfig): void {
+    this.config = config;
+  }
+
+  get configuration(): BreakerboxConfig | null {
+    return this.config;
+  }
+
+  /** The configuration of a named breaker, if the config file has one. */
+  configFor(name: string): BreakerConfig | null {
+    return this.config?.breakers.find((b) => b.name === name) ?? null;
+  }
+
+  /** The configured breaker guarding `module`, if any. */
+  configForModule(module: ModuleName): BreakerConfig | null {
+    return this.config?.breakers.find((b) => b.module === module) ?? null;
+  }
+
+  /**
+   * The named breaker, created the first time from the config (numbers an operator set in
+   * the file win over `options`, which can add functions such as `isFailure` or `fallback`).
+   */
+  get(name: string, options?: Omit<CircuitBreakerOptions, 'name'>): CircuitBreaker {
+    return this.entry(name, options).breaker;
+  }
+
+  /** Like `get`, with the registry's bookkeeping (module, stats). */
+  entry(name: string, options?: Omit<CircuitBreakerOptions, 'name'>): ManagedBreaker {
+    const existing = this.entries.get(name);
+    if (existing) return existing;
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new TypeError(`registry.get(name): expected a non-empty breaker name, got ${JSON.stringify(name)}`);
+    }
+    const config = this.configFor(name);
+    const module: ModuleName = config?.module ?? 'manual';
+    const breaker = new CircuitBreaker(
+      config
+        ? { isFailure: classifierFor(module), ...options, ...config.options, name }
+        : { ...this.defaults(), ...definedOnly(options), name },
+    );
+    return this.add({ breaker, module, stats: new CallStats(DEFAULT_OPERATION), config, parent: null, target: null, lastUsed: 0 });
+  }
+
+  /**
+   * The breaker for one target of a per-target breaker (host:port/db, server, origin, path
+   * root). Returns the parent itself when the breaker is not per-target.
+   */
+  child(parentName: string, target: string): ManagedBreaker {
+    const parent = this.entry(parentName);
+    if (!parent.config?.perTarget) return parent;
+    let kids = this.children.get(parentName);
+    if (!kids) {
+      kids = new Map();
+      this.children.set(parentName, kids);
+    }
+    const found = kids.get(target);
+    if (found) {
+      found.lastUsed = ++this.tick;
+      return found;
+    }
+    if (kids.size >= parent.config.maxTargets && !this.evictIdleChild(kids)) return parent;
+    const p = parent.breaker;
+    const breaker = new CircuitBreaker({
+      ...p.options,
+      isFailure: (err) => p.counts(err),
+      name: `${parentName}@${target}`,
+    });
+    breaker.shareFallbackOf(p);
+    const entry = this.add({ breaker, module: parent.module, stats: new CallStats(DEFAULT_OPERATION), config: parent.config, parent: parentName, target, lastUsed: ++this.tick });
+    kids.set(target, entry);
+    return entry;
+  }
+
+  /** Every breaker, parents and children. */
+  list(): ManagedBreaker[] {
+    return [...this.entries.values()];
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  /** Called for each breaker created from now on, and once for each existing one. */
+  onAdd(fn: Listener): void {
+    this.addListeners.push(fn);
+    for (const e of this.entries.values()) fn(e);
+  }
+
+  onRemove(fn: Listener): void {
+    this.removeListeners.push(fn);
+  }
+
+  /** Forgets every breaker (tests; a new configuration). */
+  clear(): void {
+    for (const e of [...this.entries.values()]) this.remove(e);
+    this.children.clear();
+  }
+
+  private defaults(): Partial<CircuitBreakerOptions> {
+    const d = this.config?.defaults;
+    return d ? { failureThreshold: d.failureThreshold, resetTimeoutMs: d.resetTimeoutMs } : {};
+  }
+
+  private add(entry: ManagedBreaker): ManagedBreaker {
+    this.entries.set(entry.breaker.name, entry);
+    entry.breaker.recorder = entry.stats;
+    const cfg = entry.config;
+    if (this.config && !this.config.enabled) entry.breaker.disable();
+    else if (cfg?.disabled) entry.breaker.disable();
+    else if (cfg?.forcedOpen) entry.breaker.forceOpen();
+    entry.breaker.on('stateChange', (e) => {
+      if (e.recoveryMs !== null) entry.stats.recordRecovery(e.recoveryMs);
+    });
+    for (const fn of this.addListeners) fn(entry);
+    return entry;
+  }
+
+  private remove(entry: ManagedBreaker): void {
+    this.entries.delete(entry.breaker.name);
+    for (const fn of this.removeListeners) fn(entry);
+  }
+
+  private evictIdleChild(kids: Map<string, ManagedBreaker>): boolean {
+    let victim: ManagedBreaker | null = null;
+    for (const kid of kids.values()) {
+      if (kid.breaker.state !== 'closed') continue;
+      if (victim === null || kid.lastUsed < victim.lastUsed) victim = kid;
+    }
+    if (victim === null || victim.target === null) return false;
+    kids.delete(victim.target);
+    this.remove(victim);
+    return true;
+  }
+}
+
+function definedOnly(options: Omit<CircuitBreakerOptions, 'name'> | undefined): Partial<CircuitBreakerOptions> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(options ?? {})) if (v !== undefined) out[k] = v;
+  return out as Partial<CircuitBreakerOptions>;
+}
