@@ -32,8 +32,13 @@ function defaultClock(): number {
  */
 export class CircuitBreaker {
   readonly name: string;
-  /** Where each call is reported (plain counters, see registry). */
-  recorder: CallRecorder | null = null;
+  private _recorder: CallRecorder | null = null;
+  /**
+   * Whether calls must be timed. A closed breaker with nothing that needs a duration (no
+   * recorder, slow-call or time-window policy, listener or call timeout) skips the clock,
+   * which is most of what a guarded call would otherwise cost.
+   */
+  private timed = false;
   private readonly o: ResolvedOptions;
   private readonly clock: () => number;
   private _state: BreakerState = 'closed';
@@ -73,6 +78,21 @@ export class CircuitBreaker {
     this.isFailureFn = options.isFailure ?? null;
     this.ownFallback = (options.fallback as AnyFunction | undefined) ?? null;
     if (options.initialState) this.restore(options.initialState);
+    this.updateTimed();
+  }
+
+  /** Where each call is reported (plain counters, see registry). */
+  get recorder(): CallRecorder | null {
+    return this._recorder;
+  }
+
+  set recorder(recorder: CallRecorder | null) {
+    this._recorder = recorder;
+    this.updateTimed();
+  }
+
+  private updateTimed(): void {
+    this.timed = this._recorder !== null || this.o.slowCallMs > 0 || this.rate !== null || this.events !== null || this.o.callTimeoutMs > 0;
   }
 
   // ---------------------------------------------------------------- public API
@@ -197,6 +217,7 @@ export class CircuitBreaker {
 
   on<K extends BreakerEventName>(name: K, fn: BreakerEvents[K]): this {
     (this.events ??= new BreakerEmitter()).on(name, fn);
+    this.updateTimed();
     return this;
   }
 
@@ -244,12 +265,16 @@ export class CircuitBreaker {
     return this.generation * 4 + kind;
   }
 
-  /** Reports how an acquired call ended; `outcome` is an index into OUTCOMES. */
+  /**
+   * Reports how an acquired call ended; `outcome` is an index into OUTCOMES. `start`/`end`
+   * are -1 when the call was not timed.
+   */
   release(token: number, outcome: number, start: number, end: number, operation: number): void {
-    const duration = end - start;
-    if (this.recorder !== null) this.recorder.record(operation, outcome, duration);
+    const duration = start < 0 || end < 0 ? 0 : end - start;
+    if (this._recorder !== null) this._recorder.record(operation, outcome, duration);
     const generation = Math.floor(token / 4);
     if (generation !== this.generation) return;
+    if (end < 0) end = this.clock();
     const slow = this.o.slowCallMs > 0 && duration >= this.o.slowCallMs;
     if (token % 4 === TRIAL) {
       this.trialsInFlight--;
@@ -278,7 +303,7 @@ export class CircuitBreaker {
       ? this.openedAt + this.currentResetMs
       : state === 'half_open' ? this.trialsStartedAt + this.o.trialTimeoutMs : null;
     const err = BreakerOpenError.create(this.name, state, retryAt, this.clock);
-    if (this.recorder !== null) this.recorder.record(operation, REJECTED, 0);
+    if (this._recorder !== null) this._recorder.record(operation, REJECTED, 0);
     if (this.events !== null && this.events.has('rejected')) {
       this.events.emit('rejected', { breaker: this.name, outcome: 'rejected', durationMs: 0, error: err });
     }
@@ -300,32 +325,61 @@ export class CircuitBreaker {
     const outcome = err instanceof BreakerTimeoutError && err.breaker === this.name
       ? TIMEOUT
       : this.counts(err) ? FAILURE : IGNORED;
-    this.release(token, outcome, start, this.clock(), operation);
-    this.emitCall(outcome, start, err);
+    this.release(token, outcome, start, start < 0 ? -1 : this.clock(), operation);
+    if (this.events !== null) this.emitCall(outcome, start, err);
     return outcome;
   }
 
   /** Guarded promise call with `this` and arguments, used by wrap() and the patchers. */
-  async invoke(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number, passSignal: boolean): Promise<unknown> {
-    const start = this.clock();
-    const token = this._state === 'closed' ? this.generation * 4 + PASS : this.acquire(start);
+  invoke(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number, passSignal: boolean): Promise<unknown> {
+    if (!this.timed && this._state === 'closed') return this.invokeLean(fn, thisArg, args, operation);
+    const closed = this._state === 'closed';
+    const start = closed && !this.timed ? -1 : this.clock();
+    const token = closed ? this.generation * 4 + PASS : this.acquire(start);
     if (token === REJECT) return this.onRejectedAsync(args, start, operation);
     if (this.o.callTimeoutMs > 0) return this.invokeWithTimeout(fn, thisArg, args, operation, passSignal, token, start);
-    let value: unknown;
+    let result: unknown;
     try {
-      value = await (args === EMPTY ? fn.call(thisArg) : fn.apply(thisArg, args));
+      result = args === EMPTY ? fn.call(thisArg) : fn.apply(thisArg, args);
     } catch (err) {
       return this.onErrorAsync(token, err, start, operation, args);
     }
-    this.release(token, SUCCESS, start, this.clock(), operation);
-    if (this.events !== null) this.emitCall(SUCCESS, start, undefined);
-    return value;
+    return Promise.resolve(result).then(
+      (value) => {
+        this.release(token, SUCCESS, start, start < 0 ? -1 : this.clock(), operation);
+        if (this.events !== null) this.emitCall(SUCCESS, start, undefined);
+        return value;
+      },
+      (err: unknown) => this.onErrorAsync(token, err, start, operation, args),
+    );
+  }
+
+  /**
+   * The closed, untimed path: nothing to measure, so a success only clears the failure
+   * streak. Kept small so the JIT inlines it into `execute`.
+   */
+  private invokeLean(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number): Promise<unknown> {
+    const generation = this.generation;
+    let result: unknown;
+    try {
+      result = args === EMPTY ? fn.call(thisArg) : fn.apply(thisArg, args);
+    } catch (err) {
+      return this.onErrorAsync(generation * 4 + PASS, err, -1, operation, args);
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        if (generation === this.generation && this.consecutive !== null) this.consecutive.count = 0;
+        return value;
+      },
+      (err: unknown) => this.onErrorAsync(generation * 4 + PASS, err, -1, operation, args),
+    );
   }
 
   /** Guarded synchronous call: returns or throws synchronously. */
   invokeSync(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number): unknown {
-    const start = this.clock();
-    const token = this._state === 'closed' ? this.generation * 4 + PASS : this.acquire(start);
+    const closed = this._state === 'closed';
+    const start = closed && !this.timed ? -1 : this.clock();
+    const token = closed ? this.generation * 4 + PASS : this.acquire(start);
     if (token === REJECT) {
       const rejected = this.rejection(start, operation);
       if (this.fallbackFn === null) throw rejected;
@@ -339,7 +393,7 @@ export class CircuitBreaker {
       if (outcome !== IGNORED && this.fallbackFn !== null) return this.runFallbackSync(args, err);
       throw err;
     }
-    this.release(token, SUCCESS, start, this.clock(), operation);
+    this.release(token, SUCCESS, start, start < 0 ? -1 : this.clock(), operation);
     if (this.events !== null) this.emitCall(SUCCESS, start, undefined);
     return value;
   }
@@ -351,8 +405,9 @@ export class CircuitBreaker {
    */
   invokeCallback(fn: AnyFunction, thisArg: unknown, args: unknown[], callbackIndex: number, operation: number): unknown {
     const callback = args[callbackIndex] as Callback;
-    const start = this.clock();
-    const token = this._state === 'closed' ? this.generation * 4 + PASS : this.acquire(start);
+    const closed = this._state === 'closed';
+    const start = closed && !this.timed ? -1 : this.clock();
+    const token = closed ? this.generation * 4 + PASS : this.acquire(start);
     if (token === REJECT) {
       const rejected = this.rejection(start, operation);
       if (this.fallbackFn === null) {
@@ -373,7 +428,7 @@ export class CircuitBreaker {
         released = true;
         if (timer !== null) clearTimeout(timer);
         if (err === null || err === undefined) {
-          breaker.release(token, SUCCESS, start, breaker.clock(), operation);
+          breaker.release(token, SUCCESS, start, start < 0 ? -1 : breaker.clock(), operation);
           if (breaker.events !== null) breaker.emitCall(SUCCESS, start, undefined);
         } else if (breaker.releaseError(token, err, start, operation) !== IGNORED && breaker.fallbackFn !== null) {
           breaker.deliverFallback(callback, withoutIndex(args, callbackIndex), err);
@@ -495,7 +550,7 @@ export class CircuitBreaker {
     if (events === null) return;
     const name = OUTCOMES[outcome] as 'success' | 'failure' | 'ignored' | 'timeout';
     if (!events.has(name)) return;
-    events.emit(name, { breaker: this.name, outcome: name, durationMs: this.clock() - start, error });
+    events.emit(name, { breaker: this.name, outcome: name, durationMs: start < 0 ? 0 : this.clock() - start, error });
   }
 
   private onRejectedAsync(args: unknown[], now: number, operation: number): Promise<unknown> {
@@ -580,7 +635,7 @@ export class CircuitBreaker {
   }
 
   private noteFallback(ok: boolean, error: unknown): void {
-    if (this.recorder !== null) this.recorder.recordFallback(ok);
+    if (this._recorder !== null) this._recorder.recordFallback(ok);
     if (this.events !== null && this.events.has('fallback')) this.events.emit('fallback', { breaker: this.name, ok, error });
   }
 }

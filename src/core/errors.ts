@@ -1,23 +1,8 @@
 import type { BreakerState } from './types';
 
-/**
- * A rejection carries everything a caller needs (`code`, `breaker`, `state`,
- * `retryAfterMs`), so it is built without capturing a stack: the stack of a refused
- * call says nothing about the outage and costs more than the rest of the rejection.
- */
-function withoutStack<T>(make: () => T): T {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return make();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
-
 /** Thrown (or passed to the callback) when an open breaker refuses a call. */
 export class BreakerOpenError extends Error {
-  readonly code = 'ECIRCUITOPEN' as const;
+  declare readonly code: 'ECIRCUITOPEN';
   /** Name of the breaker that refused the call. */
   readonly breaker: string;
   /** State of the breaker when it refused: open, half_open (no trial slot free) or forced_open. */
@@ -33,8 +18,20 @@ export class BreakerOpenError extends Error {
     this.clock = clock;
   }
 
+  /**
+   * The breaker's own way to build a rejection: a real BreakerOpenError (instanceof Error,
+   * same fields) made without running the Error constructor, so no stack is captured. A
+   * refused call is identified by `code`, `breaker` and `retryAfterMs`; its stack would only
+   * show breakerbox internals, and capturing it costs more than the rest of the rejection.
+   */
   static create(breaker: string, state: BreakerState, retryAt: number | null, clock: () => number): BreakerOpenError {
-    return withoutStack(() => new BreakerOpenError(breaker, state, retryAt, clock));
+    const err = Object.create(BreakerOpenError.prototype) as { -readonly [K in keyof BreakerOpenError]: BreakerOpenError[K] };
+    err.message = `Circuit breaker "${breaker}" is ${state}: call rejected without reaching the dependency`;
+    err.breaker = breaker;
+    err.state = state;
+    (err as unknown as { retryAt: number | null }).retryAt = retryAt;
+    (err as unknown as { clock: () => number }).clock = clock;
+    return err as BreakerOpenError;
   }
 
   /**
@@ -51,6 +48,14 @@ export class BreakerOpenError extends Error {
   }
 }
 Object.defineProperty(BreakerOpenError.prototype, 'name', { value: 'BreakerOpenError' });
+Object.defineProperty(BreakerOpenError.prototype, 'code', { value: 'ECIRCUITOPEN', enumerable: true });
+// Rejections built by create() have no own stack; this keeps `err.stack` a useful string.
+Object.defineProperty(BreakerOpenError.prototype, 'stack', {
+  get(this: BreakerOpenError) {
+    return `${this.name}: ${this.message}\n    (rejected by breakerbox; no stack is captured for rejections)`;
+  },
+  configurable: true,
+});
 
 /** The guarded call did not settle within `callTimeoutMs`. */
 export class BreakerTimeoutError extends Error {

@@ -420,3 +420,16 @@ describe('CircuitBreaker: options', () => {
     });
   }
 });
+
+describe('BreakerOpenError', () => {
+  it('is a real Error with a readable stack line and JSON form, though no stack is captured', async () => {
+    const b = new CircuitBreaker({ name: 'db' });
+    b.forceOpen();
+    const err = await b.execute(async () => 1).catch((e) => e);
+    expect(err).to.be.instanceOf(Error);
+    expect(err.name).to.equal('BreakerOpenError');
+    expect(err.stack).to.match(/^BreakerOpenError: Circuit breaker "db" is forced_open/);
+    expect(JSON.parse(JSON.stringify(err))).to.include({ code: 'ECIRCUITOPEN', breaker: 'db', state: 'forced_open' });
+    expect(require('node:util').inspect(err)).to.contain('forced_open');
+  });
+});
