@@ -344,7 +344,9 @@ export class CircuitBreaker {
     } catch (err) {
       return this.onErrorAsync(token, err, start, operation, args);
     }
-    return Promise.resolve(result).then(
+    // Chain on the library's own thenable so a custom Promise class (pg's `Promise` option,
+    // bluebird) is what the caller gets back, as without us.
+    return thenableOf(result).then(
       (value) => {
         this.release(token, SUCCESS, start, start < 0 ? -1 : this.clock(), operation);
         if (this.events !== null) this.emitCall(SUCCESS, start, undefined);
@@ -366,7 +368,7 @@ export class CircuitBreaker {
     } catch (err) {
       return this.onErrorAsync(generation * 4 + PASS, err, -1, operation, args);
     }
-    return Promise.resolve(result).then(
+    return thenableOf(result).then(
       (value) => {
         if (generation === this.generation && this.consecutive !== null) this.consecutive.count = 0;
         return value;
@@ -638,6 +640,13 @@ export class CircuitBreaker {
     if (this._recorder !== null) this._recorder.recordFallback(ok);
     if (this.events !== null && this.events.has('fallback')) this.events.emit('fallback', { breaker: this.name, ok, error });
   }
+}
+
+function thenableOf(value: unknown): Promise<unknown> {
+  if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function') {
+    return value as Promise<unknown>;
+  }
+  return Promise.resolve(value);
 }
 
 function withoutIndex(args: unknown[], index: number): unknown[] {

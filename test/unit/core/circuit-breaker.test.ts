@@ -198,7 +198,7 @@ describe('CircuitBreaker: call timeout', () => {
   it('fails a call that does not settle in callTimeoutMs with ECIRCUITTIMEOUT and aborts its signal', async () => {
     const b = new CircuitBreaker({ name: 'slow', callTimeoutMs: 20, failureThreshold: 1 });
     let signal: AbortSignal | undefined;
-    const err = await b.execute((s) => { signal = s; return new Promise(() => undefined); }).catch((e) => e);
+    const err: any = await b.execute((s) => { signal = s; return new Promise(() => undefined); }).catch((e) => e);
     expect(err).to.be.instanceOf(BreakerTimeoutError);
     expect(err.code).to.equal('ECIRCUITTIMEOUT');
     expect(signal?.aborted).to.equal(true);
