@@ -1,0 +1,20 @@
+export { CircuitBreaker, BreakerOpenError, BreakerTimeoutError, BreakerOptionsError } from './core';
+export type {
+  BreakerState,
+  BreakerMode,
+  Outcome,
+  TransitionReason,
+  CircuitBreakerOptions,
+  BreakerSnapshot,
+  StateChangeEvent,
+  CallEvent,
+  BreakerEvents,
+  FailurePolicy,
+} from './core';
+export { BreakerRegistry, registry, type ManagedBreaker, type BreakerHealth, type BreakerStatsSnapshot } from './registry';
+export { loadConfig, parseConfig, defaultConfig, ConfigError, type BreakerboxConfig, type BreakerConfig, type ConfigProblem } from './config';
+export { BreakerboxInstrumentation, type BreakerboxInstrumentationConfig } from './instrumentation/instrumentation';
+export { withOperation } from './instrumentation/app-operation';
+export { BreakerboxMetricProducer, startTelemetry } from './telemetry';
+export { startBreakerbox } from './start';
+export { VERSION } from './version';

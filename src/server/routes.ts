@@ -1,0 +1,100 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BreakerRegistry } from '../registry';
+import { healthOf, isUnhealthy, statsOf } from '../registry';
+import { checkAdminToken } from './admin-auth';
+import { sendError, sendJson } from './respond';
+
+export interface RouteContext {
+  registry: BreakerRegistry;
+  /** Serves `GET /metrics`; absent when metrics are off. */
+  metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | null;
+  adminToken: string | undefined;
+}
+
+const ADMIN_ACTIONS = ['open', 'close', 'reset', 'disable', 'enable'] as const;
+type AdminAction = (typeof ADMIN_ACTIONS)[number];
+
+/** Dispatches one request. Never throws and never puts a stack trace in an answer. */
+export function handle(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): void {
+  let path: string;
+  try {
+    path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return sendError(res, 400, 'malformed request URL');
+  }
+  const method = req.method ?? 'GET';
+  const isRead = method === 'GET' || method === 'HEAD';
+  const head = method === 'HEAD';
+
+  if (path === '/metrics') {
+    if (!isRead) return sendError(res, 405, `${method} not allowed on /metrics`, { allow: 'GET, HEAD' });
+    if (!ctx.metricsHandler) return sendError(res, 503, 'metrics are disabled (OTEL_SDK_DISABLED or monitoring off)');
+    return ctx.metricsHandler(req, res);
+  }
+  if (path === '/health/circuit-breakers') {
+    if (!isRead) return sendError(res, 405, `${method} not allowed on ${path}`, { allow: 'GET, HEAD' });
+    const breakers = ctx.registry.list().map(healthOf);
+    const unhealthy = breakers.filter((b) => isUnhealthy(b.state)).map((b) => b.name);
+    return sendJson(res, unhealthy.length > 0 ? 503 : 200, { status: unhealthy.length > 0 ? 'unhealthy' : 'ok', unhealthy, breakers }, head);
+  }
+  if (path.startsWith('/health/circuit-breakers/')) {
+    if (!isRead) return sendError(res, 405, `${method} not allowed on ${path}`, { allow: 'GET, HEAD' });
+    const name = decodeName(path.slice('/health/circuit-breakers/'.length));
+    const entry = name === null ? undefined : ctx.registry.list().find((e) => e.breaker.name === name);
+    if (!entry) return sendError(res, 404, `no circuit breaker named ${JSON.stringify(name)}`);
+    const health = healthOf(entry);
+    return sendJson(res, isUnhealthy(health.state) ? 503 : 200, health, head);
+  }
+  if (path === '/metrics/circuit-breakers') {
+    if (!isRead) return sendError(res, 405, `${method} not allowed on ${path}`, { allow: 'GET, HEAD' });
+    return sendJson(res, 200, { breakers: ctx.registry.list().map(statsOf) }, head);
+  }
+  if (path.startsWith('/circuit-breakers/')) {
+    return handleAdmin(ctx, req, res, path.slice('/circuit-breakers/'.length));
+  }
+  return sendError(res, 404, `no route for ${path}`);
+}
+
+function handleAdmin(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, rest: string): void {
+  const slash = rest.lastIndexOf('/');
+  const action = rest.slice(slash + 1) as AdminAction;
+  const name = slash > 0 ? decodeName(rest.slice(0, slash)) : null;
+  if (name === null || !ADMIN_ACTIONS.includes(action)) {
+    return sendError(res, 404, `no route; use POST /circuit-breakers/{name}/{${ADMIN_ACTIONS.join(',')}}`);
+  }
+  if (req.method !== 'POST') return sendError(res, 405, `${req.method} not allowed; use POST`, { allow: 'POST' });
+  const auth = checkAdminToken(req, ctx.adminToken);
+  if (!auth.ok) return sendError(res, 401, auth.message, { 'www-authenticate': 'Bearer' });
+  const entry = ctx.registry.list().find((e) => e.breaker.name === name);
+  if (!entry) return sendError(res, 404, `no circuit breaker named ${JSON.stringify(name)}`);
+  const b = entry.breaker;
+  const before = b.state;
+  switch (action) {
+    case 'open':
+      b.forceOpen();
+      break;
+    case 'close':
+      b.close();
+      break;
+    case 'reset':
+      b.reset();
+      break;
+    case 'disable':
+      b.disable();
+      break;
+    case 'enable':
+      b.enable();
+      break;
+  }
+  req.resume();
+  return sendJson(res, 200, { breaker: name, action, from: before, state: b.state });
+}
+
+function decodeName(raw: string): string | null {
+  try {
+    const name = decodeURIComponent(raw);
+    return name.length > 0 ? name : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,128 @@
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { ConfigError, loadConfig, type BreakerboxConfig } from './config';
+import { BreakerboxInstrumentation } from './instrumentation/instrumentation';
+import { registry } from './registry';
+import { createMonitoringServer, type MonitoringServer } from './server/monitoring-server';
+import { BreakerboxMetricProducer, startTelemetry } from './telemetry';
+import { logLine } from './telemetry/transition-log';
+
+export interface Started {
+  config: BreakerboxConfig;
+  instrumentation: BreakerboxInstrumentation | null;
+  sdk: NodeSDK | null;
+  monitoring: MonitoringServer | null;
+  /** Resolves with the monitoring port once listening, or null if it could not listen. */
+  monitoringPort: Promise<number | null>;
+  shutdown(): Promise<void>;
+}
+
+const STARTED = Symbol.for('breakerbox.started');
+type WithStarted = typeof globalThis & { [STARTED]?: Started };
+
+function envFlag(name: string): boolean {
+  return /^(true|1|yes)$/i.test(process.env[name] ?? '');
+}
+
+/** Loads the config or ends the process with its messages (no stack trace: nothing to debug). */
+function configOrExit(): BreakerboxConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+}
+
+/**
+ * What `breakerbox/register` runs: config, patching, OpenTelemetry SDK, monitoring server,
+ * signal-driven shutdown. Idempotent, so `--require` and `--import` together start once.
+ */
+export function startBreakerbox(): Started {
+  const g = globalThis as WithStarted;
+  if (g[STARTED]) return g[STARTED];
+  const config = configOrExit();
+  registry.configure(config);
+  const log = (level: 'info' | 'warn', msg: string, extra: Record<string, unknown> = {}): void =>
+    logLine(config.monitoring.logLevel, level, msg, extra);
+
+  if (!config.enabled) {
+    log('info', 'breakerbox is disabled by configuration (circuit_breakers.enabled: false): nothing is patched', { config: config.source });
+    return (g[STARTED] = { config, instrumentation: null, sdk: null, monitoring: null, monitoringPort: Promise.resolve(null), shutdown: async () => undefined });
+  }
+
+  const instrumentation = new BreakerboxInstrumentation({ breakerbox: config, registry });
+  const sdkDisabled = envFlag('OTEL_SDK_DISABLED');
+  const producer = new BreakerboxMetricProducer(registry);
+  const exporter = config.monitoring.enabled && !sdkDisabled ? new PrometheusExporter({ preventServerStart: true, metricProducers: [producer] }) : null;
+  let sdk: NodeSDK | null = null;
+  if (!sdkDisabled) {
+    sdk = new NodeSDK({
+      instrumentations: [instrumentation],
+      metricReaders: exporter ? [exporter] : [],
+      // Without an exporter chosen in OTEL_*_EXPORTER the SDK would default to OTLP and try
+      // to connect to a collector that is usually not there: send nothing instead.
+      ...(process.env.OTEL_TRACES_EXPORTER ? {} : { spanProcessors: [] }),
+      ...(process.env.OTEL_LOGS_EXPORTER ? {} : { logRecordProcessors: [] }),
+    });
+    sdk.start();
+  }
+  startTelemetry({ registry, logLevel: config.monitoring.logLevel, callSpans: config.tracing.callSpans });
+
+  let monitoring: MonitoringServer | null = null;
+  let monitoringPort: Promise<number | null> = Promise.resolve(null);
+  if (config.monitoring.enabled) {
+    monitoring = createMonitoringServer({
+      registry,
+      metricsHandler: exporter ? (req, res) => exporter.getMetricsRequestHandler(req, res) : null,
+      adminToken: process.env.BREAKERBOX_ADMIN_TOKEN || undefined,
+      host: config.monitoring.host,
+      port: config.monitoring.port,
+    });
+    monitoringPort = monitoring.listen().then(
+      (port) => {
+        log('info', 'breakerbox started', {
+          breakers: config.breakers.map((b) => b.name),
+          metrics: `http://${config.monitoring.host}:${port}/metrics`,
+          config: config.source ?? 'built-in defaults',
+        });
+        return port;
+      },
+      (err: NodeJS.ErrnoException) => {
+        log('warn', `breakerbox: monitoring server could not listen on ${config.monitoring.host}:${config.monitoring.port} (${err.code ?? err.message}); the app keeps running with its breakers, without /metrics and health routes`);
+        return null;
+      },
+    );
+  }
+
+  let stopping: Promise<void> | null = null;
+  const shutdown = (): Promise<void> =>
+    (stopping ??= Promise.all([sdk?.shutdown().catch(() => undefined), monitoring?.close()]).then(() => undefined));
+  installSignalShutdown(shutdown);
+  return (g[STARTED] = { config, instrumentation, sdk, monitoring, monitoringPort, shutdown });
+}
+
+/**
+ * Flushes telemetry on SIGTERM/SIGINT. A signal listener disables Node's default "exit on
+ * signal", so when the app has no listener of its own the signal is raised again after the
+ * flush and the process ends exactly as it would have without us.
+ */
+function installSignalShutdown(shutdown: () => Promise<void>): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      const appHandlesIt = process.listenerCount(signal) > 0;
+      const finish = (): void => {
+        if (!appHandlesIt) process.kill(process.pid, signal);
+      };
+      const timer = setTimeout(finish, 2000);
+      timer.unref();
+      void shutdown().finally(() => {
+        clearTimeout(timer);
+        finish();
+      });
+    });
+  }
+}
