@@ -6,9 +6,13 @@
 import CircuitBreakerOpossum from 'opossum';
 import { ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import { CircuitBreaker } from '../src/core';
-import { CallStats } from '../src/registry/call-stats';
+import { BreakerRegistry, CallStats } from '../src/registry';
+import { startTelemetry } from '../src/telemetry';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { formatNs, heapPerObject, measure, type Candidate } from './measure';
 import { otelCandidates } from './otel';
+import { pgThroughput } from './pg-throughput';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const PER_ROUND = Number(process.env.BENCH_ITERATIONS ?? 100_000);
@@ -43,14 +47,18 @@ function cockatiel(): ReturnType<typeof circuitBreaker> {
 
 async function closedState(): Promise<Map<string, number>> {
   const bb = new CircuitBreaker({ name: 'bench' });
-  const bbStats = new CircuitBreaker({ name: 'bench-stats' });
-  bbStats.recorder = new CallStats('execute');
+  // Full instrumentation: a registry breaker (counts and latency buckets) with telemetry
+  // attached to a MeterProvider that has a real reader, exactly as the preload runs it.
+  const registry = new BreakerRegistry();
+  const meter = new MeterProvider({ readers: [new PrometheusExporter({ preventServerStart: true })] }).getMeter('breakerbox');
+  startTelemetry({ registry, meter, logLevel: 'silent' });
+  const bbStats = registry.get('bench-full');
   const op = opossum();
   const ck = cockatiel();
   const candidates: Candidate[] = [
     { name: 'bare async call', run: loop(() => one()) },
     { name: 'breakerbox execute', run: loop(() => bb.execute(one)) },
-    { name: 'breakerbox execute + call stats', run: loop(() => bbStats.execute(one)) },
+    { name: 'breakerbox full instrumentation', run: loop(() => bbStats.execute(one)) },
     { name: 'opossum fire', run: loop(() => op.fire()) },
     { name: 'cockatiel execute', run: loop(() => ck.execute(one)) },
     ...otelCandidates(one, loop),
@@ -125,6 +133,18 @@ async function main(): Promise<void> {
   const mem = memory();
   const bbMem = mem[0][1];
   table('Heap per breaker (10,000 breakers)', mem.map(([name, bytes]) => [name, `${Math.round(bytes)} B`, `${(bytes / bbMem).toFixed(2)}x breakerbox`]));
+  if (process.env.BENCH_PG !== '0') {
+    const pg = pgThroughput(Number(process.env.BENCH_PG_RUNS ?? 5));
+    if (typeof pg === 'string') {
+      console.log(`
+pg SELECT 1 throughput: ${pg}`);
+    } else {
+      table(`pg SELECT 1 throughput, one client, sequential, taskset-pinned, median of ${pg.runs} alternating runs`, [
+        ['bare pg', `${Math.round(pg.bare)} q/s`, ''],
+        ['--require breakerbox/register', `${Math.round(pg.instrumented)} q/s`, `${pg.ratio.toFixed(3)}x bare`],
+      ]);
+    }
+  }
 }
 
 main().catch((err) => {

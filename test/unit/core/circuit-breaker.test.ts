@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { expect } from 'chai';
 import { BreakerOpenError, BreakerTimeoutError, CircuitBreaker } from '../../../src/core';
 import type { StateChangeEvent } from '../../../src/core';
@@ -430,6 +431,6 @@ describe('BreakerOpenError', () => {
     expect(err.name).to.equal('BreakerOpenError');
     expect(err.stack).to.match(/^BreakerOpenError: Circuit breaker "db" is forced_open/);
     expect(JSON.parse(JSON.stringify(err))).to.include({ code: 'ECIRCUITOPEN', breaker: 'db', state: 'forced_open' });
-    expect(require('node:util').inspect(err)).to.contain('forced_open');
+    expect(inspect(err)).to.contain('forced_open');
   });
 });
