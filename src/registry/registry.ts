@@ -1,4 +1,5 @@
 import { CircuitBreaker } from '../core/circuit-breaker';
+import type { ResolvedOptions } from '../core/options';
 import type { CircuitBreakerOptions } from '../core/types';
 import type { BreakerboxConfig, BreakerConfig, ModuleName } from '../config';
 import { CallStats } from './call-stats';
@@ -104,7 +105,7 @@ export class BreakerRegistry {
     if (kids.size >= parent.config.maxTargets && !this.evictIdleChild(kids)) return parent;
     const p = parent.breaker;
     const breaker = new CircuitBreaker({
-      ...p.options,
+      ...childOptions(p.options),
       isFailure: (err) => p.counts(err),
       name: `${parentName}@${target}`,
     });
@@ -179,5 +180,18 @@ export class BreakerRegistry {
 function definedOnly(options: Omit<CircuitBreakerOptions, 'name'> | undefined): Partial<CircuitBreakerOptions> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(options ?? {})) if (v !== undefined) out[k] = v;
+  return out as Partial<CircuitBreakerOptions>;
+}
+
+/**
+ * A parent's resolved options as options for a child. Resolved options spell "off" as 0
+ * (no call timeout, no rate policy...), which the constructor refuses as a value: leave
+ * those out so the child gets the same "off" default.
+ */
+function childOptions(o: Readonly<ResolvedOptions>): Partial<CircuitBreakerOptions> {
+  const out: Record<string, unknown> = { ...o };
+  for (const key of ['callTimeoutMs', 'slowCallMs', 'slowCallRate', 'failureRate', 'windowSize'] as const) {
+    if (o[key] === 0) delete out[key];
+  }
   return out as Partial<CircuitBreakerOptions>;
 }

@@ -1,0 +1,505 @@
+/**
+ * Guards `pg` and `pg-pool` (operations `connect` and `query`), patching prototypes in place.
+ *
+ * One user call counts once: a client that pg-pool connects for itself is the pool checkout's
+ * business, and `pool.query()` is one `query` even though pg-pool runs it as a checkout plus
+ * a client query. Transactions are never stranded: once BEGIN is admitted, the rest of the
+ * transaction and whatever ends it go through even if the breaker opens meanwhile (see
+ * pg-transaction.ts). Errors reach the app the way pg delivers them for each call form.
+ */
+import { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import { REJECT, type CircuitBreaker } from '../core/circuit-breaker';
+import { BreakerOpenError } from '../core/errors';
+import { FAILURE, IGNORED, SUCCESS } from '../core/recorder';
+import type { ManagedBreaker } from '../registry';
+import type { ModuleGuard } from './module-guard';
+import type { Patcher } from './patcher';
+import {
+  CHAINS, CLOSES, classifyStatement, OPENS, transactions, type StatementKind, type TransactionAware,
+} from './pg-transaction';
+import {
+  clientTarget, findConnectionParameters, poolTarget, type ConnectionFields, type ConnectionParametersClass,
+} from './pg-target';
+import { unwrap, wrap } from './wrap';
+
+type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+
+/** What the patches touch on a pg Client. */
+interface PgClient extends ConnectionFields, TransactionAware {
+  _Promise?: unknown;
+  connection?: unknown;
+}
+
+/** What the patches touch on a pg-pool Pool. */
+interface PgPool {
+  options?: unknown;
+  Promise?: unknown;
+}
+
+/** pg's Submittable protocol (pg.Query, pg-cursor, pg-query-stream). */
+interface Submittable {
+  submit: AnyFunction;
+  handleError?: unknown;
+  callback?: unknown;
+  text?: unknown;
+}
+
+/** Token for a call let through without asking the breaker (inside a transaction). */
+const UNGATED = -2;
+const NO_ARGS: unknown[] = [];
+
+/** The Submittable methods through which pg reports that a statement was answered or failed. */
+const SETTLING_METHODS = ['handleError', 'handleReadyForQuery', 'handlePortalSuspended'] as const;
+
+const CLIENT_METHODS = ['connect', 'query'] as const;
+const POOL_METHODS = ['connect', 'query', 'newClient'] as const;
+
+function noop(): void {}
+
+/**
+ * Gives the caller the library's own promise type. The closed path already chains on pg's
+ * promise; rejections and fallbacks come back as native promises, which only differ when
+ * the app passed its own `Promise` to the Client or Pool.
+ */
+function libraryPromise(LibraryPromise: unknown, promise: Promise<unknown>): unknown {
+  if (LibraryPromise === Promise || typeof LibraryPromise !== 'function' || promise instanceof LibraryPromise) return promise;
+  const resolve = (LibraryPromise as { resolve?: unknown }).resolve;
+  return typeof resolve === 'function' ? (resolve as (value: unknown) => unknown).call(LibraryPromise, promise) : promise;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** Reports a settled call: through the breaker when it was admitted, else straight to its counters. */
+function settle(breaker: CircuitBreaker, token: number, start: number, op: number, failed: boolean, err: unknown): void {
+  if (token === UNGATED) {
+    const recorder = breaker.recorder;
+    if (recorder === null) return;
+    const outcome = !failed ? SUCCESS : breaker.counts(err) ? FAILURE : IGNORED;
+    recorder.record(op, outcome, breaker.now() - start);
+  } else if (failed) {
+    breaker.releaseError(token, err, start, op);
+  } else {
+    breaker.release(token, SUCCESS, start, breaker.now(), op);
+  }
+}
+
+/** State changes a statement makes as soon as it is issued (BEGIN waits until admitted). */
+function trackIssued(client: object, kind: StatementKind): void {
+  if (kind === CLOSES) transactions.closed(client);
+  else if (kind === CHAINS) transactions.opened(client);
+}
+
+/**
+ * Older pg versions store the callback on the caller's query config object; with our wrapper
+ * in the argument list that would be our function. Put back what pg itself would have left
+ * there. Newer pg copies the config first: then nothing changed and nothing is touched.
+ */
+function restoringConfigCallback(config: object, callback: AnyFunction): AnyFunction {
+  const holder = config as { callback?: unknown };
+  const before = holder.callback;
+  return function (this: unknown, ...args: unknown[]): unknown {
+    if (holder.callback !== before && holder.callback !== callback) holder.callback = callback;
+    return callback.apply(this, args);
+  };
+}
+
+/**
+ * pg-pool hands connect errors to the callback as `(err, undefined, noop)`; do the same for a
+ * rejection, so an app that calls `release()` on its error path does not crash.
+ */
+function withReleaseOnRejection(callback: AnyFunction): AnyFunction {
+  return function (this: unknown, ...args: unknown[]): unknown {
+    if (args.length === 1 && args[0] instanceof BreakerOpenError) return callback.call(this, args[0], undefined, noop);
+    return callback.apply(this, args);
+  };
+}
+
+function deliverToSubmittable(submittable: Submittable, err: unknown, connection: unknown): void {
+  (submittable.handleError as AnyFunction).call(submittable, err, connection);
+}
+
+/**
+ * Observes a Submittable's outcome by wrapping the methods pg calls when the statement is
+ * answered or fails: pg gives no other signal, and adding 'end'/'error' listeners would change
+ * whether its errors crash the app. The wrappers are own properties of that one object, made
+ * like the property they shadow, and the object is put back as it was at the first signal
+ * (for a cursor: its first batch of rows), so later calls cost nothing and nothing lingers.
+ * Returns the undo for when pg never takes the object.
+ */
+function watchSubmittable(submittable: Submittable, breaker: CircuitBreaker, token: number, start: number, op: number): () => void {
+  const target = submittable as unknown as Record<string, unknown>;
+  const saved: (PropertyDescriptor | undefined)[] = [];
+  const wrappers: (AnyFunction | undefined)[] = [];
+  let settled = false;
+  const restore = (): void => {
+    for (let i = 0; i < SETTLING_METHODS.length; i++) {
+      const name = SETTLING_METHODS[i];
+      // Leave alone what we did not wrap, or what the object itself replaced meanwhile.
+      if (wrappers[i] === undefined || Object.getOwnPropertyDescriptor(target, name)?.value !== wrappers[i]) continue;
+      const desc = saved[i];
+      if (desc === undefined) delete target[name];
+      else Object.defineProperty(target, name, desc);
+    }
+  };
+  for (let i = 0; i < SETTLING_METHODS.length; i++) {
+    const name = SETTLING_METHODS[i];
+    const own = Object.getOwnPropertyDescriptor(target, name);
+    const method = target[name];
+    saved.push(own);
+    if (typeof method !== 'function' || (own !== undefined && !own.configurable)) {
+      wrappers.push(undefined);
+      continue;
+    }
+    const failed = name === 'handleError';
+    const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+      if (!settled) {
+        settled = true;
+        restore();
+        settle(breaker, token, start, op, failed, args[0]);
+      }
+      return (method as AnyFunction).apply(this, args);
+    };
+    wrappers.push(wrapper);
+    Object.defineProperty(target, name, { configurable: true, writable: true, enumerable: own?.enumerable ?? false, value: wrapper });
+  }
+  return () => {
+    if (settled) return;
+    settled = true;
+    restore();
+  };
+}
+
+/** One instrumentation's patch of pg / pg-pool: the guard, the originals' wrappers, the one-shot markers. */
+class PgPatch {
+  private readonly guardsQuery: boolean;
+  private readonly guardsConnect: boolean;
+  /** Set while pg-pool's `query()` runs: its `this.connect()` is part of that call. */
+  private poolQueryPool: object | null = null;
+  /** Set while pg-pool's query checkout callback runs: its `client.query()` is part of that call. */
+  private poolQueryClient: unknown = null;
+  /** >0 while pg-pool creates a client: that client's `connect()` is the pool checkout's. */
+  private poolClientConnects = 0;
+  private connectionParameters: ConnectionParametersClass | null = null;
+
+  constructor(private readonly guard: ModuleGuard) {
+    this.guardsQuery = guard.guards('query');
+    this.guardsConnect = guard.guards('connect');
+  }
+
+  definitions(): InstrumentationNodeModuleDefinition[] {
+    return [
+      new InstrumentationNodeModuleDefinition(
+        'pg',
+        ['>=8.0.0 <9'],
+        (exports: unknown) => {
+          this.patchPg(exports);
+          return exports;
+        },
+        (exports: unknown) => this.unpatchPg(exports),
+      ),
+      new InstrumentationNodeModuleDefinition(
+        'pg-pool',
+        ['>=2.0.0 <4'],
+        (exports: unknown) => {
+          const proto = poolPrototype(exports);
+          if (proto !== null) this.patchPool(proto);
+          return exports;
+        },
+        (exports: unknown) => {
+          const proto = poolPrototype(exports);
+          if (proto !== null) unwrapAll(proto, POOL_METHODS);
+        },
+      ),
+    ];
+  }
+
+  // ------------------------------------------------------------------ patching
+
+  private patchPg(exports: unknown): void {
+    const pg = pgExports(exports);
+    if (pg === null) return;
+    this.connectionParameters ??= findConnectionParameters(pg.Client);
+    this.patchClient((pg.Client as { prototype: object }).prototype);
+    // pg's Pool is a subclass bound to its Client; the methods live on pg-pool's Pool.prototype.
+    // Patching it from here also covers an app whose pg-pool was loaded before the hook.
+    const proto = poolPrototype(pg.Pool);
+    if (proto !== null) this.patchPool(proto);
+  }
+
+  private unpatchPg(exports: unknown): void {
+    const pg = pgExports(exports);
+    if (pg === null) return;
+    unwrapAll((pg.Client as { prototype: object }).prototype, CLIENT_METHODS);
+    const proto = poolPrototype(pg.Pool);
+    if (proto !== null) unwrapAll(proto, POOL_METHODS);
+  }
+
+  private patchClient(proto: object): void {
+    if (this.guardsConnect) wrap(proto, 'connect', (original: AnyFunction) => this.clientConnect(original));
+    if (this.guardsQuery) wrap(proto, 'query', (original: AnyFunction) => this.clientQuery(original));
+  }
+
+  private patchPool(proto: object): void {
+    // connect is needed for query too: it is where pool.query's inner checkout is recognised.
+    if (this.guardsConnect || this.guardsQuery) wrap(proto, 'connect', (original: AnyFunction) => this.poolConnect(original));
+    if (this.guardsQuery) wrap(proto, 'query', (original: AnyFunction) => this.poolQuery(original));
+    if (this.guardsConnect) wrap(proto, 'newClient', (original: AnyFunction) => this.poolNewClient(original));
+  }
+
+  // ------------------------------------------------------------ breaker lookup
+
+  private clientEntry(client: PgClient): ManagedBreaker {
+    return this.guard.perTarget ? this.guard.entry(clientTarget(client)) : this.guard.entry();
+  }
+
+  private poolEntry(pool: PgPool): ManagedBreaker {
+    return this.guard.perTarget ? this.guard.entry(poolTarget(pool, this.connectionParameters)) : this.guard.entry();
+  }
+
+  // -------------------------------------------------------------- pg.Client
+
+  private clientConnect(original: AnyFunction): AnyFunction {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const patch = this;
+    return function connect(this: PgClient, callback?: unknown): unknown {
+      // A client pg-pool creates for itself, or a non-function callback pg will choke on as usual.
+      if (patch.poolClientConnects > 0 || (callback && typeof callback !== 'function')) return original.call(this, callback);
+      const entry = patch.clientEntry(this);
+      const op = patch.guard.op(entry, 'connect');
+      if (callback) return entry.breaker.invokeCallback(original, this, [callback], 0, op);
+      return libraryPromise(this._Promise, entry.breaker.invoke(original, this, NO_ARGS, op, false));
+    } as AnyFunction;
+  }
+
+  private clientQuery(original: AnyFunction): AnyFunction {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const patch = this;
+    // BEGIN goes through the breaker as this function, so the transaction is marked only once admitted.
+    const opening = function (this: object, config: unknown, values: unknown, callback: unknown): unknown {
+      transactions.opened(this);
+      return original.call(this, config, values, callback);
+    } as AnyFunction;
+
+    return function query(this: PgClient, config: unknown, values: unknown, callback: unknown): unknown {
+      if (config === null || config === undefined) return original.call(this, config, values, callback);
+      const text = typeof config === 'string' ? config : (config as { text?: unknown }).text;
+      const kind = classifyStatement(text);
+      if (patch.poolQueryClient === this) {
+        // pg-pool's query() dispatching on the client it checked out: counted there already.
+        patch.poolQueryClient = null;
+        if (kind === OPENS) transactions.opened(this);
+        else trackIssued(this, kind);
+        return original.call(this, config, values, callback);
+      }
+      if (typeof (config as Submittable).submit === 'function') {
+        return patch.querySubmittable(original, this, config as Submittable, values, callback, kind);
+      }
+
+      // Where pg will deliver the outcome, by its own precedence: callback, values, config.callback.
+      let cb: unknown;
+      let cbIndex = 2;
+      if (callback) cb = callback;
+      else if (typeof values === 'function') {
+        cb = values;
+        cbIndex = 1;
+      } else if (typeof config === 'object') cb = (config as { callback?: unknown }).callback;
+      // A non-function callback: pg throws its own TypeError, synchronously, as without us.
+      if (cb && typeof cb !== 'function') return original.call(this, config, values, callback);
+
+      const entry = patch.clientEntry(this);
+      const breaker = entry.breaker;
+      const op = patch.guard.op(entry, 'query');
+      trackIssued(this, kind);
+      if (breaker.state !== 'closed' && (kind >= CLOSES || transactions.inTransaction(this))) {
+        return patch.observeQuery(original, this, config, values, cb as AnyFunction | undefined, cbIndex, breaker, op);
+      }
+      const fn = kind === OPENS ? opening : original;
+      if (!cb) return libraryPromise(this._Promise, breaker.invoke(fn, this, [config, values], op, false));
+      const userCallback = typeof config === 'object' ? restoringConfigCallback(config as object, cb as AnyFunction) : cb;
+      return breaker.invokeCallback(fn, this, cbIndex === 1 ? [config, userCallback] : [config, values, userCallback], cbIndex, op);
+    } as AnyFunction;
+  }
+
+  /**
+   * A statement inside a transaction (or one ending it) while the breaker is not closed: it
+   * runs untouched and its outcome is counted, but it neither waits for nor moves the breaker.
+   */
+  private observeQuery(
+    original: AnyFunction, client: PgClient, config: unknown, values: unknown, cb: AnyFunction | undefined, cbIndex: number,
+    breaker: CircuitBreaker, op: number,
+  ): unknown {
+    const start = breaker.now();
+    if (cb === undefined) {
+      const result = original.call(client, config, values);
+      if (!isThenable(result)) return result;
+      return result.then(
+        (value) => {
+          settle(breaker, UNGATED, start, op, false, undefined);
+          return value;
+        },
+        (err: unknown) => {
+          settle(breaker, UNGATED, start, op, true, err);
+          throw err;
+        },
+      );
+    }
+    const userCallback = typeof config === 'object' ? restoringConfigCallback(config as object, cb) : cb;
+    let settled = false;
+    const observed = function (this: unknown, ...args: unknown[]): unknown {
+      if (!settled) {
+        settled = true;
+        const err = args[0];
+        settle(breaker, UNGATED, start, op, err !== null && err !== undefined, err);
+      }
+      return userCallback.apply(this, args);
+    };
+    return cbIndex === 1 ? original.call(client, config, observed) : original.call(client, config, values, observed);
+  }
+
+  private querySubmittable(
+    original: AnyFunction, client: PgClient, submittable: Submittable, values: unknown, callback: unknown, kind: StatementKind,
+  ): unknown {
+    // Without handleError there is no way to hand it a rejection the way pg hands it errors.
+    if (typeof submittable.handleError !== 'function' || !Object.isExtensible(submittable)) {
+      if (kind === OPENS) transactions.opened(client);
+      else trackIssued(client, kind);
+      return original.call(client, submittable, values, callback);
+    }
+    const entry = this.clientEntry(client);
+    const breaker = entry.breaker;
+    const op = this.guard.op(entry, 'query');
+    trackIssued(client, kind);
+    const start = breaker.now();
+    let token = UNGATED;
+    if (breaker.state === 'closed' || !(kind >= CLOSES || transactions.inTransaction(client))) {
+      token = breaker.acquire(start);
+      if (token === REJECT) {
+        const err = breaker.rejection(start, op);
+        // What pg does with the callback arguments of a Submittable before queueing it.
+        if (!submittable.callback) {
+          if (typeof values === 'function') submittable.callback = values;
+          else if (callback) submittable.callback = callback;
+        }
+        process.nextTick(deliverToSubmittable, submittable, err, client.connection);
+        return submittable;
+      }
+      if (kind === OPENS) transactions.opened(client);
+    }
+    const abandon = watchSubmittable(submittable, breaker, token, start, op);
+    try {
+      return original.call(client, submittable, values, callback);
+    } catch (err) {
+      abandon();
+      settle(breaker, token, start, op, true, err);
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- pg-pool
+
+  private poolNewClient(original: AnyFunction): AnyFunction {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const patch = this;
+    return function newClient(this: PgPool, ...args: unknown[]): unknown {
+      patch.poolClientConnects++;
+      try {
+        return original.apply(this, args);
+      } finally {
+        patch.poolClientConnects--;
+      }
+    } as AnyFunction;
+  }
+
+  private poolConnect(original: AnyFunction): AnyFunction {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const patch = this;
+    return function connect(this: PgPool, callback?: unknown): unknown {
+      if (patch.poolQueryPool === this) {
+        // The checkout inside pool.query(): not a call of its own. pg-pool calls client.query()
+        // synchronously inside this callback; mark that client for that one call.
+        patch.poolQueryPool = null;
+        if (typeof callback !== 'function') return original.call(this, callback);
+        const inner = callback as AnyFunction;
+        return original.call(this, function (this: unknown, ...args: unknown[]): unknown {
+          const previous = patch.poolQueryClient;
+          patch.poolQueryClient = args[1] ?? null;
+          try {
+            return inner.apply(this, args);
+          } finally {
+            patch.poolQueryClient = previous;
+          }
+        });
+      }
+      if (!patch.guardsConnect || (callback && typeof callback !== 'function')) return original.call(this, callback);
+      const entry = patch.poolEntry(this);
+      const breaker = entry.breaker;
+      const op = patch.guard.op(entry, 'connect');
+      if (callback) {
+        const cb = breaker.state === 'closed' ? callback : withReleaseOnRejection(callback as AnyFunction);
+        return breaker.invokeCallback(original, this, [cb], 0, op);
+      }
+      return libraryPromise(this.Promise, breaker.invoke(original, this, NO_ARGS, op, false));
+    } as AnyFunction;
+  }
+
+  private poolQuery(original: AnyFunction): AnyFunction {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const patch = this;
+    return function query(this: PgPool, text: unknown, values: unknown, callback: unknown): unknown {
+      // pg-pool reports a function as the query itself; nothing is checked out.
+      if (typeof text === 'function') return original.call(this, text, values, callback);
+      const previous = patch.poolQueryPool;
+      patch.poolQueryPool = this;
+      try {
+        const cbIndex = typeof values === 'function' ? 1 : callback ? 2 : -1;
+        // A non-function callback fails inside pg-pool as usual; the marker still keeps its
+        // inner checkout and query from being counted as calls of their own.
+        if (cbIndex === 2 && typeof callback !== 'function') return original.call(this, text, values, callback);
+        const entry = patch.poolEntry(this);
+        const breaker = entry.breaker;
+        const op = patch.guard.op(entry, 'query');
+        if (cbIndex < 0) return libraryPromise(this.Promise, breaker.invoke(original, this, [text, values], op, false));
+        return breaker.invokeCallback(original, this, cbIndex === 1 ? [text, values] : [text, values, callback], cbIndex, op);
+      } finally {
+        patch.poolQueryPool = previous;
+      }
+    } as AnyFunction;
+  }
+}
+
+/** pg's exports, or the CommonJS exports behind an ES-module namespace. */
+function pgExports(exports: unknown): { Client: unknown; Pool: unknown } | null {
+  const candidates = [exports, (exports as { default?: unknown } | null)?.default];
+  for (const c of candidates) {
+    if (c !== null && typeof c === 'object' && typeof (c as { Client?: unknown }).Client === 'function') {
+      return c as { Client: unknown; Pool: unknown };
+    }
+  }
+  return null;
+}
+
+/** The prototype that holds pg-pool's own connect/query, for pg-pool's class or a subclass of it. */
+function poolPrototype(PoolClass: unknown): object | null {
+  let ctor = PoolClass;
+  if (typeof ctor !== 'function') ctor = (PoolClass as { default?: unknown } | null)?.default;
+  if (typeof ctor !== 'function') return null;
+  let proto: object | null = (ctor as { prototype: object }).prototype;
+  for (let depth = 0; proto !== null && proto !== Object.prototype && depth < 4; depth++) {
+    if (Object.prototype.hasOwnProperty.call(proto, 'connect') && Object.prototype.hasOwnProperty.call(proto, 'query')) return proto;
+    proto = Object.getPrototypeOf(proto) as object | null;
+  }
+  return null;
+}
+
+function unwrapAll(target: object, names: readonly string[]): void {
+  for (const name of names) unwrap(target, name);
+}
+
+export const pgPatcher: Patcher = {
+  module: 'pg',
+  definitions(guard: ModuleGuard): InstrumentationNodeModuleDefinition[] {
+    return new PgPatch(guard).definitions();
+  },
+};

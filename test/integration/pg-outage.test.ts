@@ -1,0 +1,241 @@
+/**
+ * Real outages: a private Postgres stopped with `-m immediate`, and network faults from the
+ * TCP fault proxy (refused, black-holed, reset mid-query). The breaker opens on them, then
+ * refuses calls without touching the socket, half-opens after its timeout and closes once
+ * a trial succeeds against the restarted server.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'chai';
+import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres';
+import { checkService, pgBinariesAvailable, postgresAvailable, requireService } from '../helpers/require-services';
+import { startTcpFaultProxy, type TcpFaultProxy } from '../helpers/tcp-fault-proxy';
+import { flush, instrumentPg, opCounts, rejectionOf, SHARED_PG, totals, watchUnhandled, type Pg, type PgHarness } from './pg-harness';
+
+type Client = InstanceType<Pg['Client']>;
+type Pool = InstanceType<Pg['Pool']>;
+
+describe('pg patcher: a private Postgres goes down and comes back', function () {
+  this.timeout(90_000);
+  let server: PrivatePostgres;
+  let proxy: TcpFaultProxy;
+  let h: PgHarness;
+  let pool: Pool | undefined;
+  const clients: Client[] = [];
+
+  before(async function () {
+    await checkService(this, 'postgres server binaries', pgBinariesAvailable);
+    server = await startPrivatePostgres({ maxConnections: 10 });
+    proxy = await startTcpFaultProxy({ targetPort: server.port });
+    h = instrumentPg(`
+circuit_breakers:
+  database:
+    failure_threshold: 3
+    timeout: 0.5
+    operations: [connect, query]
+`);
+    expect(h.patched()).to.equal(true);
+  });
+
+  after(async () => {
+    h?.instrumentation.disable();
+    for (const c of clients) await c.end().catch(() => undefined);
+    await pool?.end().catch(() => undefined);
+    await proxy?.close();
+    await server?.cleanup();
+  });
+
+  function newClient(): Client {
+    const c = new h.pg.Client({ ...server.clientConfig(), host: proxy.host, port: proxy.port, connectionTimeoutMillis: 5000 });
+    // The app's own listener: a dying server makes connected clients emit 'error'.
+    c.on('error', () => undefined);
+    clients.push(c);
+    return c;
+  }
+
+  it('opens after failure_threshold failures, refuses without I/O, half-opens after the timeout and closes after a good trial', async () => {
+    const unhandled = watchUnhandled();
+    try {
+      const breaker = h.entry().breaker;
+      pool = new h.pg.Pool({ ...server.clientConfig(), host: proxy.host, port: proxy.port, max: 2, connectionTimeoutMillis: 5000 });
+      pool.on('error', () => undefined);
+      expect((await pool.query('SELECT 1 AS ok')).rows).to.deep.equal([{ ok: 1 }]);
+      const idle = newClient();
+      await idle.connect();
+
+      await server.stop('immediate');
+      const failures: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const err = await rejectionOf(pool.query('SELECT 1'));
+        expect(err.code).to.not.equal('ECIRCUITOPEN');
+        failures.push(err.code ?? err.message);
+      }
+      expect(breaker.state, `after ${failures.join(', ')}`).to.equal('open');
+      expect(opCounts(h.entry(), 'query').failure).to.equal(3);
+
+      // Open: refused at once, no new connection reaches the proxy, no pool client is created.
+      const accepted = proxy.accepted;
+      const poolClients = pool.totalCount;
+      const started = performance.now();
+      const refusals = [
+        await rejectionOf(pool.query('SELECT 1')),
+        await rejectionOf(pool.connect()),
+        await rejectionOf(newClient().connect()),
+        await rejectionOf(idle.query('SELECT 1')),
+      ];
+      const elapsed = performance.now() - started;
+      for (const err of refusals) {
+        expect(err.code).to.equal('ECIRCUITOPEN');
+        expect((err as unknown as { retryAfterMs: number }).retryAfterMs).to.be.within(0, 500);
+      }
+      expect(elapsed).to.be.below(100);
+      expect(proxy.accepted).to.equal(accepted);
+      expect(pool.totalCount).to.equal(poolClients);
+      expect(totals(h.entry()).rejected).to.equal(4);
+
+      // After the timeout one trial goes through; the server is still down, so it reopens.
+      await sleep(600);
+      const trial = await rejectionOf(pool.query('SELECT 1'));
+      expect(trial.code).to.not.equal('ECIRCUITOPEN');
+      expect(breaker.state).to.equal('open');
+      expect(proxy.accepted).to.be.greaterThan(accepted);
+      expect((await rejectionOf(pool.query('SELECT 1'))).code).to.equal('ECIRCUITOPEN');
+
+      await server.start();
+      await sleep(600);
+      expect((await pool.query('SELECT 2 AS ok')).rows).to.deep.equal([{ ok: 2 }]);
+      expect(breaker.state).to.equal('closed');
+      const fresh = newClient();
+      await fresh.connect();
+      expect((await fresh.query('SELECT 3 AS ok')).rows).to.deep.equal([{ ok: 3 }]);
+      await flush();
+      expect(unhandled.reasons).to.deep.equal([]);
+    } finally {
+      unhandled.stop();
+    }
+  });
+});
+
+describe('pg patcher: network faults through the TCP fault proxy (shared Postgres)', function () {
+  this.timeout(60_000);
+  let proxy: TcpFaultProxy;
+  let h: PgHarness;
+  const clients: Client[] = [];
+  const pools: Pool[] = [];
+
+  before(requireService('postgres', postgresAvailable));
+  before(async () => {
+    proxy = await startTcpFaultProxy({ targetPort: SHARED_PG.port });
+    // A high threshold: each test looks at how one fault is counted, not at opening.
+    h = instrumentPg(`
+circuit_breakers:
+  database:
+    failure_threshold: 100
+    timeout: 0.5
+`);
+    expect(h.patched()).to.equal(true);
+  });
+  afterEach(async () => {
+    await proxy.setMode('pass');
+    for (const c of clients.splice(0)) await c.end().catch(() => undefined);
+    for (const p of pools.splice(0)) await p.end().catch(() => undefined);
+  });
+  after(async () => {
+    h?.instrumentation.disable();
+    await proxy?.close();
+  });
+
+  function through(extra: Record<string, unknown> = {}): Client {
+    const c = new h.pg.Client({ ...SHARED_PG, host: proxy.host, port: proxy.port, ...extra });
+    c.on('error', () => undefined);
+    clients.push(c);
+    return c;
+  }
+
+  function poolThrough(extra: Record<string, unknown> = {}): Pool {
+    const p = new h.pg.Pool({ ...SHARED_PG, host: proxy.host, port: proxy.port, ...extra });
+    p.on('error', () => undefined);
+    pools.push(p);
+    return p;
+  }
+
+  function delta(run: () => Promise<void>): Promise<{ connect: Record<string, number>; query: Record<string, number> }> {
+    const before = { connect: opCounts(h.entry(), 'connect'), query: opCounts(h.entry(), 'query') };
+    return run().then(() => {
+      const diff = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
+        Object.fromEntries(Object.keys(a).map((k) => [k, a[k] - b[k]]).filter(([, v]) => v !== 0));
+      return { connect: diff(opCounts(h.entry(), 'connect'), before.connect), query: diff(opCounts(h.entry(), 'query'), before.query) };
+    });
+  }
+
+  it('counts a refused connection (ECONNREFUSED) as a connect failure', async () => {
+    await proxy.setMode('refuse');
+    const d = await delta(async () => {
+      const err = await rejectionOf(through().connect());
+      expect(err.code).to.equal('ECONNREFUSED');
+    });
+    expect(d).to.deep.equal({ connect: { failure: 1 }, query: {} });
+  });
+
+  it('counts a pool.query on a refused pool once, as a query failure', async () => {
+    await proxy.setMode('refuse');
+    const pool = poolThrough();
+    const d = await delta(async () => {
+      const err = await rejectionOf(pool.query('SELECT 1'));
+      expect(err.code).to.equal('ECONNREFUSED');
+    });
+    expect(d).to.deep.equal({ connect: {}, query: { failure: 1 } });
+  });
+
+  it('counts a black-holed connect that hits connectionTimeoutMillis', async () => {
+    await proxy.setMode('blackhole');
+    const d = await delta(async () => {
+      const err = await rejectionOf(through({ connectionTimeoutMillis: 300 }).connect());
+      expect(err.message).to.match(/timeout/i);
+    });
+    expect(d).to.deep.equal({ connect: { failure: 1 }, query: {} });
+  });
+
+  it('counts a black-holed pool checkout that hits the pool connect timeout', async () => {
+    await proxy.setMode('blackhole');
+    const pool = poolThrough({ connectionTimeoutMillis: 300 });
+    const d = await delta(async () => {
+      const err = await rejectionOf(pool.connect());
+      expect(err.message).to.equal('Connection terminated due to connection timeout');
+    });
+    expect(d).to.deep.equal({ connect: { failure: 1 }, query: {} });
+  });
+
+  it('counts a connection cut mid-query ("Connection terminated unexpectedly")', async () => {
+    const client = through();
+    await client.connect();
+    proxy.closeAfterBytes(0, 'downstream');
+    const d = await delta(async () => {
+      const err = await rejectionOf(client.query('SELECT pg_sleep(0.05)'));
+      expect(err.message).to.equal('Connection terminated unexpectedly');
+    });
+    expect(d).to.deep.equal({ connect: {}, query: { failure: 1 } });
+  });
+
+  it('counts a connection reset mid-query', async () => {
+    const client = through();
+    await client.connect();
+    proxy.resetAfterBytes(0);
+    const d = await delta(async () => {
+      const err = await rejectionOf(client.query('SELECT 1'));
+      expect(['ECONNRESET', undefined]).to.include(err.code);
+      expect(err.message).to.match(/ECONNRESET|Connection terminated unexpectedly/);
+    });
+    expect(d).to.deep.equal({ connect: {}, query: { failure: 1 } });
+  });
+
+  it('counts a pool.query whose connection is cut mid-query once', async () => {
+    const pool = poolThrough();
+    await pool.query('SELECT 1');
+    proxy.closeAfterBytes(0, 'downstream');
+    const d = await delta(async () => {
+      const err = await rejectionOf(pool.query('SELECT pg_sleep(0.05)'));
+      expect(err.message).to.equal('Connection terminated unexpectedly');
+    });
+    expect(d).to.deep.equal({ connect: {}, query: { failure: 1 } });
+  });
+});
