@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   const bbMem = mem[0][1];
   table('Heap per breaker (10,000 breakers)', mem.map(([name, bytes]) => [name, `${Math.round(bytes)} B`, `${(bytes / bbMem).toFixed(2)}x breakerbox`]));
   if (process.env.BENCH_PG !== '0') {
-    const pg = pgThroughput(Number(process.env.BENCH_PG_RUNS ?? 5));
+    const pg = pgThroughput(Number(process.env.BENCH_PG_RUNS ?? 9));
     if (typeof pg === 'string') {
       console.log(`
 pg SELECT 1 throughput: ${pg}`);

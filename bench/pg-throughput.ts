@@ -29,7 +29,7 @@ function hasTaskset(): boolean {
   }
 }
 
-export function pgThroughput(runs = 5, seconds = 2): PgThroughput | string {
+export function pgThroughput(runs = 9, seconds = 3): PgThroughput | string {
   const root = resolve(__dirname, '..', '..');
   const client = join(root, 'dist-bench', 'bench', 'pg-client.js');
   const register = join(root, 'dist', 'register.js');

@@ -1,3 +1,4 @@
+import type { ContextManager } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ConfigError, loadConfig, type BreakerboxConfig } from './config';
@@ -6,6 +7,9 @@ import { registry } from './registry';
 import { createMonitoringServer, type MonitoringServer } from './server/monitoring-server';
 import { BreakerboxMetricProducer, startTelemetry } from './telemetry';
 import { logLine } from './telemetry/transition-log';
+
+/** NodeSDK reads a null context manager as "register none" (its types do not say so). */
+const NO_CONTEXT_MANAGER = null as unknown as ContextManager;
 
 export interface Started {
   config: BreakerboxConfig;
@@ -65,7 +69,9 @@ export function startBreakerbox(): Started {
       metricReaders: exporter ? [exporter] : [],
       // Without an exporter chosen in OTEL_*_EXPORTER the SDK would default to OTLP and try
       // to connect to a collector that is usually not there: send nothing instead.
-      ...(process.env.OTEL_TRACES_EXPORTER ? {} : { spanProcessors: [] }),
+      // No spans are exported then, so no context needs tracking either: skipping the
+      // AsyncLocalStorage context manager keeps async_hooks off every promise of the app.
+      ...(process.env.OTEL_TRACES_EXPORTER ? {} : { spanProcessors: [], contextManager: NO_CONTEXT_MANAGER }),
       ...(process.env.OTEL_LOGS_EXPORTER ? {} : { logRecordProcessors: [] }),
     });
     sdk.start();
