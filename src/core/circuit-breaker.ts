@@ -1,5 +1,5 @@
 import { ConsecutiveFailuresPolicy } from './consecutive-policy';
-import { BreakerOpenError, BreakerTimeoutError } from './errors';
+import { BreakerTimeoutError, RejectionFactory, type BreakerOpenError } from './errors';
 import { BreakerEmitter, type BreakerEventName, type BreakerEvents } from './events';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { RatePolicy } from './rate-policy';
@@ -59,6 +59,7 @@ export class CircuitBreaker {
   /** Whose fallback applies: this breaker's own, or a parent's for per-target children. */
   private fallbackOwner: CircuitBreaker = this;
   private events: BreakerEmitter | null = null;
+  private rejections: RejectionFactory | null = null;
 
   constructor(options: CircuitBreakerOptions) {
     this.o = resolveOptions(options);
@@ -302,7 +303,7 @@ export class CircuitBreaker {
     const retryAt = state === 'open'
       ? this.openedAt + this.currentResetMs
       : state === 'half_open' ? this.trialsStartedAt + this.o.trialTimeoutMs : null;
-    const err = BreakerOpenError.create(this.name, state, retryAt, this.clock);
+    const err = (this.rejections ??= new RejectionFactory(this.name, this.clock)).make(state, retryAt);
     if (this._recorder !== null) this._recorder.record(operation, REJECTED, 0);
     if (this.events !== null && this.events.has('rejected')) {
       this.events.emit('rejected', { breaker: this.name, outcome: 'rejected', durationMs: 0, error: err });

@@ -7,31 +7,25 @@ export class BreakerOpenError extends Error {
   readonly breaker: string;
   /** State of the breaker when it refused: open, half_open (no trial slot free) or forced_open. */
   readonly state: BreakerState;
-  private readonly retryAt: number | null;
-  private readonly clock: () => number;
+  declare private readonly retryAt: number | null;
+  declare private readonly clock: () => number;
 
   constructor(breaker: string, state: BreakerState, retryAt: number | null, clock: () => number) {
     super(`Circuit breaker "${breaker}" is ${state}: call rejected without reaching the dependency`);
     this.breaker = breaker;
     this.state = state;
-    this.retryAt = retryAt;
-    this.clock = clock;
+    Object.defineProperty(this, 'retryAt', { value: retryAt });
+    Object.defineProperty(this, 'clock', { value: clock });
   }
 
   /**
-   * The breaker's own way to build a rejection: a real BreakerOpenError (instanceof Error,
-   * same fields) made without running the Error constructor, so no stack is captured. A
-   * refused call is identified by `code`, `breaker` and `retryAfterMs`; its stack would only
-   * show breakerbox internals, and capturing it costs more than the rest of the rejection.
+   * A real BreakerOpenError (instanceof Error, same fields) built without running the Error
+   * constructor, so no stack is captured: a refused call is identified by `code`, `breaker`
+   * and `retryAfterMs`, and a stack of breakerbox internals would cost more than the rest
+   * of the rejection. Prefer a RejectionFactory, which also shares the message.
    */
   static create(breaker: string, state: BreakerState, retryAt: number | null, clock: () => number): BreakerOpenError {
-    const err = Object.create(BreakerOpenError.prototype) as { -readonly [K in keyof BreakerOpenError]: BreakerOpenError[K] };
-    err.message = `Circuit breaker "${breaker}" is ${state}: call rejected without reaching the dependency`;
-    err.breaker = breaker;
-    err.state = state;
-    (err as unknown as { retryAt: number | null }).retryAt = retryAt;
-    (err as unknown as { clock: () => number }).clock = clock;
-    return err as BreakerOpenError;
+    return new RejectionFactory(breaker, clock).make(state, retryAt);
   }
 
   /**
@@ -48,6 +42,36 @@ export class BreakerOpenError extends Error {
   }
 }
 Object.defineProperty(BreakerOpenError.prototype, 'name', { value: 'BreakerOpenError' });
+
+/**
+ * Builds a breaker's rejections. Every rejection of one open period has the same message,
+ * retry time and clock, so those live on a small prototype shared by the period's errors
+ * (inherited, hence out of `Object.keys`, JSON and crash output), and each rejection is one
+ * object with two own fields.
+ */
+export class RejectionFactory {
+  private proto: object | null = null;
+  private protoState: BreakerState | null = null;
+  private protoRetryAt: number | null = null;
+
+  constructor(private readonly breaker: string, private readonly clock: () => number) {}
+
+  make(state: BreakerState, retryAt: number | null): BreakerOpenError {
+    if (this.proto === null || state !== this.protoState || retryAt !== this.protoRetryAt) {
+      this.proto = Object.create(BreakerOpenError.prototype, {
+        message: { value: `Circuit breaker "${this.breaker}" is ${state}: call rejected without reaching the dependency`, writable: true, configurable: true },
+        retryAt: { value: retryAt },
+        clock: { value: this.clock },
+      });
+      this.protoState = state;
+      this.protoRetryAt = retryAt;
+    }
+    const err = Object.create(this.proto as object) as { breaker: string; state: BreakerState };
+    err.breaker = this.breaker;
+    err.state = state;
+    return err as unknown as BreakerOpenError;
+  }
+}
 Object.defineProperty(BreakerOpenError.prototype, 'code', { value: 'ECIRCUITOPEN', enumerable: true });
 // Rejections built by create() have no own stack; this keeps `err.stack` a useful string.
 Object.defineProperty(BreakerOpenError.prototype, 'stack', {

@@ -434,3 +434,13 @@ describe('BreakerOpenError', () => {
     expect(inspect(err)).to.contain('forced_open');
   });
 });
+
+describe('BreakerOpenError output', () => {
+  it('shows only the public fields when printed', async () => {
+    const b = new CircuitBreaker({ name: 'db' });
+    b.forceOpen();
+    const err = await b.execute(async () => 1).catch((e) => e);
+    expect(Object.keys(err).sort()).to.deep.equal(['breaker', 'state']);
+    expect(inspect(err)).not.to.contain('clock');
+  });
+});

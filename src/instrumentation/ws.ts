@@ -1,0 +1,503 @@
+/**
+ * The `ws` patcher (ws 8, and ws 7): a breaker per URL origin in front of client
+ * connects and sends, and slow-consumer accounting for server-side sends.
+ *
+ * Everything is patched in place and nothing is subclassed: `new WebSocket(url)` stays the
+ * library's constructor and returns a real WebSocket. The constructor opens the connection
+ * synchronously through `http.request` (`https.request`; `get` in ws 7), looked up on the
+ * module at call time, so that is where a connect is admitted or refused. Outcomes are read
+ * by wrapping emit, never by adding listeners (DESIGN.md section 4).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { diag } from '@opentelemetry/api';
+import { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import { REJECT, type CircuitBreaker } from '../core/circuit-breaker';
+import { IGNORED, SUCCESS } from '../core/recorder';
+import type { ManagedBreaker } from '../registry';
+import type { ModuleGuard } from './module-guard';
+import type { Patcher } from './patcher';
+import { unwrap, wrap } from './wrap';
+import { unwrapInherited, wrapInherited } from './ws-inherited';
+import {
+  backpressuredDuration, handshakeOrigin, isWsHandshakeOptions, originFromUrl, serverTarget, type WsHandshakeOptions,
+} from './ws-targets';
+
+export const WS_SUPPORTED_VERSIONS = ['>=7.0.0 <9'];
+
+/** `max_buffered_amount` when a config does not say (the config layer sets it for ws breakers). */
+const DEFAULT_MAX_BUFFERED_AMOUNT = 1024 * 1024;
+const OPEN = 1;
+
+type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+
+/** The ws internals the patcher reads; the same in ws 7 and 8. */
+interface WsSocket {
+  readonly _isServer?: boolean;
+  readonly _req?: object | null;
+  readonly _url?: string;
+  readonly _socket?: { readonly localPort?: number } | null;
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+}
+
+interface Emitter {
+  emit(this: unknown, event: string | symbol, ...args: unknown[]): boolean;
+}
+
+/** One handshake let through: settled once, by 'open', 'error', 'unexpected-response' or a redirect. */
+interface ConnectAttempt {
+  readonly entry: ManagedBreaker;
+  readonly token: number;
+  readonly start: number;
+  readonly op: number;
+  readonly origin: string;
+  req: object | null;
+  settled: boolean;
+  /** The request's own `emit` while we watch it for the error that fails the connect (ws < 8.13). */
+  reqShim: AnyFunction | null;
+  reqOwnEmit: PropertyDescriptor | undefined;
+}
+
+/** A watched request's 'error' or 'response' being delivered to ws right now. */
+interface Delivering {
+  readonly attempt: ConnectAttempt;
+  readonly event: 'error' | 'response';
+  /** The error, or the response. */
+  readonly arg: unknown;
+}
+
+/**
+ * Whether a ws version hands the WebSocket to `opts.finishRequest` (ws >= 8.13). Older
+ * versions ignore that option, so their requests are watched instead; an unknown version
+ * gets both.
+ */
+function hasFinishRequest(version: string | undefined): boolean | null {
+  const m = /^(\d+)\.(\d+)/.exec(version ?? '');
+  if (m === null) return null;
+  const major = Number(m[1]);
+  return major > 8 || (major === 8 && Number(m[2]) >= 13);
+}
+
+function wsClassOf(exports: unknown): { prototype: object } | null {
+  const e = exports as { WebSocket?: unknown; default?: unknown } | null | undefined;
+  // CommonJS: the export is the class; ESM (import-in-the-middle): a namespace holding it.
+  for (const candidate of [exports, e?.WebSocket, e?.default]) {
+    const proto = (candidate as { prototype?: Record<string, unknown> } | null | undefined)?.prototype;
+    if (typeof candidate === 'function' && proto && typeof proto.send === 'function' && typeof proto.terminate === 'function') {
+      return candidate as { prototype: object };
+    }
+  }
+  return null;
+}
+
+/** The error ws itself emits for a non-101 answer when the app has no 'unexpected-response' listener. */
+function unexpectedResponse(status: unknown): Error {
+  return new Error(`Unexpected server response: ${String(status)}`);
+}
+
+/** Per-instrumentation state: the guard, in-flight connects, cached targets. */
+class WsGuard {
+  private enabled = false;
+  private linkByFinishRequest = false;
+  private watchRequests = false;
+  private readonly connectOn: boolean;
+  private readonly sendOn: boolean;
+  private readonly limit: number;
+  private readonly protos = new Set<object>();
+  private readonly httpWrappers = new Map<object, Map<string, AnyFunction>>();
+  /** WebSocket → its connect in flight. */
+  private readonly attempts = new WeakMap<object, ConnectAttempt>();
+  /** ClientRequest → the connect it carries, until linked to its WebSocket. */
+  private readonly byRequest = new WeakMap<object, ConnectAttempt>();
+  /** Client WebSocket → origin; server-side WebSocket → `server:<port>`. */
+  private readonly targets = new WeakMap<object, string>();
+  private delivering: Delivering | null = null;
+
+  constructor(private readonly guard: ModuleGuard) {
+    this.connectOn = guard.guards('connect');
+    this.sendOn = guard.guards('send');
+    this.limit = guard.config.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT;
+  }
+
+  patch(exports: unknown, version: string | undefined): unknown {
+    const WebSocket = wsClassOf(exports);
+    if (WebSocket === null) {
+      diag.warn(`breakerbox: ws ${version ?? '(unknown version)'} does not export the WebSocket class where expected; not guarded`);
+      return exports;
+    }
+    const proto = WebSocket.prototype;
+    const finishes = hasFinishRequest(version);
+    if (finishes !== false) this.linkByFinishRequest = true;
+    if (finishes !== true) this.watchRequests = true;
+    if (this.sendOn) wrap<AnyFunction>(proto, 'send', (original) => this.sendWrapper(original));
+    if (this.connectOn) {
+      wrapInherited<AnyFunction>(proto, 'emit', (parent) => this.emitWrapper(parent as Emitter));
+      this.hookHttp();
+    }
+    this.protos.add(proto);
+    this.enabled = true;
+    return exports;
+  }
+
+  /** Undoes every patch, whichever ws copy it was applied to (the base class only remembers the last). */
+  unpatch(): void {
+    this.enabled = false;
+    this.linkByFinishRequest = false;
+    this.watchRequests = false;
+    for (const proto of this.protos) {
+      unwrap(proto, 'send');
+      unwrapInherited(proto, 'emit');
+    }
+    this.protos.clear();
+    for (const [target, wrappers] of this.httpWrappers) {
+      for (const [name, wrapper] of wrappers) {
+        // Another tool may have wrapped on top of us since; restoring the original would
+        // drop its wrapper. Ours then stays in the chain, inert while disabled.
+        if ((target as Record<string, unknown>)[name] === wrapper) unwrap(target, name);
+      }
+    }
+    this.httpWrappers.clear();
+  }
+
+  // ------------------------------------------------------------------ connect
+
+  private hookHttp(): void {
+    for (const [mod, secure] of [[http, false], [https, true]] as const) {
+      for (const name of ['request', 'get']) {
+        wrap<AnyFunction>(mod, name, (original) => {
+          const wrapper = this.requestWrapper(original, secure);
+          let map = this.httpWrappers.get(mod);
+          if (!map) this.httpWrappers.set(mod, (map = new Map()));
+          map.set(name, wrapper as AnyFunction);
+          return wrapper;
+        });
+      }
+    }
+  }
+
+  private requestWrapper(original: AnyFunction, secure: boolean): AnyFunction {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return function request(this: unknown, ...args: unknown[]): unknown {
+      // ws passes exactly one argument, its own fresh options object.
+      if (!self.enabled || args.length !== 1 || !isWsHandshakeOptions(args[0])) return original.apply(this, args);
+      return self.handshake(original, this, args[0], secure);
+    };
+  }
+
+  private handshake(original: AnyFunction, thisArg: unknown, opts: WsHandshakeOptions, secure: boolean): unknown {
+    // A handshake started while a watched request delivers its response is ws following a
+    // redirect (an app's own reconnect from 'unexpected-response' finds that attempt settled).
+    if (this.delivering !== null && this.delivering.event === 'response') this.settle(this.delivering.attempt, SUCCESS);
+    const origin = handshakeOrigin(opts, secure);
+    const entry = this.guard.entry(origin);
+    const breaker = entry.breaker;
+    const op = this.guard.op(entry, 'connect');
+    const start = breaker.now();
+    const token = breaker.acquire(start);
+
+    if (token === REJECT) {
+      const err = breaker.rejection(start, op);
+      // ClientRequest calls createConnection synchronously, before any DNS lookup or
+      // socket, and turns a throw into an 'error' on the next tick; ws answers that with
+      // 'error' then 'close' (1006), as for a refused connect. `opts` is ws's own object,
+      // and an agent would open the socket itself, never calling createConnection.
+      opts.agent = undefined;
+      opts.createConnection = function refuse(): never {
+        throw err;
+      };
+      return original.call(thisArg, opts);
+    }
+
+    const attempt: ConnectAttempt = { entry, token, start, op, origin, req: null, settled: false, reqShim: null, reqOwnEmit: undefined };
+    if (this.linkByFinishRequest) this.takeOverFinishRequest(opts, attempt);
+    let req: unknown;
+    try {
+      req = original.call(thisArg, opts);
+    } catch (err) {
+      this.settleError(attempt, err);
+      throw err;
+    }
+    if (typeof req === 'object' && req !== null) {
+      attempt.req = req;
+      this.byRequest.set(req, attempt);
+      if (this.watchRequests) this.watchRequest(req, attempt);
+    }
+    return req;
+  }
+
+  /**
+   * ws >= 8.13 ends the request through `opts.finishRequest(req, websocket)` when set: the
+   * one place it hands out the WebSocket during construction, so the attempt is linked to
+   * it before any event. The app's own finishRequest, if any, runs exactly as before; a
+   * non-function one is left alone so ws reports it as it would.
+   */
+  private takeOverFinishRequest(opts: WsHandshakeOptions, attempt: ConnectAttempt): void {
+    const own = opts.finishRequest;
+    if (own && typeof own !== 'function') return;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    opts.finishRequest = function finishRequest(this: unknown, req: { end(): unknown }, websocket: object): unknown {
+      self.link(websocket, attempt);
+      // eslint-disable-next-line prefer-rest-params
+      if (typeof own === 'function') return (own as AnyFunction).apply(this, arguments as unknown as unknown[]);
+      // What ws does without a finishRequest.
+      req.end();
+      return undefined;
+    };
+  }
+
+  /**
+   * Before ws 8.13 nothing hands us the WebSocket during construction. Every later event but
+   * one finds it through `websocket._req` ('upgrade' is the last before 'open'); the
+   * exception is a request 'error' (refused, reset, DNS), on which ws clears `_req` before
+   * emitting. So the request's own emit is wrapped until the link is made, to name the error
+   * being delivered, and the response: a redirect ws follows starts the next hop from it.
+   */
+  private watchRequest(req: object, attempt: ConnectAttempt): void {
+    const inheritedEmit = (req as Emitter).emit;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    const shim = function emit(this: unknown, event: unknown, arg: unknown): unknown {
+      // eslint-disable-next-line prefer-rest-params
+      const args = arguments as unknown as [string | symbol, ...unknown[]];
+      if (event !== 'error' && event !== 'response') return inheritedEmit.apply(this, args);
+      const outer = self.delivering;
+      self.delivering = { attempt, event, arg };
+      try {
+        return inheritedEmit.apply(this, args);
+      } finally {
+        self.delivering = outer;
+      }
+    };
+    attempt.reqOwnEmit = Object.getOwnPropertyDescriptor(req, 'emit');
+    attempt.reqShim = shim;
+    Object.defineProperty(req, 'emit', { value: shim, writable: true, enumerable: false, configurable: true });
+  }
+
+  private unwatchRequest(attempt: ConnectAttempt): void {
+    const req = attempt.req;
+    const shim = attempt.reqShim;
+    if (req === null || shim === null) return;
+    attempt.reqShim = null;
+    if (Object.getOwnPropertyDescriptor(req, 'emit')?.value !== shim) return;
+    if (attempt.reqOwnEmit) Object.defineProperty(req, 'emit', attempt.reqOwnEmit);
+    else delete (req as { emit?: unknown }).emit;
+  }
+
+  private link(websocket: object, attempt: ConnectAttempt): void {
+    const previous = this.attempts.get(websocket);
+    // A hop that answered with a redirect ws followed: the peer is up.
+    if (previous !== undefined && previous !== attempt) this.settle(previous, SUCCESS);
+    this.attempts.set(websocket, attempt);
+    this.targets.set(websocket, attempt.origin);
+    this.unwatchRequest(attempt);
+  }
+
+  private emitWrapper(parent: Emitter): AnyFunction {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return function emit(this: unknown, event: unknown): boolean {
+      if (
+        self.enabled && (this as WsSocket)._isServer === false &&
+        (event === 'open' || event === 'error' || event === 'unexpected-response' || event === 'close' ||
+          event === 'redirect' || event === 'upgrade')
+      ) {
+        // eslint-disable-next-line prefer-rest-params
+        self.observe(this as WsSocket, event, arguments);
+      }
+      // Whatever emit returns or throws (no 'error' listener) reaches ws unchanged.
+      // eslint-disable-next-line prefer-rest-params
+      return parent.emit.apply(this, arguments as unknown as [string | symbol, ...unknown[]]);
+    };
+  }
+
+  /** Settles the connect an event ends. Runs before the app's listeners, so a reconnect from 'close' sees the new state. */
+  private observe(websocket: WsSocket, event: string, args: IArguments): void {
+    try {
+      let attempt = this.attempts.get(websocket);
+      if (event === 'redirect') {
+        if (attempt !== undefined) {
+          this.attempts.delete(websocket);
+          this.settle(attempt, SUCCESS);
+        }
+        return;
+      }
+      if (attempt === undefined) {
+        attempt = this.unlinkedAttempt(websocket, event, args[1]);
+        if (attempt === undefined) return;
+        this.link(websocket, attempt);
+      }
+      // The last event that still finds the request on the WebSocket before 'open': link only.
+      if (event === 'upgrade') return;
+      this.attempts.delete(websocket);
+      if (event === 'open') this.settle(attempt, SUCCESS);
+      else if (event === 'error') this.settleError(attempt, args[1]);
+      else if (event === 'unexpected-response') this.settleError(attempt, unexpectedResponse((args[2] as { statusCode?: unknown } | undefined)?.statusCode));
+      // Closed without 'open' or 'error': nothing says the peer failed.
+      else this.settle(attempt, IGNORED);
+    } catch (err) {
+      diag.error('breakerbox: ws connect accounting failed', err);
+    }
+  }
+
+  private unlinkedAttempt(websocket: WsSocket, event: string, arg: unknown): ConnectAttempt | undefined {
+    const req = websocket._req;
+    let attempt = req ? this.byRequest.get(req) : undefined;
+    const d = this.delivering;
+    if (attempt === undefined && event === 'error' && d !== null && d.event === 'error' && d.arg === arg) {
+      attempt = d.attempt;
+    }
+    return attempt !== undefined && !attempt.settled ? attempt : undefined;
+  }
+
+  private settle(attempt: ConnectAttempt, outcome: number): void {
+    if (attempt.settled) return;
+    attempt.settled = true;
+    this.unwatchRequest(attempt);
+    const breaker = attempt.entry.breaker;
+    breaker.release(attempt.token, outcome, attempt.start, breaker.now(), attempt.op);
+  }
+
+  private settleError(attempt: ConnectAttempt, err: unknown): void {
+    if (attempt.settled) return;
+    attempt.settled = true;
+    this.unwatchRequest(attempt);
+    attempt.entry.breaker.releaseError(attempt.token, err, attempt.start, attempt.op);
+  }
+
+  // --------------------------------------------------------------------- send
+
+  private sendWrapper(original: AnyFunction): AnyFunction {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return function send(this: unknown): unknown {
+      // The arguments object itself (no copy on the hot path); copied only to swap a callback.
+      // eslint-disable-next-line prefer-rest-params
+      const args = arguments as unknown as unknown[];
+      const websocket = this as WsSocket;
+      // A socket that is not open does no I/O: ws throws (connecting) or reports
+      // "not open" itself (closing, closed), and that stays its business.
+      if (!self.enabled || websocket.readyState !== OPEN) return original.apply(this, args);
+      return websocket._isServer === true ? self.serverSend(original, websocket, args) : self.clientSend(original, websocket, args);
+    };
+  }
+
+  /**
+   * While the origin's breaker is open, a send is refused the way ws refuses a send it
+   * cannot make: a callback gets the error asynchronously, without one it is thrown (what
+   * ws does while connecting). A send that found more than `max_buffered_amount` bytes
+   * queued counts as slow; with a callback, the time until ws reports the write is measured.
+   */
+  private clientSend(original: AnyFunction, websocket: WsSocket, args: unknown[]): unknown {
+    const origin = this.clientOrigin(websocket);
+    if (origin === null) return original.apply(websocket, args);
+    const entry = this.guard.entry(origin);
+    const breaker = entry.breaker;
+    const op = this.guard.op(entry, 'send');
+    const start = breaker.now();
+    const token = breaker.acquire(start);
+    // ws: send(data, cb) or send(data, options, cb).
+    const cbIndex = typeof args[1] === 'function' ? 1 : typeof args[2] === 'function' ? 2 : -1;
+    if (token === REJECT) {
+      const err = breaker.rejection(start, op);
+      if (cbIndex < 0) throw err;
+      process.nextTick(args[cbIndex] as (e: Error) => void, err);
+      return undefined;
+    }
+    const slow = websocket.bufferedAmount > this.limit;
+    if (cbIndex < 0) return this.sendNow(original, websocket, args, breaker, token, start, op, slow);
+
+    const callback = args[cbIndex] as AnyFunction;
+    let settled = false;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    const patched = Array.prototype.slice.call(args) as unknown[];
+    patched[cbIndex] = function (this: unknown, err?: unknown): unknown {
+      if (!settled) {
+        settled = true;
+        if (err === null || err === undefined) self.finishSend(breaker, token, start, op, slow);
+        else breaker.releaseError(token, err, start, op);
+      }
+      // eslint-disable-next-line prefer-rest-params
+      return callback.apply(this, arguments as unknown as unknown[]);
+    };
+    try {
+      return original.apply(websocket, patched);
+    } catch (err) {
+      if (!settled) {
+        settled = true;
+        breaker.releaseError(token, err, start, op);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * A server-side send is never refused: the breaker of one server is shared by all its
+   * clients, and refusing a send to a healthy client because another one is slow would be
+   * wrong. It records, so a slow consumer shows in the metrics and, with
+   * `slow_call_duration`/`slow_call_rate`, in the server breaker's state.
+   */
+  private serverSend(original: AnyFunction, websocket: WsSocket, args: unknown[]): unknown {
+    let target = this.targets.get(websocket);
+    if (target === undefined) {
+      target = serverTarget(websocket._socket?.localPort);
+      if (target !== 'server') this.targets.set(websocket, target);
+    }
+    const entry = this.guard.entry(target);
+    const breaker = entry.breaker;
+    const start = breaker.now();
+    const token = breaker.acquire(start);
+    // Open (or its trial slot taken): let the send through unrecorded rather than refuse it.
+    if (token === REJECT) return original.apply(websocket, args);
+    const slow = websocket.bufferedAmount > this.limit;
+    return this.sendNow(original, websocket, args, breaker, token, start, this.guard.op(entry, 'send'), slow);
+  }
+
+  private sendNow(
+    original: AnyFunction, websocket: WsSocket, args: unknown[], breaker: CircuitBreaker, token: number, start: number, op: number, slow: boolean,
+  ): unknown {
+    let result: unknown;
+    try {
+      result = original.apply(websocket, args);
+    } catch (err) {
+      breaker.releaseError(token, err, start, op);
+      throw err;
+    }
+    this.finishSend(breaker, token, start, op, slow);
+    return result;
+  }
+
+  private finishSend(breaker: CircuitBreaker, token: number, start: number, op: number, slow: boolean): void {
+    const end = breaker.now();
+    // Backdate the start rather than move the end: the end is when a transition is stamped.
+    const from = slow ? end - backpressuredDuration(end - start, breaker.options.slowCallMs) : start;
+    breaker.release(token, SUCCESS, from, end, op);
+  }
+
+  private clientOrigin(websocket: WsSocket): string | null {
+    const cached = this.targets.get(websocket);
+    if (cached !== undefined) return cached;
+    const origin = originFromUrl(websocket._url);
+    if (origin !== null) this.targets.set(websocket, origin);
+    return origin;
+  }
+}
+
+/** Guards `ws` (>= 7, < 9): client connects and sends per URL origin, server sends per server port. */
+export const wsPatcher: Patcher = {
+  module: 'ws',
+  definitions(guard: ModuleGuard): InstrumentationNodeModuleDefinition[] {
+    const state = new WsGuard(guard);
+    return [
+      new InstrumentationNodeModuleDefinition(
+        'ws',
+        WS_SUPPORTED_VERSIONS,
+        (exports: unknown, version?: string) => state.patch(exports, version),
+        () => state.unpatch(),
+      ),
+    ];
+  },
+};
