@@ -1,12 +1,14 @@
 import type { ContextManager } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { isMainThread } from 'node:worker_threads';
 import { ConfigError, loadConfig, type BreakerboxConfig } from './config';
 import { BreakerboxInstrumentation } from './instrumentation/instrumentation';
 import { registry } from './registry';
 import { createMonitoringServer, type MonitoringServer } from './server/monitoring-server';
 import { BreakerboxMetricProducer, startTelemetry } from './telemetry';
 import { logLine } from './telemetry/transition-log';
+import { metricReadersFromEnv } from './telemetry/metric-readers';
 
 /** NodeSDK reads a null context manager as "register none" (its types do not say so). */
 const NO_CONTEXT_MANAGER = null as unknown as ContextManager;
@@ -58,6 +60,11 @@ export function startBreakerbox(): Started {
     return (g[STARTED] = { config, instrumentation: null, sdk: null, monitoring: null, monitoringPort: Promise.resolve(null), shutdown: async () => undefined });
   }
 
+  // Operators look at health and metrics before the first call: list every configured module
+  // breaker from startup. Manual breakers are still built by the app's registry.get(name,
+  // options), which is where their functions (fallback, isFailure) come from.
+  for (const b of config.breakers) if (b.module !== 'manual') registry.entry(b.name);
+
   const instrumentation = new BreakerboxInstrumentation({ breakerbox: config, registry });
   const sdkDisabled = envFlag('OTEL_SDK_DISABLED');
   const producer = new BreakerboxMetricProducer(registry);
@@ -66,7 +73,7 @@ export function startBreakerbox(): Started {
   if (!sdkDisabled) {
     sdk = new NodeSDK({
       instrumentations: [instrumentation],
-      metricReaders: exporter ? [exporter] : [],
+      metricReaders: [...(exporter ? [exporter] : []), ...metricReadersFromEnv(producer, process.env, (msg) => log('warn', `breakerbox: ${msg}`))],
       // Without an exporter chosen in OTEL_*_EXPORTER the SDK would default to OTLP and try
       // to connect to a collector that is usually not there: send nothing instead.
       // No spans are exported then, so no context needs tracking either: skipping the
@@ -80,11 +87,16 @@ export function startBreakerbox(): Started {
 
   let monitoring: MonitoringServer | null = null;
   let monitoringPort: Promise<number | null> = Promise.resolve(null);
-  if (config.monitoring.enabled) {
+  // Worker threads run --require preloads too, and so does Node 20's module-hooks thread when
+  // any --import registers hooks. One port, one owner: the app's main thread, whose registry
+  // holds the app's breakers. Signals are only delivered there as well.
+  if (config.monitoring.enabled && isMainThread) {
     monitoring = createMonitoringServer({
       registry,
       metricsHandler: exporter ? (req, res) => exporter.getMetricsRequestHandler(req, res) : null,
-      adminToken: process.env.BREAKERBOX_ADMIN_TOKEN || undefined,
+      // HTTP trims header values, so surrounding whitespace (the newline a secret file ends
+      // with) could never be sent back: it is not part of the token.
+      adminToken: process.env.BREAKERBOX_ADMIN_TOKEN?.trim() || undefined,
       host: config.monitoring.host,
       port: config.monitoring.port,
     });
@@ -107,7 +119,7 @@ export function startBreakerbox(): Started {
   let stopping: Promise<void> | null = null;
   const shutdown = (): Promise<void> =>
     (stopping ??= Promise.all([sdk?.shutdown().catch(() => undefined), monitoring?.close()]).then(() => undefined));
-  installSignalShutdown(shutdown);
+  if (isMainThread) installSignalShutdown(shutdown);
   return (g[STARTED] = { config, instrumentation, sdk, monitoring, monitoringPort, shutdown });
 }
 
