@@ -1,0 +1,192 @@
+/**
+ * The nats (2.x) patcher. Patched in place, reversibly (wrap/unwrap), on the library's own
+ * classes, which `nats` does not export (docs/internals/patching-notes.md):
+ *
+ * - `NatsConnectionImpl.connect` (static): `connect()`. The `connect` export looks it up at
+ *   call time, so this one hook covers CommonJS and ES-module apps alike, whenever they took
+ *   their reference to `connect`.
+ * - `NatsConnectionImpl.prototype`: `publish`, `subscribe` (sync), `request`, `requestMany`,
+ *   `flush` (promises); `respondMessage` only to mark its inner publish as part of it.
+ * - `ProtocolHandler.prototype.dispatchStatus`: every status event of every connection,
+ *   observed without adding a listener to anything the app owns.
+ *
+ * `msg.respond()` publishes through the ProtocolHandler, never through `nc.publish`, so it is
+ * never a guarded call: a responder keeps answering whatever the breaker says (see
+ * nats-gate.ts for why that matters in half-open).
+ *
+ * The classes are reached through file hooks when the instrumentation exists before `nats`
+ * loads (the usual preload), and otherwise from the loaded copy when `nats` itself is next
+ * required.
+ */
+import { InstrumentationNodeModuleDefinition, InstrumentationNodeModuleFile } from '@opentelemetry/instrumentation';
+import type { ModuleGuard } from './module-guard';
+import { NatsGate } from './nats-gate';
+import {
+  findLoadedInternals,
+  isConnectionModule,
+  isProtocolModule,
+  type NatsConnectionLike,
+  type NatsProtocolLike,
+  type NatsStatusLike,
+} from './nats-internals';
+import type { Patcher } from './patcher';
+import { unwrap, wrap } from './wrap';
+
+const SUPPORTED_VERSIONS = ['>=2.0.0 <3'];
+const CONNECTION_FILE = 'nats/lib/nats-base-client/nats.js';
+const PROTOCOL_FILE = 'nats/lib/nats-base-client/protocol.js';
+
+const CONNECTION_METHODS = ['publish', 'subscribe', 'request', 'requestMany', 'respondMessage', 'flush', 'close', 'drain'] as const;
+
+/**
+ * Connections the app closed or drained itself. Their CONNECTION_CLOSED / DRAINING errors are
+ * the app's own doing, not an outage: calls on them go straight to the library, uncounted.
+ */
+const closedByApp = new WeakSet<object>();
+
+function bypass(nc: unknown): boolean {
+  return libraryDepth > 0 || (typeof nc === 'object' && nc !== null && closedByApp.has(nc));
+}
+
+type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * Depth of the library's own calls in progress: `request`, `requestMany` and `respondMessage`
+ * call `this.publish` (and, without the mux, `this.subscribe`) synchronously inside their
+ * body. While it is above 0, the inner call is part of the outer one and goes straight
+ * through, so one request counts once, and a response never becomes a guarded publish.
+ * Module-wide on purpose: synchronous nesting cannot interleave, whatever the connection.
+ */
+let libraryDepth = 0;
+
+/** `original`, with `libraryDepth` raised for its synchronous part. Built once per wrap, not per call. */
+function nested(original: AnyFunction): AnyFunction {
+  return function (this: unknown, ...args: unknown[]): unknown {
+    libraryDepth++;
+    try {
+      return original.apply(this, args);
+    } finally {
+      libraryDepth--;
+    }
+  };
+}
+
+function patchConnectionClass(gate: NatsGate, Connection: { prototype: object }): void {
+  const guard = gate.guard;
+  if (guard.guards('connect')) {
+    wrap<AnyFunction>(Connection, 'connect', (original) => function connect(this: unknown, ...args: unknown[]): unknown {
+      return gate.connect(original, this, args);
+    });
+  }
+  const proto = Connection.prototype;
+  if (guard.guards('publish')) {
+    wrap<AnyFunction>(proto, 'publish', (original) => function publish(this: unknown, ...args: unknown[]): unknown {
+      if (bypass(this)) return original.apply(this, args);
+      return gate.publish(original, this as NatsConnectionLike, args, 'publish');
+    });
+  }
+  if (guard.guards('subscribe')) {
+    wrap<AnyFunction>(proto, 'subscribe', (original) => function subscribe(this: unknown, ...args: unknown[]): unknown {
+      if (bypass(this)) return original.apply(this, args);
+      return gate.subscribe(original, this as NatsConnectionLike, args, 'subscribe');
+    });
+  }
+  // Wrapped even when `request` is not guarded: their inner publish is still not a publish of its own.
+  const requestGuarded = guard.guards('request');
+  for (const name of ['request', 'requestMany'] as const) {
+    wrap<AnyFunction>(proto, name, (original) => {
+      const inner = nested(original);
+      return function request(this: unknown, ...args: unknown[]): unknown {
+        if (!requestGuarded || bypass(this)) return inner.apply(this, args);
+        return gate.callAsync(inner, this as NatsConnectionLike, args, 'request');
+      };
+    });
+  }
+  wrap<AnyFunction>(proto, 'respondMessage', (original) => nested(original));
+  for (const name of ['close', 'drain'] as const) {
+    wrap<AnyFunction>(proto, name, (original) => function closing(this: unknown, ...args: unknown[]): unknown {
+      if (typeof this === 'object' && this !== null) closedByApp.add(this);
+      return original.apply(this, args);
+    });
+  }
+  if (guard.guards('flush')) {
+    wrap<AnyFunction>(proto, 'flush', (original) => function flush(this: unknown, ...args: unknown[]): unknown {
+      if (bypass(this)) return original.apply(this, args);
+      return gate.callAsync(original, this as NatsConnectionLike, args, 'flush');
+    });
+  }
+}
+
+function unpatchConnectionClass(Connection: { prototype: object }): void {
+  unwrap(Connection, 'connect');
+  for (const name of CONNECTION_METHODS) unwrap(Connection.prototype, name);
+}
+
+function patchProtocolClass(gate: NatsGate, Protocol: { prototype: object }): void {
+  wrap<AnyFunction>(Protocol.prototype, 'dispatchStatus', (original) => function dispatchStatus(this: unknown, ...args: unknown[]): unknown {
+    const result = original.apply(this, args);
+    gate.observeStatus(this as NatsProtocolLike, args[0] as NatsStatusLike | undefined);
+    return result;
+  });
+}
+
+function unpatchProtocolClass(Protocol: { prototype: object }): void {
+  unwrap(Protocol.prototype, 'dispatchStatus');
+}
+
+export const natsPatcher: Patcher = {
+  module: 'nats',
+  definitions(guard: ModuleGuard): InstrumentationNodeModuleDefinition[] {
+    const gate = new NatsGate(guard);
+    // Classes patched through the main module's fallback, to undo on unpatch (file hooks undo their own).
+    const found = new Set<{ connection: { NatsConnectionImpl: { prototype: object } }; protocol: { ProtocolHandler: { prototype: object } } }>();
+
+    const connectionFile = new InstrumentationNodeModuleFile(
+      CONNECTION_FILE,
+      SUPPORTED_VERSIONS,
+      (exports: unknown) => {
+        if (isConnectionModule(exports)) patchConnectionClass(gate, exports.NatsConnectionImpl);
+        return exports;
+      },
+      (exports: unknown) => {
+        if (isConnectionModule(exports)) unpatchConnectionClass(exports.NatsConnectionImpl);
+      },
+    );
+    const protocolFile = new InstrumentationNodeModuleFile(
+      PROTOCOL_FILE,
+      SUPPORTED_VERSIONS,
+      (exports: unknown) => {
+        if (isProtocolModule(exports)) patchProtocolClass(gate, exports.ProtocolHandler);
+        return exports;
+      },
+      (exports: unknown) => {
+        if (isProtocolModule(exports)) unpatchProtocolClass(exports.ProtocolHandler);
+      },
+    );
+
+    return [
+      new InstrumentationNodeModuleDefinition(
+        'nats',
+        SUPPORTED_VERSIONS,
+        (exports: unknown) => {
+          // wrap() is idempotent: when the file hooks already ran this changes nothing.
+          const internals = findLoadedInternals(exports);
+          if (internals !== null) {
+            found.add(internals);
+            patchConnectionClass(gate, internals.connection.NatsConnectionImpl);
+            patchProtocolClass(gate, internals.protocol.ProtocolHandler);
+          }
+          return exports;
+        },
+        () => {
+          for (const internals of found) {
+            unpatchConnectionClass(internals.connection.NatsConnectionImpl);
+            unpatchProtocolClass(internals.protocol.ProtocolHandler);
+          }
+          found.clear();
+        },
+        [connectionFile, protocolFile],
+      ),
+    ];
+  },
+};

@@ -1,0 +1,284 @@
+/**
+ * Real outages: a private nats-server killed (sockets just drop) and restarted on the same
+ * port. The breaker opens on the outage, refuses calls without I/O, and after the restart
+ * half-opens and closes through its own probe, even when the app's only traffic is requests
+ * answered by a responder in the same process.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'chai';
+import type { NatsConnection } from 'nats';
+import WebSocket from 'ws';
+import { BreakerOpenError } from '../../src/core';
+import { requireNatsServer, startPrivateNats, type PrivateNats } from '../helpers/private-nats';
+import { freePort } from '../helpers/free-port';
+import { natsAvailable, requireService } from '../helpers/require-services';
+import { startSilentServer, startWsServer, type CountingPeer, type WsServerPeer } from '../helpers/ws-peers';
+import { eventually, instrumentNats, nextStatus, rejectionOf, thrownBy, type NatsHarness } from '../fixtures/nats/harness';
+
+const RECONNECT_FAST = { reconnectTimeWait: 100, maxReconnectAttempts: -1 };
+
+function expectRefusal(err: unknown, state = 'open'): void {
+  expect(err).to.be.instanceOf(BreakerOpenError);
+  expect((err as BreakerOpenError).code).to.equal('ECIRCUITOPEN');
+  expect((err as BreakerOpenError).breaker).to.equal('nats');
+  expect((err as BreakerOpenError).state).to.equal(state);
+}
+
+describe('nats patcher: a private nats-server goes down and comes back', function () {
+  this.timeout(60_000);
+  let h: NatsHarness;
+  let srv: PrivateNats;
+  const connections: NatsConnection[] = [];
+  const peers: CountingPeer[] = [];
+
+  before(function () {
+    requireNatsServer(this);
+  });
+
+  beforeEach(async () => {
+    srv = await startPrivateNats();
+  });
+
+  afterEach(async () => {
+    h?.instrumentation.disable();
+    await Promise.allSettled(connections.splice(0).map((nc) => nc.close()));
+    await Promise.allSettled(peers.splice(0).map((p) => p.close()));
+    await srv?.cleanup();
+  });
+
+  function instrument(extra = ''): NatsHarness {
+    h = instrumentNats(`
+circuit_breakers:
+  nats:
+    failure_threshold: 2
+    timeout: 1
+    operations: [connect, publish, request, flush, subscribe]
+${extra}`);
+    expect(h.patched()).to.equal(true);
+    return h;
+  }
+
+  async function client(url = srv.url): Promise<NatsConnection> {
+    const nc = await h.nats.connect({ servers: url, ...RECONNECT_FAST });
+    connections.push(nc);
+    return nc;
+  }
+
+  /** Kills the server and waits for the breaker to open: the disconnect plus a flush lost to it. */
+  async function outage(nc: NatsConnection): Promise<void> {
+    const disconnected = nextStatus(nc, 'disconnect');
+    await srv.kill();
+    await disconnected;
+    const lost = await rejectionOf(nc.flush());
+    // The library's own error, unchanged.
+    expect(lost.code).to.equal('DISCONNECT');
+    expect(lost.name).to.equal('NatsError');
+    expect(h.entry().breaker.state).to.equal('open');
+  }
+
+  async function recovery(nc: NatsConnection): Promise<void> {
+    const reconnected = nextStatus(nc, 'reconnect');
+    await srv.start();
+    await reconnected;
+  }
+
+  it('opens on the outage, refuses every call without I/O, then half-opens and closes after the restart', async () => {
+    instrument();
+    const nc = await client();
+    const received: string[] = [];
+    nc.subscribe('orders.>', { callback: (_err, msg) => received.push(msg.string()) });
+    nc.publish('orders.before', 'before');
+    await nc.flush();
+    expect(received).to.deep.equal(['before']);
+
+    await outage(nc);
+    expect(h.counts('connection').failure).to.equal(1);
+    expect(h.counts('flush').failure).to.equal(1);
+
+    // publish refuses synchronously: nothing reaches the client's buffer.
+    const outbound = (nc as unknown as { protocol: { outbound: { size(): number } } }).protocol.outbound;
+    const buffered = outbound.size();
+    expectRefusal(thrownBy(() => nc.publish('orders.during', 'lost?')));
+    expect(outbound.size()).to.equal(buffered);
+    expectRefusal(await rejectionOf(nc.request('orders.q', 'x', { timeout: 500 })));
+    expectRefusal(await rejectionOf(nc.flush()));
+    // connect refuses without opening a socket: a listener on the port sees nothing.
+    const peer = await startSilentServer();
+    peers.push(peer);
+    expectRefusal(await rejectionOf(h.nats.connect({ servers: `127.0.0.1:${peer.port}`, reconnect: false })));
+    expectRefusal(await rejectionOf(h.nats.connect({ servers: srv.url, reconnect: false })));
+    expect(peer.accepted).to.equal(0);
+    expect(h.counts('publish').rejected).to.equal(1);
+    expect(h.counts('connect').rejected).to.equal(2);
+
+    await recovery(nc);
+    // The first call once the timeout is over starts the probe and is itself refused; the
+    // probe's PONG closes the breaker and calls flow again.
+    await eventually('the breaker to close', () => {
+      try {
+        nc.publish('orders.after', 'after');
+        return true;
+      } catch (err) {
+        expect((err as { code?: string }).code).to.equal('ECIRCUITOPEN');
+        return false;
+      }
+    });
+    expect(h.entry().breaker.state).to.equal('closed');
+    expect(h.transitions()).to.deep.equal(['closed', 'open', 'half_open', 'closed']);
+    await nc.flush();
+    await eventually('the message after recovery', () => received.includes('after'));
+    expect(received).to.not.include('lost?');
+    expect(h.entry().stats.recoveryCount).to.equal(1);
+  });
+
+  it('counts a publish made while disconnected (the client would silently drop it) and then refuses', async () => {
+    instrument();
+    const nc = await client();
+    const disconnected = nextStatus(nc, 'disconnect');
+    await srv.kill();
+    await disconnected;
+    // The client accepts it and would discard it at its next redial: counted as a failure.
+    expect(nc.publish('events.x', 'dropped by the client')).to.equal(undefined);
+    expect(h.entry().breaker.state).to.equal('open');
+    expect(h.counts('publish').failure).to.equal(1);
+    expectRefusal(thrownBy(() => nc.publish('events.x', 'refused')));
+    await recovery(nc);
+  });
+
+  it('publish falls back to broadcasting to the local WebSocket clients while the breaker is open', async () => {
+    instrument();
+    const ws: WsServerPeer = await startWsServer({ echo: false });
+    peers.push(ws);
+    const sockets = await Promise.all([0, 1].map(() => new Promise<WebSocket>((resolve, reject) => {
+      const socket = new WebSocket(ws.url);
+      socket.once('open', () => resolve(socket));
+      socket.once('error', reject);
+    })));
+    const inbox = sockets.map((socket) => {
+      const got: string[] = [];
+      socket.on('message', (data) => got.push(String(data)));
+      return got;
+    });
+    await eventually('both clients on the server', () => ws.clients.size === 2);
+
+    const nc = await client();
+    await outage(nc);
+    // The seed's fallback: the message goes straight to this node's WebSocket clients.
+    h.registry.get('nats').fallback((subject: string, data: string | Uint8Array) => {
+      const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
+      for (const c of ws.wss.clients) c.send(JSON.stringify({ subject, text }));
+      return 'broadcast';
+    });
+
+    expect(nc.publish('chat.room1', 'hello while NATS is down')).to.equal('broadcast');
+    await eventually('both clients to receive the broadcast', () => inbox.every((got) => got.length === 1));
+    for (const got of inbox) expect(JSON.parse(got[0])).to.deep.equal({ subject: 'chat.room1', text: 'hello while NATS is down' });
+    expect(h.entry().stats.fallbackSuccesses).to.equal(1);
+    expect(h.counts('publish').rejected).to.equal(1);
+    for (const s of sockets) s.close();
+    h.registry.get('nats').fallback(null);
+    await recovery(nc);
+  });
+
+  it('recovers with half_open_max_calls: 1 when the only traffic is requests answered by a responder in the same process', async () => {
+    instrument('    half_open_max_calls: 1\n');
+    const nc = await client();
+    let answered = 0;
+    nc.subscribe('svc.echo', {
+      callback: (_err, msg) => {
+        answered++;
+        msg.respond(msg.data);
+      },
+    });
+    expect((await nc.request('svc.echo', 'one', { timeout: 1000 })).string()).to.equal('one');
+    const publishes = h.counts('publish');
+
+    await outage(nc);
+    await recovery(nc);
+    const reply = await eventually('a reply after the restart', async () => {
+      try {
+        return (await nc.request('svc.echo', 'two', { timeout: 1000 })).string();
+      } catch (err) {
+        // Refused while the probe runs; a TIMEOUT here would mean the trial was starved.
+        expect((err as { code?: string }).code).to.equal('ECIRCUITOPEN');
+        return undefined;
+      }
+    });
+    expect(reply).to.equal('two');
+    expect(h.transitions()).to.deep.equal(['closed', 'open', 'half_open', 'closed']);
+    for (let i = 0; i < 5; i++) expect((await nc.request('svc.echo', `n${i}`, { timeout: 1000 })).string()).to.equal(`n${i}`);
+    // Responses are never guarded calls, and a request's own publish is not a publish.
+    expect(h.counts('publish')).to.deep.equal(publishes);
+    expect(answered).to.equal(7);
+  });
+
+  it('refused connects pass CONNECTION_REFUSED through, open the breaker, then refuse without a socket', async () => {
+    instrument();
+    const port = await freePort();
+    for (let i = 0; i < 2; i++) {
+      const err = await rejectionOf(h.nats.connect({ servers: `127.0.0.1:${port}`, reconnect: false }));
+      expect(err.code).to.equal('CONNECTION_REFUSED');
+    }
+    expect(h.entry().breaker.state).to.equal('open');
+    expect(h.counts('connect').failure).to.equal(2);
+    const peer = await startSilentServer();
+    peers.push(peer);
+    expectRefusal(await rejectionOf(h.nats.connect({ servers: `127.0.0.1:${peer.port}` })));
+    await sleep(50);
+    expect(peer.accepted).to.equal(0);
+    // After the timeout the connect is its own trial.
+    await sleep(1_100);
+    const nc = await client();
+    expect(h.entry().breaker.state).to.equal('closed');
+    await nc.flush();
+  });
+});
+
+describe('nats patcher: per_target keeps one breaker per server', function () {
+  this.timeout(60_000);
+  let h: NatsHarness;
+  let srv: PrivateNats;
+  const connections: NatsConnection[] = [];
+
+  before(requireService('nats on 127.0.0.1:4222', () => natsAvailable()));
+  before(async function () {
+    requireNatsServer(this);
+    srv = await startPrivateNats();
+    h = instrumentNats(`
+circuit_breakers:
+  nats:
+    failure_threshold: 2
+    timeout: 1
+    per_target: true
+    operations: [connect, publish, request, flush]
+`);
+  });
+  after(async () => {
+    h?.instrumentation.disable();
+    await Promise.allSettled(connections.map((nc) => nc.close()));
+    await srv?.cleanup();
+  });
+
+  it('opens only the child of the server that went down', async () => {
+    const down = await h.nats.connect({ servers: srv.url, ...RECONNECT_FAST });
+    const up = await h.nats.connect({ servers: 'nats://127.0.0.1:4222' });
+    connections.push(down, up);
+    const disconnected = nextStatus(down, 'disconnect');
+    await srv.kill();
+    await disconnected;
+    await rejectionOf(down.flush());
+    const child = h.registry.entry(`nats@127.0.0.1:${srv.port}`);
+    expect(child.breaker.state).to.equal('open');
+    const err = thrownBy(() => down.publish('x', 'y'));
+    expect(err.code).to.equal('ECIRCUITOPEN');
+    expect((err as unknown as BreakerOpenError).breaker).to.equal(`nats@127.0.0.1:${srv.port}`);
+    up.publish('breakerbox.test.per_target', 'fine');
+    await up.flush();
+    expect(h.registry.entry('nats@127.0.0.1:4222').breaker.state).to.equal('closed');
+    expect(h.entry().breaker.state).to.equal('closed');
+    // connect() is keyed by the server it will try: the open child refuses it, without a socket.
+    const refused = await rejectionOf(h.nats.connect({ servers: `nats://127.0.0.1:${srv.port}`, reconnect: false }));
+    expect(refused.code).to.equal('ECIRCUITOPEN');
+    expect(refused.breaker).to.equal(`nats@127.0.0.1:${srv.port}`);
+  });
+});
