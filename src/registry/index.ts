@@ -1,7 +1,7 @@
 import { BreakerRegistry } from './registry';
 
 export { BreakerRegistry, type ManagedBreaker } from './registry';
-export { CallStats, DURATION_BUCKETS_S, RECOVERY_BUCKETS_S } from './call-stats';
+export { CallStats, OperationStats, DURATION_BUCKETS_S, RECOVERY_BUCKETS_S } from './call-stats';
 export { healthOf, statsOf, isUnhealthy, type BreakerHealth, type BreakerStatsSnapshot } from './health';
 
 const KEY = Symbol.for('breakerbox.registry');

@@ -14,6 +14,7 @@ import { OUTCOMES } from '../core/recorder';
 import { DURATION_BUCKETS_S, RECOVERY_BUCKETS_S, type BreakerRegistry } from '../registry';
 import { VERSION } from '../version';
 import { METRIC } from './names';
+import { reportedOperations } from './reported-operations';
 
 /**
  * Histograms cannot be observable instruments, so the latency and recovery histograms are
@@ -40,10 +41,11 @@ export class BreakerboxMetricProducer implements MetricProducer {
     const points: DataPoint<Histogram>[] = [];
     const width = DURATION_BUCKETS_S.length + 1;
     for (const entry of this.registry.list()) {
-      for (const op of entry.stats.operations) {
+      for (const op of reportedOperations(entry)) {
         for (let o = 0; o < OUTCOMES.length; o++) {
+          // Series start at zero, like the counters: Prometheus's rate()/increase() cannot count
+          // the observations that made a series appear.
           const count = op.counts[o];
-          if (count === 0) continue;
           points.push({
             attributes: { breaker: entry.breaker.name, module: entry.module, operation: op.name, outcome: OUTCOMES[o] },
             startTime: this.startTime,
@@ -64,7 +66,6 @@ export class BreakerboxMetricProducer implements MetricProducer {
     const points: DataPoint<Histogram>[] = [];
     for (const entry of this.registry.list()) {
       const s = entry.stats;
-      if (s.recoveryCount === 0) continue;
       points.push({
         attributes: { breaker: entry.breaker.name },
         startTime: this.startTime,

@@ -2,6 +2,7 @@ import type { BatchObservableResult, Meter, Observable } from '@opentelemetry/ap
 import { OUTCOMES } from '../core/recorder';
 import type { BreakerRegistry, ManagedBreaker } from '../registry';
 import { METRIC, STATES } from './names';
+import { reportedOperations } from './reported-operations';
 import { TransitionCounts } from './transition-counts';
 
 /**
@@ -43,10 +44,7 @@ export function registerBreakerMetrics(meter: Meter, registry: BreakerRegistry, 
 function observeCalls(result: BatchObservableResult, calls: Observable, entry: ManagedBreaker): void {
   const breaker = entry.breaker.name;
   const module = entry.module;
-  for (const op of entry.stats.operations) {
-    // The default operation of a patched breaker only shows once it was used: patchers
-    // label their calls with the module method instead.
-    if (op.name === 'execute' && entry.module !== 'manual' && op.counts.every((c) => c === 0)) continue;
+  for (const op of reportedOperations(entry)) {
     for (let i = 0; i < OUTCOMES.length; i++) {
       result.observe(calls, op.counts[i], { breaker, module, operation: op.name, outcome: OUTCOMES[i] });
     }

@@ -1,0 +1,404 @@
+/**
+ * The alert rules and dashboards against a real Prometheus scraping the real demo:
+ *
+ * 1. a private Postgres and nats-server, the demo game server under
+ *    `--require dist/register.js` pointed at them (its own bots make the traffic), and a
+ *    `prometheus` scraping the demo every second with prometheus/alerts.yml loaded;
+ * 2. Postgres is stopped: CircuitBreakerOpen must fire for breaker="database", and every
+ *    Grafana alert query must return data while the outage lasts (the demo's database
+ *    fallback answers the refused calls, so the fallback queries have something to show);
+ * 3. Postgres is started again: the breaker closes and the alert resolves;
+ * 4. every PromQL query of the dashboards and Grafana alert rules is valid and returned
+ *    data at some point of the scenario.
+ *
+ * Needs `prometheus` (Debian package `prometheus`), the PostgreSQL server binaries and
+ * `nats-server`: a missing one skips the suite, or fails it in CI
+ * (CI / BREAKERBOX_REQUIRE_SERVICES=1).
+ */
+import { expect } from 'chai';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { spawnNode, type NodeProcess } from '../helpers/child-process';
+import { collectDashboardQueries, loadPrometheusAlerts, PROMETHEUS_ALERTS_FILE, REPO_ROOT } from '../helpers/dashboard-queries';
+import { freePort, LOOPBACK } from '../helpers/free-port';
+import { findNatsServer, startPrivateNats, type PrivateNats } from '../helpers/private-nats';
+import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres';
+import { checkService, pgBinariesAvailable } from '../helpers/require-services';
+
+const PROMETHEUS_BIN = process.env.BREAKERBOX_PROMETHEUS_BIN || 'prometheus';
+const REGISTER = path.join(REPO_ROOT, 'dist', 'register.js');
+const DEMO_SERVER = path.join(REPO_ROOT, 'examples', 'demo', 'server.js');
+const DEMO_CONFIG = path.join(REPO_ROOT, 'examples', 'demo', 'breakerbox.yaml');
+const DEPENDENCY_BREAKERS = ['database', 'nats', 'websocket', 'file_system', 'auth'];
+/** What every alert's `for:` becomes here; see alertRulesWithShortFor(). */
+const SHORT_FOR = '5s';
+const HEALTHY_BASELINE_MS = 10_000;
+const WAIT_MS = 90_000;
+
+// ------------------------------------------------------------------ Prometheus process
+
+interface PrometheusServer {
+  readonly url: string;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+interface ApiResponse<T> {
+  status: 'success' | 'error';
+  data: T;
+  errorType?: string;
+  error?: string;
+}
+
+interface Sample {
+  metric: Record<string, string>;
+  value?: [number, string];
+  values?: [number, string][];
+}
+
+interface ActiveAlert {
+  labels: Record<string, string>;
+  state: 'pending' | 'firing';
+}
+
+const livePrometheus = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+async function prometheusAvailable(): Promise<void> {
+  const probe = spawnSync(PROMETHEUS_BIN, ['--version'], { encoding: 'utf8', timeout: 15_000 });
+  if (probe.error !== undefined || probe.status !== 0) {
+    const why = probe.error?.message ?? probe.stderr.trim();
+    throw new Error(`\`${PROMETHEUS_BIN} --version\` failed (${why}); install it (Debian: apt-get install prometheus) or set BREAKERBOX_PROMETHEUS_BIN`);
+  }
+}
+
+async function natsServerAvailable(): Promise<void> {
+  if (findNatsServer() === null) throw new Error('nats-server not found (Debian: apt-get install nats-server, or set NATS_SERVER_BIN)');
+}
+
+/**
+ * Every `for:` of prometheus/alerts.yml shortened to SHORT_FOR (from 2m, 5m, 10m, 15m), so
+ * CircuitBreakerOpen fires and resolves within seconds. The expressions are left exactly as
+ * shipped; the real durations are covered by prometheus/alerts.test.yml (promtool).
+ */
+function alertRulesWithShortFor(): string {
+  const text = readFileSync(PROMETHEUS_ALERTS_FILE, 'utf8');
+  let rewritten = 0;
+  const out = text.replace(/^(\s+)for:\s*\S+\s*$/gm, (_line, indent: string) => {
+    rewritten++;
+    return `${indent}for: ${SHORT_FOR}`;
+  });
+  expect(rewritten, 'one `for:` line per alert rule').to.equal(loadPrometheusAlerts().filter((r) => r.for !== undefined).length);
+  return out;
+}
+
+async function startPrometheus(dir: string, scrapeTarget: string): Promise<PrometheusServer> {
+  writeFileSync(path.join(dir, 'alerts.yml'), alertRulesWithShortFor());
+  const configFile = path.join(dir, 'prometheus.yml');
+  writeFileSync(configFile, stringifyYaml({
+    global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+    rule_files: ['alerts.yml'],
+    scrape_configs: [{ job_name: 'breakerbox', metrics_path: '/metrics', static_configs: [{ targets: [scrapeTarget] }] }],
+  }));
+  const logFile = path.join(dir, 'prometheus.log');
+  const logs = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    // A Prometheus left behind would keep its port and data directory.
+    process.once('exit', () => {
+      for (const child of livePrometheus) child.kill('SIGKILL');
+    });
+  }
+
+  // freePort() is not a reservation: retry with another port if it was taken meanwhile.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const url = `http://${LOOPBACK}:${port}`;
+    // A file, not a pipe: an unread pipe could fill up and stall Prometheus.
+    const fd = openSync(logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(PROMETHEUS_BIN, [
+        `--config.file=${configFile}`,
+        `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
+        `--web.listen-address=${LOOPBACK}:${port}`,
+        '--log.level=info',
+      ], { stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    livePrometheus.add(child);
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', () => resolve());
+    });
+    const stop = async (): Promise<void> => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(force);
+      }
+      livePrometheus.delete(child);
+    };
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) break;
+      const ready = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
+      if (ready) return { url, logs, stop };
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`prometheus on ${url} not ready after 30 s\n${logs()}`);
+      }
+      await sleep(200);
+    }
+    await stop();
+    if (attempt >= 3 || !/address already in use/i.test(logs())) throw new Error(`prometheus exited at startup\n${logs()}`);
+  }
+}
+
+async function api<T>(prometheus: PrometheusServer, route: string, params: Record<string, string> = {}): Promise<ApiResponse<T>> {
+  const res = await fetch(`${prometheus.url}${route}`, {
+    method: 'POST',
+    body: new URLSearchParams(params),
+    signal: AbortSignal.timeout(10_000),
+  });
+  // Prometheus answers bad queries with 400 and a JSON body saying why.
+  return (await res.json()) as ApiResponse<T>;
+}
+
+async function instantQuery(prometheus: PrometheusServer, expr: string): Promise<ApiResponse<{ result: Sample[] }>> {
+  return api(prometheus, '/api/v1/query', { query: expr });
+}
+
+async function resultOf(prometheus: PrometheusServer, expr: string): Promise<Sample[]> {
+  const res = await instantQuery(prometheus, expr);
+  if (res.status !== 'success') throw new Error(`${expr}: ${res.errorType}: ${res.error}`);
+  return res.data.result;
+}
+
+function rangeParams(expr: string, start: number): Record<string, string> {
+  return { query: expr, start: String(start), end: String(Math.ceil(Date.now() / 1000)), step: '1s' };
+}
+
+/** The series of `expr` evaluated every second from `start` (unix seconds) to now. */
+async function rangeResult(prometheus: PrometheusServer, expr: string, start: number): Promise<Sample[]> {
+  const res = await api<{ result: Sample[] }>(prometheus, '/api/v1/query_range', rangeParams(expr, start));
+  if (res.status !== 'success') throw new Error(`${expr}: ${res.errorType}: ${res.error}`);
+  return res.data.result;
+}
+
+async function activeAlerts(prometheus: PrometheusServer): Promise<ActiveAlert[]> {
+  const res = await fetch(`${prometheus.url}/api/v1/alerts`, { signal: AbortSignal.timeout(10_000) });
+  return ((await res.json()) as ApiResponse<{ alerts: ActiveAlert[] }>).data.alerts;
+}
+
+// ------------------------------------------------------------------ scenario helpers
+
+/** Polls `probe` every second until it returns something other than undefined. */
+async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, context: () => string = () => ''): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'none';
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what} (last error: ${last})\n${context()}`);
+    await sleep(1_000);
+  }
+}
+
+/**
+ * The demo's own breakerbox.yaml, made quick: the database breaker tries again every 2 s
+ * (no backoff) and judges its failure rate over 10 s, so the outage shows in every panel
+ * and alert query within seconds. Monitoring on a loopback port of the test's choosing.
+ *
+ * The demo's database breaker opens on its failure rate, not on consecutive failures:
+ * that is what lets its failure-rate gauge (and CircuitBreakerHighFailureRate's query)
+ * climb past 0.5 during the outage; a breaker opened by three failures in a row freezes
+ * its window while open with only those three failures among many successes.
+ */
+function demoConfigForTest(monitoringPort: number): string {
+  const doc = parseYaml(readFileSync(DEMO_CONFIG, 'utf8')) as { circuit_breakers: Record<string, Record<string, unknown>> };
+  const section = doc.circuit_breakers;
+  expect(section.database, `${DEMO_CONFIG}: circuit_breakers.database`).to.be.an('object');
+  expect(section.database, 'the demo database breaker opens on its failure rate').to.include({ failure_threshold: 0, failure_rate: 0.5 });
+  Object.assign(section.database, { timeout: '2s', window: 10 });
+  delete section.database.max_timeout;
+  section.monitoring = { enabled: true, host: LOOPBACK, port: monitoringPort, log_level: 'warn' };
+  return stringifyYaml(doc);
+}
+
+/** The breaker names in a result, children (`websocket@...`) under their parent's name. */
+function breakerNames(samples: Sample[]): Set<string> {
+  return new Set(samples.map((s) => (s.metric.breaker ?? '').split('@')[0]));
+}
+
+/**
+ * Whether a series has a value Grafana can draw. NaN (0/0: a share with no calls, an
+ * average of no observations) renders as "No data", so it does not count.
+ */
+function hasNumber(series: Sample): boolean {
+  const values = series.values ?? (series.value ? [series.value] : []);
+  return values.some(([, v]) => !Number.isNaN(Number(v)));
+}
+
+function tail(text: string, lines = 30): string {
+  return text.split('\n').slice(-lines).join('\n');
+}
+
+// ------------------------------------------------------------------ the test
+
+describe('Prometheus alert rules and Grafana queries against the demo and a real Prometheus', function () {
+  this.timeout(180_000);
+
+  let dir = '';
+  let postgres: PrivatePostgres | undefined;
+  let nats: PrivateNats | undefined;
+  let app: NodeProcess | undefined;
+  let prometheus: PrometheusServer | undefined;
+  let scenarioStart = 0;
+  let outageStart = 0;
+
+  const context = (): string =>
+    [
+      `--- demo stdout ---\n${tail(app?.stdoutLines.join('\n') ?? '')}`,
+      `--- demo stderr ---\n${tail(app?.stderrLines.join('\n') ?? '')}`,
+      `--- prometheus log ---\n${tail(prometheus?.logs() ?? '', 15)}`,
+    ].join('\n');
+
+  before(async function () {
+    await checkService(this, 'prometheus', prometheusAvailable);
+    await checkService(this, 'postgres binaries', pgBinariesAvailable);
+    await checkService(this, 'nats-server', natsServerAvailable);
+    if (!existsSync(REGISTER)) throw new Error('dist/register.js is missing: run `npm run build` first (npm test does)');
+
+    dir = mkdtempSync(path.join(os.tmpdir(), 'breakerbox-prom-'));
+    postgres = await startPrivatePostgres();
+    nats = await startPrivateNats();
+
+    const monitoringPort = await freePort();
+    const configFile = path.join(dir, 'breakerbox.yaml');
+    writeFileSync(configFile, demoConfigForTest(monitoringPort));
+    scenarioStart = Math.floor(Date.now() / 1000);
+    app = spawnNode(['--require', REGISTER, DEMO_SERVER], {
+      // The demo keeps its rooms in ./data, the config guards ./data/**: both in the temp dir.
+      cwd: dir,
+      env: {
+        BREAKERBOX_CONFIG: configFile,
+        PGHOST: postgres.host,
+        PGPORT: String(postgres.port),
+        PGUSER: postgres.user,
+        PGDATABASE: postgres.database,
+        PGPASSWORD: undefined,
+        NATS_URL: nats.url,
+        DEMO_HTTP_PORT: String(await freePort()),
+        DEMO_HTTP_HOST: LOOPBACK,
+        DEMO_BOTS: '6',
+        DEMO_DATA_DIR: undefined,
+        OTEL_EXPORTER_PROMETHEUS_PORT: undefined,
+        OTEL_EXPORTER_PROMETHEUS_HOST: undefined,
+        OTEL_TRACES_EXPORTER: undefined,
+      },
+      timeoutMs: 600_000,
+    });
+    await app.waitForLine(/game server listening on/, 30_000);
+    prometheus = await startPrometheus(dir, `${LOOPBACK}:${monitoringPort}`);
+  });
+
+  after(async () => {
+    await prometheus?.stop();
+    await app?.kill('SIGTERM');
+    await nats?.cleanup();
+    await postgres?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('scrapes traffic through every dependency breaker of the demo', async () => {
+    await eventually('successful calls through every dependency breaker in Prometheus', WAIT_MS, async () => {
+      const names = breakerNames(await resultOf(prometheus!, 'sum by (breaker) (circuit_breaker_calls_total{outcome="success"}) > 0'));
+      const missing = DEPENDENCY_BREAKERS.filter((b) => !names.has(b));
+      if (missing.length > 0) throw new Error(`no successful calls yet through ${missing.join(', ')}`);
+      return names;
+    }, context);
+    // Some healthy history, so rates and shares have a "before" to compare the outage with.
+    await sleep(HEALTHY_BASELINE_MS);
+    expect(await activeAlerts(prometheus!), 'no alert while every dependency is up').to.deep.equal([]);
+  });
+
+  it('fires CircuitBreakerOpen for breaker="database" while Postgres is down', async () => {
+    outageStart = Math.floor(Date.now() / 1000);
+    await postgres!.stop('immediate');
+    await eventually('CircuitBreakerOpen firing for database', WAIT_MS, async () => {
+      const firing = (await activeAlerts(prometheus!)).some(
+        (a) => a.labels.alertname === 'CircuitBreakerOpen' && a.labels.breaker === 'database' && a.state === 'firing',
+      );
+      return firing ? true : undefined;
+    }, context);
+    const series = await resultOf(prometheus!, 'ALERTS{alertname="CircuitBreakerOpen", alertstate="firing", breaker="database"}');
+    expect(series).to.have.length(1);
+    expect(series[0].metric).to.include({ severity: 'warning', breaker: 'database' });
+  });
+
+  it('has data for every Grafana alert query while the outage lasts', async () => {
+    const alertQueries = collectDashboardQueries().filter((q) => q.source.includes('breakerbox-alerts.yaml'));
+    expect(alertQueries.map((q) => q.source).join('\n')).to.include('CircuitBreakerFallbackOveruse');
+    const pending = new Map(alertQueries.map((q) => [q.source, q.expr]));
+    // Over the outage so far, one point a second: a condition can be true for a few seconds
+    // only (the failure rate of a breaker that opened falls back to 0 once its window has
+    // aged out, since refused calls are not attempts).
+    await eventually('data for the alert queries', WAIT_MS, async () => {
+      for (const [source, expr] of pending) {
+        if ((await rangeResult(prometheus!, expr, outageStart)).some(hasNumber)) pending.delete(source);
+      }
+      if (pending.size > 0) throw new Error(`still without data: ${[...pending.keys()].join('; ')}`);
+      return true;
+    }, context);
+  });
+
+  it('resolves CircuitBreakerOpen once Postgres is back and the breaker has closed', async () => {
+    await postgres!.start();
+    await eventually('the database breaker closed in Prometheus', WAIT_MS, async () => {
+      const closed = await resultOf(prometheus!, 'circuit_breaker_state{breaker="database", state="closed"} == 1');
+      return closed.length === 1 ? true : undefined;
+    }, context);
+    await eventually('CircuitBreakerOpen for database to resolve', WAIT_MS, async () => {
+      const stillActive = (await activeAlerts(prometheus!)).some(
+        (a) => a.labels.alertname === 'CircuitBreakerOpen' && a.labels.breaker === 'database',
+      );
+      return stillActive ? undefined : true;
+    }, context);
+    expect(await resultOf(prometheus!, 'ALERTS{alertname="CircuitBreakerOpen", breaker="database"}')).to.deep.equal([]);
+    // A completed recovery: the recovery-duration panel has an observation to show.
+    await eventually('a recovery duration for database', WAIT_MS, async () => {
+      const count = await resultOf(prometheus!, 'circuit_breaker_recovery_duration_seconds_count{breaker="database"} > 0');
+      return count.length > 0 ? true : undefined;
+    }, context);
+  });
+
+  it('accepts every dashboard and Grafana alert query, and each returned data during the scenario', async () => {
+    const queries = collectDashboardQueries();
+    expect(queries.length).to.be.greaterThan(10);
+    const problems: string[] = [];
+    for (const { source, expr } of queries) {
+      const now = await instantQuery(prometheus!, expr);
+      if (now.status !== 'success') {
+        problems.push(`${source}: invalid PromQL (${now.errorType}: ${now.error}): ${expr}`);
+        continue;
+      }
+      // Some queries only have data at certain moments (alert conditions during the outage,
+      // recoveries after it): ask for the whole scenario, one point a second.
+      const history = await api<{ result: Sample[] }>(prometheus!, '/api/v1/query_range', rangeParams(expr, scenarioStart));
+      if (history.status !== 'success') problems.push(`${source}: range query failed (${history.errorType}: ${history.error})`);
+      else if (!history.data.result.some(hasNumber)) problems.push(`${source}: no data at any point of the scenario: ${expr}`);
+    }
+    expect(problems, context()).to.deep.equal([]);
+  });
+});
