@@ -122,7 +122,9 @@ describe('preload: node --require / --import breakerbox/register', function () {
     const labels = { breaker: 'auth', module: 'manual', operation: 'execute' };
     expect(sampleValue(exposition, 'circuit_breaker_calls_total', { ...labels, outcome: 'success' })).to.equal(1);
     expect(sampleValue(exposition, 'circuit_breaker_calls_total', { ...labels, outcome: 'failure' })).to.equal(1);
-    expect(findSamples(exposition, 'circuit_breaker_call_duration_seconds_count', labels)).to.have.length(2);
+    // One histogram series per outcome from the start; only the two calls made are counted.
+    const counts = Object.fromEntries(findSamples(exposition, 'circuit_breaker_call_duration_seconds_count', labels).map((s) => [s.labels.outcome, s.value]));
+    expect(counts).to.deep.equal({ success: 1, failure: 1, ignored: 0, rejected: 0, timeout: 0 });
   }
 
   it('serves metrics and health for a CommonJS app, which then exits by itself with its own code', async () => {
