@@ -14,7 +14,7 @@ export type {
 export { BreakerRegistry, registry, type ManagedBreaker, type BreakerHealth, type BreakerStatsSnapshot } from './registry';
 export { loadConfig, parseConfig, defaultConfig, ConfigError, type BreakerboxConfig, type BreakerConfig, type ConfigProblem } from './config';
 export { BreakerboxInstrumentation, type BreakerboxInstrumentationConfig } from './instrumentation/instrumentation';
-export { withOperation } from './instrumentation/app-operation';
+export { withOperation } from './registry/app-operation';
 export { BreakerboxMetricProducer, startTelemetry } from './telemetry';
 export { startBreakerbox } from './start';
 export { VERSION } from './version';

@@ -60,6 +60,8 @@ export class CircuitBreaker {
   private fallbackOwner: CircuitBreaker = this;
   private events: BreakerEmitter | null = null;
   private rejections: RejectionFactory | null = null;
+  /** Operation index for calls made through the public API (execute, wrap...); 0 when unset. */
+  private operationOf: (() => number) | null = null;
 
   constructor(options: CircuitBreakerOptions) {
     this.o = resolveOptions(options);
@@ -142,12 +144,12 @@ export class CircuitBreaker {
 
   /** Runs `fn` guarded; always returns a Promise. `fn` gets an AbortSignal when callTimeoutMs is set. */
   execute<T>(fn: (signal?: AbortSignal) => T | PromiseLike<T>): Promise<T> {
-    return this.invoke(fn as AnyFunction, undefined, EMPTY, 0, true) as Promise<T>;
+    return this.invoke(fn as AnyFunction, undefined, EMPTY, this.publicOperation(), true) as Promise<T>;
   }
 
   /** Runs a synchronous `fn` guarded: returns or throws synchronously. callTimeoutMs does not apply. */
   executeSync<T>(fn: () => T): T {
-    return this.invokeSync(fn as AnyFunction, undefined, EMPTY, 0) as T;
+    return this.invokeSync(fn as AnyFunction, undefined, EMPTY, this.publicOperation()) as T;
   }
 
   /**
@@ -156,7 +158,7 @@ export class CircuitBreaker {
    */
   executeCallback(fn: (...args: never[]) => unknown, args: readonly unknown[], callback: (err: unknown, ...results: unknown[]) => void): unknown {
     const all = [...args, callback];
-    return this.invokeCallback(fn as AnyFunction, undefined, all, args.length, 0);
+    return this.invokeCallback(fn as AnyFunction, undefined, all, args.length, this.publicOperation());
   }
 
   /** The same function, guarded: same arguments and `this`, always returns a Promise. */
@@ -164,7 +166,7 @@ export class CircuitBreaker {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const breaker = this;
     return function guarded(this: unknown, ...args: A): Promise<Awaited<R>> {
-      return breaker.invoke(fn as AnyFunction, this, args, 0, false) as Promise<Awaited<R>>;
+      return breaker.invoke(fn as AnyFunction, this, args, breaker.publicOperation(), false) as Promise<Awaited<R>>;
     };
   }
 
@@ -179,6 +181,18 @@ export class CircuitBreaker {
 
   hasFallback(): boolean {
     return this.fallbackFn !== null;
+  }
+
+  /**
+   * Lets the registry label calls made through `execute`/`executeSync`/`executeCallback`/`wrap`
+   * with an app-level operation (withOperation) instead of the default one.
+   */
+  labelOperationsWith(resolve: (() => number) | null): void {
+    this.operationOf = resolve;
+  }
+
+  private publicOperation(): number {
+    return this.operationOf === null ? 0 : this.operationOf();
   }
 
   /** Makes this breaker use `owner`'s fallback, now and after any later `fallback(fn)` on it. */

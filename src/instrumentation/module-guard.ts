@@ -1,6 +1,6 @@
 import type { BreakerConfig, ModuleName } from '../config';
 import type { BreakerRegistry, ManagedBreaker } from '../registry';
-import { currentOperation } from './app-operation';
+import { currentOperation } from '../registry/app-operation';
 
 /**
  * What a patcher asks at call time: is this operation guarded, which breaker guards this

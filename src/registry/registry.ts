@@ -4,6 +4,7 @@ import type { CircuitBreakerOptions } from '../core/types';
 import type { BreakerboxConfig, BreakerConfig, ModuleName } from '../config';
 import { CallStats } from './call-stats';
 import { classifierFor } from './module-classifiers';
+import { currentOperation } from './app-operation';
 
 /** A breaker with what the registry knows about it. */
 export interface ManagedBreaker {
@@ -82,7 +83,16 @@ export class BreakerRegistry {
         ? { isFailure: classifierFor(module), ...options, ...config.options, name }
         : { ...this.defaults(), ...definedOnly(options), name },
     );
-    return this.add({ breaker, module, stats: new CallStats(DEFAULT_OPERATION), config, parent: null, target: null, lastUsed: 0 });
+    const stats = new CallStats(DEFAULT_OPERATION);
+    if (module === 'manual' && config && config.appOperations.length > 0) {
+      // Manual breakers have no module method to name their calls: withOperation() does.
+      const listed = new Set(config.appOperations);
+      breaker.labelOperationsWith(() => {
+        const app = currentOperation();
+        return app !== undefined && listed.has(app) ? stats.operationIndex(app) : 0;
+      });
+    }
+    return this.add({ breaker, module, stats, config, parent: null, target: null, lastUsed: 0 });
   }
 
   /**

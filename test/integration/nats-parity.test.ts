@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import type { NatsConnection } from 'nats';
-import { withOperation } from '../../src/instrumentation/app-operation';
+import { withOperation } from '../../src/registry/app-operation';
 import { isWrapped, originalOf } from '../../src/instrumentation/wrap';
 import { natsAvailable, requireService } from '../helpers/require-services';
 import { requireNatsServer, startPrivateNats, type PrivateNats } from '../helpers/private-nats';

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { parseConfig, type BreakerboxConfig } from '../../../src/config';
 import { BreakerOpenError } from '../../../src/core';
 import { BreakerRegistry } from '../../../src/registry';
+import { withOperation } from '../../../src/registry/app-operation';
 import { boom } from '../core/fake-clock';
 
 function configOf(...lines: string[]): BreakerboxConfig {
@@ -262,4 +263,16 @@ describe('registry: per-target children', () => {
     expect(registry.child('database', 'a').breaker.state).to.equal('forced_open');
   });
 
+});
+
+describe('registry: app operations on manual breakers', () => {
+  it('labels calls inside withOperation with a listed name, and keeps `execute` for the rest', async () => {
+    const registry = new BreakerRegistry(configOf('circuit_breakers:', '  auth:', '    app_operations: [hash_password]'));
+    const auth = registry.get('auth');
+    await withOperation('hash_password', () => auth.execute(async () => 'h1'));
+    await withOperation('not_listed', () => auth.execute(async () => 'h2'));
+    await auth.wrap(async () => 'h3')();
+    const ops = Object.fromEntries(registry.entry('auth').stats.operations.map((op) => [op.name, op.counts[0]]));
+    expect(ops).to.deep.equal({ execute: 2, hash_password: 1 });
+  });
 });
