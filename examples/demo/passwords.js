@@ -7,23 +7,23 @@
  */
 const crypto = require('node:crypto');
 const { promisify } = require('node:util');
-const { registry } = require('breakerbox');
+const { registry, withOperation } = require('breakerbox');
 
 const scrypt = promisify(crypto.scrypt);
 const KEY_LENGTH = 32;
 
-function derive(password, salt) {
-  return registry.get('auth').execute(() => scrypt(password, salt, KEY_LENGTH));
+function derive(operation, password, salt) {
+  return withOperation(operation, () => registry.get('auth').execute(() => scrypt(password, salt, KEY_LENGTH)));
 }
 
 async function hashPassword(password) {
   const salt = crypto.randomBytes(16).toString('hex');
-  const key = await derive(password, salt);
+  const key = await derive('hash_password', password, salt);
   return { salt, hash: key.toString('hex') };
 }
 
 async function verifyPassword(password, salt, hash) {
-  const key = await derive(password, salt);
+  const key = await derive('verify_password', password, salt);
   const expected = Buffer.from(hash, 'hex');
   return expected.length === key.length && crypto.timingSafeEqual(key, expected);
 }
