@@ -1,35 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import { fsFailureKind, isFsFailure } from '../../../src/classify/fs';
+import { cyclic, type FixtureCase, loadFixture, revive, revokedProxy, throwingGetter, trappingProxy } from './fixture-errors';
 
-interface Summary {
-  name?: string;
-  message?: string;
-  [key: string]: unknown;
-}
-
-interface FixtureCase {
-  id: string;
-  scenario: string;
-  error: Summary;
-  expected: { failure: boolean; kind: string };
-}
-
-const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'fs-errors.json'), 'utf8')) as {
-  capturedWith: Record<string, string>;
-  cases: FixtureCase[];
-};
-
-/** Rebuild an Error carrying the captured own properties. */
-function revive(s: Summary): Error {
-  const err = new Error(s.message);
-  for (const [key, value] of Object.entries(s)) {
-    if (key === 'className' || key === 'message') continue;
-    (err as unknown as Record<string, unknown>)[key] = key === 'cause' ? revive(value as Summary) : value;
-  }
-  return err;
-}
+const fixture = loadFixture<{ capturedWith: Record<string, string>; cases: FixtureCase[] }>('fs-errors.json');
 
 const sysError = (code: string): Error => Object.assign(new Error(`${code}: synthetic, open '/data/x'`), { code, errno: -1, syscall: 'open', path: '/data/x' });
 
@@ -78,24 +51,11 @@ describe('classify/fs: synthetic cases', () => {
   });
 
   it('never throws on values that are not errors', () => {
-    const hostile = new Proxy(
-      {},
-      {
-        get() {
-          throw new Error('trap');
-        },
-      },
-    );
-    const { proxy: revoked, revoke } = Proxy.revocable({}, {});
-    revoke();
-    const throwingCode = Object.defineProperty({}, 'code', {
-      get() {
-        throw new Error('getter');
-      },
-    });
-    const cyclic: Record<string, unknown> = {};
-    cyclic.cause = cyclic;
-    for (const v of [null, undefined, 'ENOSPC', -28, Symbol('x'), {}, hostile, revoked, throwingCode, cyclic, { code: -28 }]) {
+    const hostile = trappingProxy('get');
+    const revoked = revokedProxy();
+    const throwingCode = throwingGetter('code');
+    const cyclicCause = cyclic({}, 'cause');
+    for (const v of [null, undefined, 'ENOSPC', -28, Symbol('x'), {}, hostile, revoked, throwingCode, cyclicCause, { code: -28 }]) {
       expect(() => isFsFailure(v)).not.to.throw();
       expect(isFsFailure(v)).to.equal(false);
       expect(fsFailureKind(v)).to.equal('other');

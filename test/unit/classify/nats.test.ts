@@ -1,37 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import { isNatsFailure, natsFailureKind } from '../../../src/classify/nats';
+import { cyclic, type FixtureCase, loadFixture, revive, revokedProxy, throwingGetter, trappingProxy } from './fixture-errors';
 
-interface Summary {
-  name?: string;
-  message?: string;
-  [key: string]: unknown;
-}
-
-interface FixtureCase {
-  id: string;
-  scenario: string;
-  error: Summary;
-  expected: { failure: boolean; kind: string };
-}
-
-const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'nats-errors.json'), 'utf8')) as {
-  capturedWith: Record<string, string>;
-  cases: FixtureCase[];
-};
-
-/** Rebuild an Error carrying the captured own properties (nested errors included). */
-function revive(s: Summary): Error {
-  const err = new Error(s.message);
-  for (const [key, value] of Object.entries(s)) {
-    if (key === 'className' || key === 'message') continue;
-    if (key === 'chainedError' || key === 'cause') (err as unknown as Record<string, unknown>)[key] = revive(value as Summary);
-    else if (key === 'errors') (err as unknown as Record<string, unknown>)[key] = (value as Summary[]).map(revive);
-    else (err as unknown as Record<string, unknown>)[key] = value;
-  }
-  return err;
-}
+const fixture = loadFixture<{ capturedWith: Record<string, string>; cases: FixtureCase[] }>('nats-errors.json');
 
 function natsError(code: string, message = code, extra: Record<string, unknown> = {}): Error {
   return Object.assign(new Error(message), { name: 'NatsError', code, ...extra });
@@ -115,38 +86,18 @@ describe('classify/nats: synthetic cases', () => {
   });
 
   it('never throws on values that are not errors', () => {
-    const hostile = new Proxy(
-      {},
-      {
-        get() {
-          throw new Error('trap');
-        },
-        has() {
-          throw new Error('trap');
-        },
-        getPrototypeOf() {
-          throw new Error('trap');
-        },
-      },
-    );
-    const { proxy: revoked, revoke } = Proxy.revocable({}, {});
-    revoke();
-    const throwingGetter = Object.defineProperty({}, 'code', {
-      get() {
-        throw new Error('getter');
-      },
-    });
-    const cyclic: Record<string, unknown> = { code: 'NOT_A_CODE' };
-    cyclic.cause = cyclic;
-    cyclic.chainedError = cyclic;
-    for (const v of [null, undefined, 'CONNECTION_REFUSED', 42, Symbol('x'), () => undefined, {}, [], hostile, revoked, throwingGetter, cyclic, { code: 503 }, Object.freeze({ code: 'TIMEOUT' })]) {
+    const hostile = trappingProxy('get', 'has', 'getPrototypeOf');
+    const revoked = revokedProxy();
+    const throwingCode = throwingGetter('code');
+    const cyclicChain = cyclic({ code: 'NOT_A_CODE' }, 'cause', 'chainedError');
+    for (const v of [null, undefined, 'CONNECTION_REFUSED', 42, Symbol('x'), () => undefined, {}, [], hostile, revoked, throwingCode, cyclicChain, { code: 503 }, Object.freeze({ code: 'TIMEOUT' })]) {
       expect(() => isNatsFailure(v)).not.to.throw();
       expect(() => natsFailureKind(v)).not.to.throw();
     }
     expect(isNatsFailure('CONNECTION_REFUSED')).to.equal(false);
     expect(isNatsFailure({ code: 503 })).to.equal(false);
     expect(isNatsFailure(hostile)).to.equal(false);
-    expect(isNatsFailure(cyclic)).to.equal(false);
+    expect(isNatsFailure(cyclicChain)).to.equal(false);
     // Plain objects with a code are judged like errors: apps reject with those too.
     expect(isNatsFailure(Object.freeze({ code: 'TIMEOUT' }))).to.equal(true);
   });

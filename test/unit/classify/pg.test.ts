@@ -1,13 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import { MAX_CHAIN_DEPTH } from '../../../src/classify/common';
 import { isPgFailure, pgFailureKind, PG_FAILURE_KINDS, type PgFailureKind } from '../../../src/classify/pg';
 import type { CapturedCase, CapturedError } from '../../../scripts/capture-pg-errors';
+import { loadFixture, revokedProxy } from './fixture-errors';
 
-const FIXTURES = path.join(__dirname, 'fixtures', 'pg-errors.json');
-const fixtures = JSON.parse(fs.readFileSync(FIXTURES, 'utf8')) as { versions: Record<string, string>; cases: CapturedCase[] };
+const fixtures = loadFixture<{ versions: Record<string, string>; cases: CapturedCase[] }>('pg-errors.json');
 
 /** An Error shaped like the captured one: same class family, own fields, cause and errors. */
 function rebuild(c: CapturedError): Error {
@@ -209,8 +208,7 @@ describe('pg failure classification', () => {
     const throwing = (): never => {
       throw new Error('getter threw');
     };
-    const { proxy: revoked, revoke } = Proxy.revocable({}, {});
-    revoke();
+    const revoked = revokedProxy();
     const weird: Array<[string, unknown]> = [
       ['null', null],
       ['undefined', undefined],

@@ -1,38 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import { isWsFailure, isWsFailureStatus, wsFailureKind, wsStatusFromError } from '../../../src/classify/ws';
+import { cyclic, type FixtureCase, loadFixture, revive, revokedProxy, throwingGetter, trappingProxy } from './fixture-errors';
 
-interface Summary {
-  name?: string;
-  message?: string;
-  [key: string]: unknown;
-}
-
-interface FixtureCase {
-  id: string;
-  scenario: string;
-  error: Summary;
-  observed: { via: 'event' | 'throw' | 'callback'; events: string[] };
-  expected: { failure: boolean; kind: string; status: number | null };
-}
-
-const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'ws-errors.json'), 'utf8')) as {
+const fixture = loadFixture<{
   capturedWith: Record<string, string>;
-  cases: FixtureCase[];
-};
-
-/** Rebuild an Error carrying the captured own properties (nested errors included). */
-function revive(s: Summary): Error {
-  const err = new Error(s.message);
-  for (const [key, value] of Object.entries(s)) {
-    if (key === 'className' || key === 'message') continue;
-    if (key === 'cause') (err as unknown as Record<string, unknown>)[key] = revive(value as Summary);
-    else if (key === 'errors') (err as unknown as Record<string, unknown>)[key] = (value as Summary[]).map(revive);
-    else (err as unknown as Record<string, unknown>)[key] = value;
-  }
-  return err;
-}
+  cases: Array<
+    FixtureCase<{ failure: boolean; kind: string; status: number | null }> & {
+      observed: { via: 'event' | 'throw' | 'callback'; events: string[] };
+    }
+  >;
+}>('ws-errors.json');
 
 const unexpected = (status: number | string): Error => new Error(`Unexpected server response: ${status}`);
 
@@ -122,27 +99,11 @@ describe('classify/ws: synthetic cases', () => {
   });
 
   it('never throws on values that are not errors', () => {
-    const hostile = new Proxy(
-      {},
-      {
-        get() {
-          throw new Error('trap');
-        },
-        getPrototypeOf() {
-          throw new Error('trap');
-        },
-      },
-    );
-    const { proxy: revoked, revoke } = Proxy.revocable({}, {});
-    revoke();
-    const throwingMessage = Object.defineProperty({}, 'message', {
-      get() {
-        throw new Error('getter');
-      },
-    });
-    const cyclic: Record<string, unknown> = { message: 'x' };
-    cyclic.cause = cyclic;
-    for (const v of [null, undefined, 'ECONNREFUSED', 502, Symbol('x'), {}, hostile, revoked, throwingMessage, cyclic, { message: 42 }]) {
+    const hostile = trappingProxy('get', 'getPrototypeOf');
+    const revoked = revokedProxy();
+    const throwingMessage = throwingGetter('message');
+    const cyclicCause = cyclic({ message: 'x' }, 'cause');
+    for (const v of [null, undefined, 'ECONNREFUSED', 502, Symbol('x'), {}, hostile, revoked, throwingMessage, cyclicCause, { message: 42 }]) {
       expect(() => isWsFailure(v)).not.to.throw();
       expect(() => wsFailureKind(v)).not.to.throw();
       expect(() => wsStatusFromError(v)).not.to.throw();
