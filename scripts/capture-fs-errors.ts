@@ -14,18 +14,7 @@ import { mkdtempSync, promises as fsp, readFile, rmSync, writeFileSync, writeSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runNode } from '../test/helpers/child-process';
-
-interface ErrorSummary {
-  className?: string;
-  name?: string;
-  message?: string;
-  code?: string | number;
-  errno?: number;
-  syscall?: string;
-  path?: string;
-  dest?: string;
-  cause?: ErrorSummary;
-}
+import { captureAll, errorOf, fixturePath, runScript, summarize, writeFixture, type ErrorSummary } from './lib/capture';
 
 interface Scenario {
   id: string;
@@ -38,30 +27,11 @@ interface Scenario {
   run: () => Promise<unknown>;
 }
 
-const FIXTURE = join(__dirname, '..', 'test', 'unit', 'classify', 'fixtures', 'fs-errors.json');
+const FIXTURE = fixturePath('fs-errors.json');
 const work = mkdtempSync(join(tmpdir(), 'breakerbox-fs-capture-'));
 
-function summarize(err: unknown, depth = 0): ErrorSummary {
-  if (err === null || typeof err !== 'object') return { message: String(err) };
-  const e = err as Record<string, unknown>;
-  const out: ErrorSummary = { className: (err as object).constructor?.name };
-  for (const key of ['name', 'message', 'syscall', 'path', 'dest'] as const) {
-    if (typeof e[key] === 'string') out[key] = e[key] as string;
-  }
-  if (typeof e.code === 'string' || typeof e.code === 'number') out.code = e.code;
-  if (typeof e.errno === 'number') out.errno = e.errno;
-  if (depth < 3 && e.cause !== undefined && e.cause !== null) out.cause = summarize(e.cause, depth + 1);
-  return out;
-}
-
-async function errorOf(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error, got success');
-}
+/** The fields of a Node fs error worth keeping. */
+const FS_FIELDS = { strings: ['name', 'message', 'syscall', 'path', 'dest'], numbers: ['errno'], nested: ['cause'], errors: false } as const;
 
 function callbackError(fn: (cb: (err: unknown) => void) => void): Promise<unknown> {
   return new Promise((resolve, reject) => fn((err) => (err ? resolve(err) : reject(new Error('expected an error')))));
@@ -264,41 +234,22 @@ const scenarios: Scenario[] = [
 async function main(): Promise<void> {
   writeFileSync(file, 'x', { mode: 0o644 });
   await fsp.mkdir(dir);
-  const cases = [];
-  const problems: string[] = [];
+  const cases: unknown[] = [];
+  let problems: string[];
   try {
-    for (const s of scenarios) {
-      let err: unknown;
-      try {
-        err = await s.run();
-      } catch (e) {
-        problems.push(`${s.id}: ${(e as Error).message}`);
-        continue;
-      }
-      const summary = s.summarized ? (err as ErrorSummary) : summarize(err);
-      if (summary.code !== s.expectCode) {
-        problems.push(`${s.id}: expected code ${s.expectCode}, got ${String(summary.code)} (${summary.message})`);
-      }
+    problems = await captureAll(scenarios, (s, err) => {
+      const summary = s.summarized ? (err as ErrorSummary) : summarize(err, FS_FIELDS);
       // The temporary directory's name is random; keep the fixture stable across runs.
       const stable = JSON.parse(JSON.stringify(summary).split(work).join('/tmp/breakerbox-fs-capture')) as ErrorSummary;
       cases.push({ id: s.id, scenario: s.scenario, error: stable, expected: { failure: s.failure, kind: s.kind } });
       process.stdout.write(`${s.id}: ${String(summary.code)} ${summary.message ?? ''}\n`);
-    }
+      return summary.code === s.expectCode ? null : `expected code ${s.expectCode}, got ${String(summary.code)} (${summary.message})`;
+    });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  if (problems.length) {
-    throw new Error(`capture failed, fixture not written:\n  ${problems.join('\n  ')}`);
-  }
   const fixture = { module: 'fs', capturedWith: { node: process.version, platform: process.platform }, cases };
-  writeFileSync(FIXTURE, `${JSON.stringify(fixture, null, 2)}\n`);
-  process.stdout.write(`wrote ${cases.length} cases to ${FIXTURE}\n`);
+  writeFixture(FIXTURE, fixture, problems);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runScript(main);

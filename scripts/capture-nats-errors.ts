@@ -9,28 +9,11 @@
  * Needs /usr/sbin/nats-server (or NATS_SERVER_BIN). Never touches the shared server on :4222.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { freePort } from '../test/helpers/free-port';
 import { findNatsServer, startPrivateNats, type PrivateNats } from '../test/helpers/private-nats';
-
-interface ErrorSummary {
-  className?: string;
-  name?: string;
-  message?: string;
-  code?: string | number;
-  errno?: number;
-  syscall?: string;
-  address?: string;
-  port?: number;
-  permissionContext?: unknown;
-  api_error?: unknown;
-  chainedError?: ErrorSummary;
-  cause?: ErrorSummary;
-  errors?: ErrorSummary[];
-}
+import { captureAll, errorOf, fixturePath, installedVersion, runScript, summarize, writeFixture } from './lib/capture';
 
 interface Scenario {
   id: string;
@@ -42,7 +25,7 @@ interface Scenario {
   run: () => Promise<unknown>;
 }
 
-const FIXTURE = join(__dirname, '..', 'test', 'unit', 'classify', 'fixtures', 'nats-errors.json');
+const FIXTURE = fixturePath('nats-errors.json');
 
 const PERMISSIONS_CONFIG = `
 authorization {
@@ -52,42 +35,20 @@ authorization {
 }
 `;
 
-/** Summarise an error's own data (no stack), nested errors included, as JSON-safe values. */
-function summarize(err: unknown, depth = 0): ErrorSummary {
-  if (err === null || typeof err !== 'object') return { message: String(err) };
-  const e = err as Record<string, unknown>;
-  const out: ErrorSummary = { className: (err as object).constructor?.name };
-  for (const key of ['name', 'message', 'syscall', 'address'] as const) {
-    if (typeof e[key] === 'string') out[key] = e[key] as string;
-  }
-  if (typeof e.code === 'string' || typeof e.code === 'number') out.code = e.code;
-  if (typeof e.errno === 'number') out.errno = e.errno;
-  if (typeof e.port === 'number') out.port = e.port;
-  if (e.permissionContext !== undefined) out.permissionContext = e.permissionContext;
-  if (e.api_error !== undefined) out.api_error = e.api_error;
-  if (depth < 3) {
-    if (e.chainedError !== undefined && e.chainedError !== null) out.chainedError = summarize(e.chainedError, depth + 1);
-    if (e.cause !== undefined && e.cause !== null) out.cause = summarize(e.cause, depth + 1);
-    if (Array.isArray(e.errors)) out.errors = e.errors.slice(0, 4).map((x) => summarize(x, depth + 1));
-  }
-  return out;
-}
+/** The fields of a nats error worth keeping: NatsError wraps socket errors in chainedError. */
+const NATS_FIELDS = {
+  strings: ['name', 'message', 'syscall', 'address'],
+  numbers: ['errno', 'port'],
+  values: ['permissionContext', 'api_error'],
+  nested: ['chainedError', 'cause'],
+  errors: true,
+} as const;
 
 /** Resolves on the first status event of `type` (the script's own listener, not an app's). */
 async function waitForStatus(nc: NatsConnection, type: string): Promise<void> {
   for await (const s of nc.status()) {
     if (s.type === type) return;
   }
-}
-
-/** Resolve with what `fn` threw or rejected with; fail if it succeeded. */
-async function errorOf(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error, got success');
 }
 
 const servers: PrivateNats[] = [];
@@ -407,27 +368,18 @@ const scenarios: Scenario[] = [
 
 async function main(): Promise<void> {
   if (findNatsServer() === null) throw new Error('nats-server not found (set NATS_SERVER_BIN)');
-  const natsVersion = (JSON.parse(readFileSync(require.resolve('nats/package.json'), 'utf8')) as { version: string }).version;
+  const natsVersion = installedVersion('nats');
   const serverVersion = execFileSync(findNatsServer()!, ['--version']).toString().trim();
 
-  const cases = [];
-  const problems: string[] = [];
+  const cases: unknown[] = [];
+  let problems: string[];
   try {
-    for (const s of scenarios) {
-      let err: unknown;
-      try {
-        err = await s.run();
-      } catch (e) {
-        problems.push(`${s.id}: ${(e as Error).message}`);
-        continue;
-      }
-      const summary = summarize(err);
-      if (summary.code !== s.expectCode) {
-        problems.push(`${s.id}: expected code ${s.expectCode}, got ${String(summary.code)} (${summary.message})`);
-      }
+    problems = await captureAll(scenarios, (s, err) => {
+      const summary = summarize(err, NATS_FIELDS);
       cases.push({ id: s.id, scenario: s.scenario, error: summary, expected: { failure: s.failure, kind: s.kind } });
       process.stdout.write(`${s.id}: ${String(summary.code)} ${summary.message ?? ''}\n`);
-    }
+      return summary.code === s.expectCode ? null : `expected code ${s.expectCode}, got ${String(summary.code)} (${summary.message})`;
+    });
   } finally {
     await Promise.allSettled(connections.map((nc) => nc.close()));
     await Promise.allSettled(servers.map((s) => s.cleanup()));
@@ -437,22 +389,12 @@ async function main(): Promise<void> {
     }
   }
 
-  if (problems.length) {
-    throw new Error(`capture failed, fixture not written:\n  ${problems.join('\n  ')}`);
-  }
   const fixture = {
     module: 'nats',
     capturedWith: { nats: natsVersion, natsServer: serverVersion, node: process.version },
     cases,
   };
-  writeFileSync(FIXTURE, `${JSON.stringify(fixture, null, 2)}\n`);
-  process.stdout.write(`wrote ${cases.length} cases to ${FIXTURE}\n`);
+  writeFixture(FIXTURE, fixture, problems);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runScript(main);

@@ -7,9 +7,7 @@
  *
  * Every peer listens on 127.0.0.1 only.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
 import WebSocket from 'ws';
 import { freePort } from '../test/helpers/free-port';
 import {
@@ -20,19 +18,7 @@ import {
   startWsServer,
   type CountingPeer,
 } from '../test/helpers/ws-peers';
-
-interface ErrorSummary {
-  className?: string;
-  name?: string;
-  message?: string;
-  code?: string | number;
-  errno?: number;
-  syscall?: string;
-  address?: string;
-  port?: number;
-  cause?: ErrorSummary;
-  errors?: ErrorSummary[];
-}
+import { captureAll, fixturePath, installedVersion, runScript, summarize, writeFixture, type ErrorSummary } from './lib/capture';
 
 interface Captured {
   error: unknown;
@@ -53,24 +39,10 @@ interface Scenario {
   run: () => Promise<Captured>;
 }
 
-const FIXTURE = join(__dirname, '..', 'test', 'unit', 'classify', 'fixtures', 'ws-errors.json');
+const FIXTURE = fixturePath('ws-errors.json');
 
-function summarize(err: unknown, depth = 0): ErrorSummary {
-  if (err === null || typeof err !== 'object') return { message: String(err) };
-  const e = err as Record<string, unknown>;
-  const out: ErrorSummary = { className: (err as object).constructor?.name };
-  for (const key of ['name', 'message', 'syscall', 'address'] as const) {
-    if (typeof e[key] === 'string') out[key] = e[key] as string;
-  }
-  if (typeof e.code === 'string' || typeof e.code === 'number') out.code = e.code;
-  if (typeof e.errno === 'number') out.errno = e.errno;
-  if (typeof e.port === 'number') out.port = e.port;
-  if (depth < 3) {
-    if (e.cause !== undefined && e.cause !== null) out.cause = summarize(e.cause, depth + 1);
-    if (Array.isArray(e.errors)) out.errors = e.errors.slice(0, 4).map((x) => summarize(x, depth + 1));
-  }
-  return out;
-}
+/** The fields of a ws or socket error worth keeping. */
+const WS_FIELDS = { strings: ['name', 'message', 'syscall', 'address'], numbers: ['errno', 'port'], nested: ['cause'], errors: true } as const;
 
 const peers: CountingPeer[] = [];
 const rawServers: Server[] = [];
@@ -282,22 +254,12 @@ function matches(summary: ErrorSummary, expect: Scenario['expect']): boolean {
 }
 
 async function main(): Promise<void> {
-  const wsVersion = (JSON.parse(readFileSync(require.resolve('ws/package.json'), 'utf8')) as { version: string }).version;
-  const cases = [];
-  const problems: string[] = [];
+  const wsVersion = installedVersion('ws');
+  const cases: unknown[] = [];
+  let problems: string[];
   try {
-    for (const s of scenarios) {
-      let captured: Captured;
-      try {
-        captured = await s.run();
-      } catch (e) {
-        problems.push(`${s.id}: ${(e as Error).message}`);
-        continue;
-      }
-      const summary = summarize(captured.error);
-      if (!matches(summary, s.expect)) {
-        problems.push(`${s.id}: expected ${JSON.stringify(s.expect)}, got ${String(summary.code)} / ${summary.message}`);
-      }
+    problems = await captureAll(scenarios, (s, captured) => {
+      const summary = summarize(captured.error, WS_FIELDS);
       cases.push({
         id: s.id,
         scenario: s.scenario,
@@ -306,23 +268,14 @@ async function main(): Promise<void> {
         expected: { failure: s.failure, kind: s.kind, status: s.status ?? null },
       });
       process.stdout.write(`${s.id}: ${String(summary.code ?? '-')} ${summary.message ?? ''} [${captured.events.join(' ')}]\n`);
-    }
+      return matches(summary, s.expect) ? null : `expected ${JSON.stringify(s.expect)}, got ${String(summary.code)} / ${summary.message}`;
+    });
   } finally {
     await Promise.allSettled(peers.map((p) => p.close()));
     for (const srv of rawServers) srv.close();
   }
-  if (problems.length) {
-    throw new Error(`capture failed, fixture not written:\n  ${problems.join('\n  ')}`);
-  }
   const fixture = { module: 'ws', capturedWith: { ws: wsVersion, node: process.version }, cases };
-  writeFileSync(FIXTURE, `${JSON.stringify(fixture, null, 2)}\n`);
-  process.stdout.write(`wrote ${cases.length} cases to ${FIXTURE}\n`);
+  writeFixture(FIXTURE, fixture, problems);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runScript(main);
