@@ -68,36 +68,20 @@ export class NatsGate {
 
   /** `publish`: synchronous; returns, or throws BreakerOpenError, or returns the fallback's result. */
   publish(original: AnyFunction, nc: NatsConnectionLike, args: unknown[], operation: string): unknown {
-    const entry = this.entryFor(nc);
-    const breaker = entry.breaker;
-    const op = this.guard.op(entry, operation);
-    if (breaker.state !== 'closed') {
-      this.fillProbes(entry, nc);
-      return breaker.invokeSync(original, nc, args, op);
-    }
-    if (!isDisconnected(nc.protocol)) return breaker.invokeSync(original, nc, args, op);
-    const lost = natsError(nc.protocol, 'DISCONNECT');
-    if (breaker.hasFallback()) {
-      // The fallback takes the message; buffering it as well would only feed the buffer the
-      // client discards at its next redial.
-      return breaker.invokeSync(() => {
-        throw lost;
-      }, nc, args, op);
-    }
-    const start = breaker.now();
-    let value: unknown;
-    try {
-      value = original.apply(nc, args);
-    } catch (err) {
-      breaker.releaseError(breaker.acquire(start), err, start, op);
-      throw err;
-    }
-    breaker.releaseError(breaker.acquire(start), lost, start, op);
-    return value;
+    return this.callSync(original, nc, args, operation, publishWhileDisconnected);
   }
 
   /** `subscribe`: synchronous; only connection-level errors (a closed connection) count against the server. */
   subscribe(original: AnyFunction, nc: NatsConnectionLike, args: unknown[], operation: string): unknown {
+    return this.callSync(original, nc, args, operation, subscribeWhileDisconnected);
+  }
+
+  /**
+   * A synchronous call: when the breaker is not closed it decides (and a probe starts); when
+   * closed and connected it is an ordinary guarded call; when closed but disconnected,
+   * `whileDisconnected` makes the call and says what it counts for.
+   */
+  private callSync(original: AnyFunction, nc: NatsConnectionLike, args: unknown[], operation: string, whileDisconnected: WhileDisconnected): unknown {
     const entry = this.entryFor(nc);
     const breaker = entry.breaker;
     const op = this.guard.op(entry, operation);
@@ -106,19 +90,7 @@ export class NatsGate {
       return breaker.invokeSync(original, nc, args, op);
     }
     if (!isDisconnected(nc.protocol)) return breaker.invokeSync(original, nc, args, op);
-    const start = breaker.now();
-    let value: unknown;
-    try {
-      value = original.apply(nc, args);
-    } catch (err) {
-      breaker.releaseError(breaker.acquire(start), err, start, op);
-      throw err;
-    }
-    // Made while disconnected, the subscription is sent when the client reconnects: the call
-    // succeeded for the app, but says nothing about the server, so it must not end the
-    // failure streak the disconnect started. Recorded, not released.
-    breaker.recorder?.record(op, SUCCESS, breaker.now() - start);
-    return value;
+    return whileDisconnected(breaker, original, nc, args, op);
   }
 
   /** Called for every status event of every connection (`ProtocolHandler.prototype.dispatchStatus`). Never throws. */
@@ -235,6 +207,48 @@ export class NatsGate {
       this.connectionOps.set(entry, op);
     }
     return op;
+  }
+}
+
+type Breaker = ManagedBreaker['breaker'];
+
+/** What a synchronous call made while the breaker is closed but the client disconnected counts for. */
+type WhileDisconnected = (breaker: Breaker, original: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: number) => unknown;
+
+/** A publish while disconnected: the message is lost at the next redial, so it is a failure. */
+function publishWhileDisconnected(breaker: Breaker, original: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: number): unknown {
+  const lost = natsError(nc.protocol, 'DISCONNECT');
+  if (breaker.hasFallback()) {
+    // The fallback takes the message; buffering it as well would only feed the buffer the
+    // client discards at its next redial.
+    return breaker.invokeSync(() => {
+      throw lost;
+    }, nc, args, op);
+  }
+  const start = breaker.now();
+  const value = applyCountingThrows(breaker, original, nc, args, op, start);
+  breaker.releaseError(breaker.acquire(start), lost, start, op);
+  return value;
+}
+
+/** A subscribe while disconnected: sent when the client reconnects. */
+function subscribeWhileDisconnected(breaker: Breaker, original: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: number): unknown {
+  const start = breaker.now();
+  const value = applyCountingThrows(breaker, original, nc, args, op, start);
+  // Made while disconnected, the subscription is sent when the client reconnects: the call
+  // succeeded for the app, but says nothing about the server, so it must not end the
+  // failure streak the disconnect started. Recorded, not released.
+  breaker.recorder?.record(op, SUCCESS, breaker.now() - start);
+  return value;
+}
+
+/** Call the client's own method; what it throws is released as this call's error and rethrown. */
+function applyCountingThrows(breaker: Breaker, original: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: number, start: number): unknown {
+  try {
+    return original.apply(nc, args);
+  } catch (err) {
+    breaker.releaseError(breaker.acquire(start), err, start, op);
+    throw err;
   }
 }
 
