@@ -134,15 +134,17 @@ export async function startWsServer(opts: WsServerOptions = {}): Promise<WsServe
 
 /** Accepts each TCP connection and immediately resets it (RST): the client sees ECONNRESET. */
 export async function startResettingServer(): Promise<CountingPeer> {
-  return startNetPeer((socket) => socket.resetAndDestroy());
+  return servePeer(createNetServer((socket) => socket.resetAndDestroy()));
 }
 
 /** Accepts each TCP connection and never sends a byte, until the client gives up. */
 export async function startSilentServer(): Promise<CountingPeer> {
-  return startNetPeer((socket) => {
-    // The client's handshake timeout destroys its end; ours may then see ECONNRESET.
-    socket.on('error', () => undefined);
-  });
+  return servePeer(
+    createNetServer((socket) => {
+      // The client's handshake timeout destroys its end; ours may then see ECONNRESET.
+      socket.on('error', () => undefined);
+    }),
+  );
 }
 
 /**
@@ -150,9 +152,6 @@ export async function startSilentServer(): Promise<CountingPeer> {
  * proxy whose backend is down, 401 from an auth gateway) and closing the connection.
  */
 export async function startStatusServer(status: number, opts: StatusServerOptions = {}): Promise<CountingPeer> {
-  const port = await freePort();
-  const sockets = new Set<Duplex>();
-  let accepted = 0;
   const reason = STATUS_CODES[status] ?? 'Unknown';
   const body = opts.body ?? reason;
   const headers: Record<string, string> = {
@@ -165,22 +164,12 @@ export async function startStatusServer(status: number, opts: StatusServerOption
   const server = createHttpServer((_req, res) => {
     res.writeHead(status, headers).end(body);
   });
-  track(server, sockets, () => accepted++);
   server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => undefined);
     const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
     socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}\r\n${body}`);
   });
-  await listen(server, port);
-
-  return {
-    port,
-    url: `ws://127.0.0.1:${port}/`,
-    get accepted() {
-      return accepted;
-    },
-    close: () => closeServer(server, sockets),
-  };
+  return servePeer(server);
 }
 
 /** A loopback port with nothing listening on it (connecting gets ECONNREFUSED). */
@@ -188,11 +177,11 @@ export function closedPort(): Promise<number> {
   return freePort();
 }
 
-async function startNetPeer(onSocket: (socket: Socket) => void): Promise<CountingPeer> {
+/** Count and keep `server`'s connections, listen on a free loopback port, and hand it back as a peer. */
+async function servePeer(server: HttpServer | NetServer): Promise<CountingPeer> {
   const port = await freePort();
   const sockets = new Set<Duplex>();
   let accepted = 0;
-  const server = createNetServer(onSocket);
   track(server, sockets, () => accepted++);
   await listen(server, port);
   return {
