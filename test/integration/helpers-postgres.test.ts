@@ -5,15 +5,7 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { checkService, pgBinariesAvailable } from '../helpers/require-services';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres';
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
+import { rejectionOf } from '../helpers/rejection';
 
 const clients: pg.Client[] = [];
 

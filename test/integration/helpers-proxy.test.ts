@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { freePort } from '../helpers/free-port';
 import { postgresAvailable, requireService } from '../helpers/require-services';
+import { rejectionOf } from '../helpers/rejection';
 import { startTcpFaultProxy, type TcpFaultProxy } from '../helpers/tcp-fault-proxy';
 
 const SHARED = {
@@ -22,15 +23,6 @@ function client(proxy: TcpFaultProxy, extra: pg.ClientConfig = {}): { client: pg
   c.on('error', (err) => errors.push(err));
   toEnd.push(c);
   return { client: c, errors };
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
 }
 
 /** Raw TCP connect: resolves 'connected' or the error code. */
