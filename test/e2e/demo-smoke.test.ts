@@ -7,9 +7,9 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnNode, type NodeProcess } from '../helpers/child-process';
 import { REPO_ROOT } from '../helpers/dashboard-queries';
+import { eventually } from '../helpers/eventually';
 import { freePort } from '../helpers/free-port';
 import { findSamples, parsePrometheus, type Exposition } from '../helpers/prometheus-text';
 import { checkService, postgresAvailable } from '../helpers/require-services';
@@ -21,22 +21,6 @@ const DEPENDENCY_BREAKERS = ['database', 'nats', 'websocket', 'file_system', 'au
 async function get(url: string): Promise<{ status: number; body: string }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
   return { status: res.status, body: await res.text() };
-}
-
-/** Polls `probe` every 250 ms until it returns something other than undefined. */
-async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer yet';
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last error: ${last})`);
-    await sleep(250);
-  }
 }
 
 async function scrape(monitoringUrl: string): Promise<Exposition> {

@@ -24,6 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { spawnNode, type NodeProcess } from '../helpers/child-process';
 import { collectDashboardQueries, loadPrometheusAlerts, PROMETHEUS_ALERTS_FILE, REPO_ROOT } from '../helpers/dashboard-queries';
+import { eventually } from '../helpers/eventually';
 import { freePort, LOOPBACK } from '../helpers/free-port';
 import { findNatsServer, startPrivateNats, type PrivateNats } from '../helpers/private-nats';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres';
@@ -199,22 +200,6 @@ async function activeAlerts(prometheus: PrometheusServer): Promise<ActiveAlert[]
 
 // ------------------------------------------------------------------ scenario helpers
 
-/** Polls `probe` every second until it returns something other than undefined. */
-async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, context: () => string = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'none';
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what} (last error: ${last})\n${context()}`);
-    await sleep(1_000);
-  }
-}
-
 /**
  * The demo's own breakerbox.yaml, made quick: the database breaker tries again every 2 s
  * (no backoff) and judges its failure rate over 10 s, so the outage shows in every panel
@@ -273,6 +258,8 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
       `--- demo stderr ---\n${tail(app?.stderrLines.join('\n') ?? '')}`,
       `--- prometheus log ---\n${tail(prometheus?.logs() ?? '', 15)}`,
     ].join('\n');
+  /** How the scenario waits for Prometheus: a probe a second, the demo's output on timeout. */
+  const polling = { everyMs: 1_000, context };
 
   before(async function () {
     await checkService(this, 'prometheus', prometheusAvailable);
@@ -327,7 +314,7 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
       const missing = DEPENDENCY_BREAKERS.filter((b) => !names.has(b));
       if (missing.length > 0) throw new Error(`no successful calls yet through ${missing.join(', ')}`);
       return names;
-    }, context);
+    }, polling);
     // Some healthy history, so rates and shares have a "before" to compare the outage with.
     await sleep(HEALTHY_BASELINE_MS);
     expect(await activeAlerts(prometheus!), 'no alert while every dependency is up').to.deep.equal([]);
@@ -341,7 +328,7 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
         (a) => a.labels.alertname === 'CircuitBreakerOpen' && a.labels.breaker === 'database' && a.state === 'firing',
       );
       return firing ? true : undefined;
-    }, context);
+    }, polling);
     const series = await resultOf(prometheus!, 'ALERTS{alertname="CircuitBreakerOpen", alertstate="firing", breaker="database"}');
     expect(series).to.have.length(1);
     expect(series[0].metric).to.include({ severity: 'warning', breaker: 'database' });
@@ -360,7 +347,7 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
       }
       if (pending.size > 0) throw new Error(`still without data: ${[...pending.keys()].join('; ')}`);
       return true;
-    }, context);
+    }, polling);
   });
 
   it('resolves CircuitBreakerOpen once Postgres is back and the breaker has closed', async () => {
@@ -368,19 +355,19 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
     await eventually('the database breaker closed in Prometheus', WAIT_MS, async () => {
       const closed = await resultOf(prometheus!, 'circuit_breaker_state{breaker="database", state="closed"} == 1');
       return closed.length === 1 ? true : undefined;
-    }, context);
+    }, polling);
     await eventually('CircuitBreakerOpen for database to resolve', WAIT_MS, async () => {
       const stillActive = (await activeAlerts(prometheus!)).some(
         (a) => a.labels.alertname === 'CircuitBreakerOpen' && a.labels.breaker === 'database',
       );
       return stillActive ? undefined : true;
-    }, context);
+    }, polling);
     expect(await resultOf(prometheus!, 'ALERTS{alertname="CircuitBreakerOpen", breaker="database"}')).to.deep.equal([]);
     // A completed recovery: the recovery-duration panel has an observation to show.
     await eventually('a recovery duration for database', WAIT_MS, async () => {
       const count = await resultOf(prometheus!, 'circuit_breaker_recovery_duration_seconds_count{breaker="database"} > 0');
       return count.length > 0 ? true : undefined;
-    }, context);
+    }, polling);
   });
 
   it('accepts every dashboard and Grafana alert query, and each returned data during the scenario', async () => {
