@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres';
+import { trackPg } from '../helpers/pg-tracked';
 import { checkService, pgBinariesAvailable, postgresAvailable, requireService } from '../helpers/require-services';
 import { startTcpFaultProxy, type TcpFaultProxy } from '../helpers/tcp-fault-proxy';
 import { flush, instrumentPg, opCounts, rejectionOf, SHARED_PG, totals, watchUnhandled, type Pg, type PgHarness } from './pg-harness';
@@ -19,8 +20,7 @@ describe('pg patcher: a private Postgres goes down and comes back', function () 
   let server: PrivatePostgres;
   let proxy: TcpFaultProxy;
   let h: PgHarness;
-  let pool: Pool | undefined;
-  const clients: Client[] = [];
+  const made = trackPg(() => h.pg);
 
   before(async function () {
     await checkService(this, 'postgres server binaries', pgBinariesAvailable);
@@ -38,26 +38,20 @@ circuit_breakers:
 
   after(async () => {
     h?.instrumentation.disable();
-    for (const c of clients) await c.end().catch(() => undefined);
-    await pool?.end().catch(() => undefined);
+    await made.endAll();
     await proxy?.close();
     await server?.cleanup();
   });
 
   function newClient(): Client {
-    const c = new h.pg.Client({ ...server.clientConfig(), host: proxy.host, port: proxy.port, connectionTimeoutMillis: 5000 });
-    // The app's own listener: a dying server makes connected clients emit 'error'.
-    c.on('error', () => undefined);
-    clients.push(c);
-    return c;
+    return made.client({ ...server.clientConfig(), host: proxy.host, port: proxy.port, connectionTimeoutMillis: 5000 });
   }
 
   it('opens after failure_threshold failures, refuses without I/O, half-opens after the timeout and closes after a good trial', async () => {
     const unhandled = watchUnhandled();
     try {
       const breaker = h.entry().breaker;
-      pool = new h.pg.Pool({ ...server.clientConfig(), host: proxy.host, port: proxy.port, max: 2, connectionTimeoutMillis: 5000 });
-      pool.on('error', () => undefined);
+      const pool = made.pool({ ...server.clientConfig(), host: proxy.host, port: proxy.port, max: 2, connectionTimeoutMillis: 5000 });
       expect((await pool.query('SELECT 1 AS ok')).rows).to.deep.equal([{ ok: 1 }]);
       const idle = newClient();
       await idle.connect();
@@ -119,8 +113,7 @@ describe('pg patcher: network faults through the TCP fault proxy (shared Postgre
   this.timeout(60_000);
   let proxy: TcpFaultProxy;
   let h: PgHarness;
-  const clients: Client[] = [];
-  const pools: Pool[] = [];
+  const made = trackPg(() => h.pg);
 
   before(requireService('postgres', postgresAvailable));
   before(async () => {
@@ -136,8 +129,7 @@ circuit_breakers:
   });
   afterEach(async () => {
     await proxy.setMode('pass');
-    for (const c of clients.splice(0)) await c.end().catch(() => undefined);
-    for (const p of pools.splice(0)) await p.end().catch(() => undefined);
+    await made.endAll();
   });
   after(async () => {
     h?.instrumentation.disable();
@@ -145,17 +137,11 @@ circuit_breakers:
   });
 
   function through(extra: Record<string, unknown> = {}): Client {
-    const c = new h.pg.Client({ ...SHARED_PG, host: proxy.host, port: proxy.port, ...extra });
-    c.on('error', () => undefined);
-    clients.push(c);
-    return c;
+    return made.client({ ...SHARED_PG, host: proxy.host, port: proxy.port, ...extra });
   }
 
   function poolThrough(extra: Record<string, unknown> = {}): Pool {
-    const p = new h.pg.Pool({ ...SHARED_PG, host: proxy.host, port: proxy.port, ...extra });
-    p.on('error', () => undefined);
-    pools.push(p);
-    return p;
+    return made.pool({ ...SHARED_PG, host: proxy.host, port: proxy.port, ...extra });
   }
 
   function delta(run: () => Promise<void>): Promise<{ connect: Record<string, number>; query: Record<string, number> }> {

@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres';
+import { trackPg } from '../helpers/pg-tracked';
 import { checkService, pgBinariesAvailable, postgresAvailable, requireService } from '../helpers/require-services';
 import { startTcpFaultProxy, type TcpFaultProxy } from '../helpers/tcp-fault-proxy';
 import { instrumentPg, rejectionOf, SHARED_PG, type Pg, type PgHarness } from './pg-harness';
@@ -15,8 +16,7 @@ describe('pg patcher: per-target breakers', function () {
   this.timeout(60_000);
   let proxy: TcpFaultProxy;
   let h: PgHarness;
-  const clients: Client[] = [];
-  const pools: Pool[] = [];
+  const made = trackPg(() => h.pg);
   let privatePg: PrivatePostgres | undefined;
 
   const direct = `${SHARED_PG.host}:${SHARED_PG.port}/${SHARED_PG.database}`;
@@ -35,25 +35,13 @@ circuit_breakers:
   });
   after(async () => {
     h?.instrumentation.disable();
-    for (const c of clients) await c.end().catch(() => undefined);
-    for (const p of pools) await p.end().catch(() => undefined);
+    await made.endAll();
     await proxy?.close();
     await privatePg?.cleanup();
   });
 
-  function client(config: Record<string, unknown>): Client {
-    const c = new h.pg.Client(config);
-    c.on('error', () => undefined);
-    clients.push(c);
-    return c;
-  }
-
-  function pool(config: Record<string, unknown>): Pool {
-    const p = new h.pg.Pool(config);
-    p.on('error', () => undefined);
-    pools.push(p);
-    return p;
-  }
+  const client = (config: Record<string, unknown>): Client => made.client(config);
+  const pool = (config: Record<string, unknown>): Pool => made.pool(config);
 
   it('gives each host:port/database its own breaker; a failing one does not open the other', async () => {
     const viaProxy = `${proxy.host}:${proxy.port}/${SHARED_PG.database}`;
