@@ -14,17 +14,11 @@ import { mkdtempSync, promises as fsp, readFile, rmSync, writeFileSync, writeSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runNode } from '../test/helpers/child-process';
-import { captureAll, errorOf, fixturePath, runScript, summarize, writeFixture, type ErrorSummary } from './lib/capture';
+import { captureAll, errorOf, fixturePath, runScript, summarize, writeFixture, type CodeScenario, type ErrorSummary } from './lib/capture';
 
-interface Scenario {
-  id: string;
-  scenario: string;
-  expectCode: string;
-  failure: boolean;
-  kind: string;
+interface Scenario extends CodeScenario {
   /** `run` resolves with an already summarised error (captured in another process). */
   summarized?: true;
-  run: () => Promise<unknown>;
 }
 
 const FIXTURE = fixturePath('fs-errors.json');

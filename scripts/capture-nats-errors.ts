@@ -13,17 +13,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { freePort } from '../test/helpers/free-port';
 import { findNatsServer, startPrivateNats, type PrivateNats } from '../test/helpers/private-nats';
-import { captureAll, errorOf, fixturePath, installedVersion, runScript, summarize, writeFixture } from './lib/capture';
-
-interface Scenario {
-  id: string;
-  scenario: string;
-  /** The code the library must produce; capturing fails loudly if it changed. */
-  expectCode: string;
-  failure: boolean;
-  kind: string;
-  run: () => Promise<unknown>;
-}
+import { captureAll, errorOf, fixturePath, installedVersion, runScript, summarize, writeFixture, type CodeScenario } from './lib/capture';
 
 const FIXTURE = fixturePath('nats-errors.json');
 
@@ -80,7 +70,7 @@ async function silentServer(): Promise<number> {
   return port;
 }
 
-const scenarios: Scenario[] = [
+const scenarios: CodeScenario[] = [
   {
     id: 'connect-refused',
     scenario: 'connect() to a loopback port nothing listens on',

@@ -55,6 +55,19 @@ export function summarize(err: unknown, fields: SummaryFields, depth = 0): Error
   return out;
 }
 
+/** A case whose error is checked by its `code` (fs, nats). */
+export interface CodeScenario {
+  id: string;
+  scenario: string;
+  /** The code the library must produce; capturing fails loudly if it changed. */
+  expectCode: string;
+  /** The verdict the classifier must give. */
+  failure: boolean;
+  kind: string;
+  /** Provokes the error and resolves with it. */
+  run: () => Promise<unknown>;
+}
+
 /** Resolve with what `fn` threw or rejected with; fail if it succeeded. */
 export async function errorOf(fn: () => unknown): Promise<unknown> {
   try {
