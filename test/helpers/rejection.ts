@@ -1,5 +1,5 @@
 /** What `promise` rejected with; fails the test if it resolved. */
-export async function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
+export async function rejectionOf(promise: PromiseLike<unknown>): Promise<Error & { code?: string }> {
   try {
     await promise;
   } catch (err) {

@@ -77,15 +77,7 @@ export function watchUnhandled(): { readonly reasons: unknown[]; stop(): void } 
   return { reasons, stop: () => process.off('unhandledRejection', onUnhandled) };
 }
 
-/** The rejection of `promise`, failing when it resolves. */
-export async function rejectionOf(promise: PromiseLike<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
+export { rejectionOf } from '../helpers/rejection';
 
 /** Outcome totals of one breaker, all operations together. */
 export function totals(entry: ManagedBreaker): Record<string, number> {
