@@ -119,8 +119,16 @@ export function startBreakerbox(): Started {
   let stopping: Promise<void> | null = null;
   const shutdown = (): Promise<void> =>
     (stopping ??= Promise.all([sdk?.shutdown().catch(() => undefined), monitoring?.close()]).then(() => undefined));
-  if (isMainThread) installSignalShutdown(shutdown);
+  // Signal listeners are only worth adding when something would be lost without a flush
+  // (spans or metrics pushed to a collector): apps count process listeners, and with only
+  // the pull endpoint there is nothing to flush.
+  if (isMainThread && sdk !== null && pushesTelemetry(process.env)) installSignalShutdown(shutdown);
   return (g[STARTED] = { config, instrumentation, sdk, monitoring, monitoringPort, shutdown });
+}
+
+function pushesTelemetry(env: NodeJS.ProcessEnv): boolean {
+  const pushing = (v: string | undefined): boolean => (v ?? '').split(',').some((x) => !['', 'none', 'prometheus'].includes(x.trim().toLowerCase()));
+  return pushing(env.OTEL_TRACES_EXPORTER) || pushing(env.OTEL_METRICS_EXPORTER) || pushing(env.OTEL_LOGS_EXPORTER);
 }
 
 /**

@@ -55,7 +55,17 @@ export function validateSection(node: TreeNode | null, path: string, ctx: Sectio
     if ((SECTION_KEYS as readonly string[]).includes(entry.key)) continue;
     const breakerPath = joinPath(path, entry.key);
     const body = breakerBody(entry, breakerPath, problems);
-    if (body !== undefined) breakers.push(validateBreaker(entry, body, breakerPath, defaults, ctx.cwd, problems));
+    if (body === undefined) continue;
+    const breaker = validateBreaker(entry, body, breakerPath, defaults, ctx.cwd, problems);
+    // One breaker guards a module: a second would be listed in health and metrics but never
+    // see a call, which is worse than an error.
+    const first = breaker.module === 'manual' ? undefined : breakers.find((b) => b.module === breaker.module);
+    if (first) {
+      problems.add(body.line, joinPath(breakerPath, 'module'), breaker.module,
+        `at most one breaker per module ("${first.name}" already guards ${breaker.module})`,
+        'use per_target on that breaker for one child breaker per host, server, origin or path root');
+    }
+    breakers.push(breaker);
   }
 
   return { enabled, source: ctx.source, defaults, breakers, monitoring, tracing };

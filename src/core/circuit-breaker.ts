@@ -204,6 +204,14 @@ export class CircuitBreaker {
     return this.fallbackOwner.ownFallback;
   }
 
+  /**
+   * The fallback for a failed call. `metrics_only` is the safe way to roll a breaker out:
+   * the app must see exactly what the library did, so failures are not replaced there.
+   */
+  private get failureFallback(): AnyFunction | null {
+    return this.o.mode === 'metrics_only' ? null : this.fallbackFn;
+  }
+
   forceOpen(): void {
     this.transition('forced_open', 'forced_open', this.clock());
   }
@@ -407,7 +415,7 @@ export class CircuitBreaker {
       value = fn.apply(thisArg, args);
     } catch (err) {
       const outcome = this.releaseError(token, err, start, operation);
-      if (outcome !== IGNORED && this.fallbackFn !== null) return this.runFallbackSync(args, err);
+      if (outcome !== IGNORED && this.failureFallback !== null) return this.runFallbackSync(args, err);
       throw err;
     }
     this.release(token, SUCCESS, start, start < 0 ? -1 : this.clock(), operation);
@@ -447,7 +455,7 @@ export class CircuitBreaker {
         if (err === null || err === undefined) {
           breaker.release(token, SUCCESS, start, start < 0 ? -1 : breaker.clock(), operation);
           if (breaker.events !== null) breaker.emitCall(SUCCESS, start, undefined);
-        } else if (breaker.releaseError(token, err, start, operation) !== IGNORED && breaker.fallbackFn !== null) {
+        } else if (breaker.releaseError(token, err, start, operation) !== IGNORED && breaker.failureFallback !== null) {
           breaker.deliverFallback(callback, withoutIndex(args, callbackIndex), err);
           return undefined;
         }
@@ -464,7 +472,7 @@ export class CircuitBreaker {
         timedOut = true;
         const err = new BreakerTimeoutError(this.name, this.o.callTimeoutMs);
         this.releaseError(token, err, start, operation);
-        if (this.fallbackFn !== null) this.deliverFallback(callback, withoutIndex(args, callbackIndex), err);
+        if (this.failureFallback !== null) this.deliverFallback(callback, withoutIndex(args, callbackIndex), err);
         else callback(err);
       }, this.o.callTimeoutMs);
       timer.unref();
@@ -578,7 +586,7 @@ export class CircuitBreaker {
 
   private onErrorAsync(token: number, err: unknown, start: number, operation: number, args: unknown[]): Promise<unknown> {
     const outcome = this.releaseError(token, err, start, operation);
-    if (outcome !== IGNORED && this.fallbackFn !== null) return this.runFallback(args, err);
+    if (outcome !== IGNORED && this.failureFallback !== null) return this.runFallback(args, err);
     return Promise.reject(err);
   }
 

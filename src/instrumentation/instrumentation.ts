@@ -45,7 +45,8 @@ export class BreakerboxInstrumentation extends InstrumentationBase<BreakerboxIns
     if (!config.enabled) return [];
     const definitions: InstrumentationNodeModuleDefinition[] = [];
     for (const patcher of PATCHERS as readonly Patcher[]) {
-      const breaker = config.breakers.find((b) => b.module === patcher.module && !b.disabled);
+      // A disabled breaker is patched too: it passes calls straight through until an operator enables it.
+      const breaker = config.breakers.find((b) => b.module === patcher.module);
       if (!breaker) continue;
       const guard = new ModuleGuard(patcher.module, breaker, reg);
       this.guards.push(guard);

@@ -294,6 +294,21 @@ describe('preload: node --require / --import breakerbox/register', function () {
     }
   });
 
+  it('adds no process listeners unless telemetry is pushed somewhere that needs a flush on exit', async () => {
+    const { file, port } = await configWithPort();
+    const run = async (extra: Record<string, string>): Promise<Record<string, number>> => {
+      const r = await runNode(['--require', REGISTER_CJS, path.join(APPS, 'process-listeners.js')], {
+        env: cleanEnv({ BREAKERBOX_CONFIG: file, MONITORING_PORT: String(port), ...extra }),
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      return lastJsonLine<Record<string, number>>(r);
+    };
+    const bare = await runNode([path.join(APPS, 'process-listeners.js')], { env: cleanEnv({}) });
+    expect(await run({})).to.deep.equal(lastJsonLine(bare));
+    const pushing = await run({ OTEL_TRACES_EXPORTER: 'console' });
+    expect(pushing).to.include({ SIGTERM: 1, SIGINT: 1, uncaughtException: 0, unhandledRejection: 0 });
+  });
+
   it('opens no port when monitoring.enabled is false, and the app runs as usual', async () => {
     const { file, port } = await configWithPort([], ['    enabled: false']);
     const r = await runNode(['--require', REGISTER_CJS, path.join(APPS, 'patch-probe.js')], {

@@ -157,24 +157,24 @@ describe('config breaker modules', () => {
   });
 
   it('turns per-target children on by default for ws breakers only', () => {
-    const c = parse(yaml('database: {}', 'websocket: {}', 'feed: {module: ws, per_target: false}', 'nats: {per_target: true, max_targets: 5}'));
+    // One breaker per module: the second ws breaker goes in a file of its own.
+    const c = parse(yaml('database: {}', 'websocket: {}', 'nats: {per_target: true, max_targets: 5}'));
     expect(breaker(c, 'database')).to.deep.include({ perTarget: false, maxTargets: 100 });
     expect(breaker(c, 'websocket')).to.deep.include({ perTarget: true, maxTargets: 100 });
-    expect(breaker(c, 'feed').perTarget).to.equal(false);
+    expect(breaker(parse('feed: {module: ws, per_target: false}\n'), 'feed').perTarget).to.equal(false);
     expect(breaker(c, 'nats')).to.deep.include({ perTarget: true, maxTargets: 5 });
   });
 
   it('sets max_buffered_amount for ws breakers only, 1 MiB by default', () => {
-    const c = parse(yaml('websocket: {}', 'feed: {module: ws, max_buffered_amount: 4096}', 'database: {}'));
+    const c = parse(yaml('websocket: {}', 'database: {}'));
     expect(breaker(c, 'websocket').maxBufferedAmount).to.equal(1_048_576);
-    expect(breaker(c, 'feed').maxBufferedAmount).to.equal(4096);
+    expect(breaker(parse('feed: {module: ws, max_buffered_amount: 4096}\n'), 'feed').maxBufferedAmount).to.equal(4096);
     expect(breaker(c, 'database').maxBufferedAmount).to.equal(null);
   });
 
   it('guards sync fs forms only with sync: true', () => {
-    const c = parse(yaml('file_system: {paths: [a]}', 'cache: {module: fs, paths: [b], sync: true}'));
-    expect(breaker(c, 'file_system').syncCalls).to.equal(false);
-    expect(breaker(c, 'cache').syncCalls).to.equal(true);
+    expect(breaker(parse('file_system: {paths: [a]}\n'), 'file_system').syncCalls).to.equal(false);
+    expect(breaker(parse('cache: {module: fs, paths: [b], sync: true}\n'), 'cache').syncCalls).to.equal(true);
   });
 
   it('resolves fs paths against cwd at load time and keeps absolute ones', () => {

@@ -444,3 +444,14 @@ describe('BreakerOpenError output', () => {
     expect(inspect(err)).not.to.contain('clock');
   });
 });
+
+describe('CircuitBreaker: metrics_only and fallbacks', () => {
+  it('hands failures to the caller unchanged instead of the fallback, while still counting them', async () => {
+    const b = new CircuitBreaker({ name: 't', failureThreshold: 1, mode: 'metrics_only', fallback: () => 'fallback' });
+    const err = boom();
+    expect(await b.execute(() => Promise.reject(err)).catch((e) => e)).to.equal(err);
+    expect(b.state).to.equal('open');
+    b.forceOpen();
+    expect(await b.execute(async () => 1), 'an operator-forced rejection still falls back').to.equal('fallback');
+  });
+});
