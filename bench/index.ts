@@ -134,14 +134,15 @@ async function main(): Promise<void> {
   const bbMem = mem[0][1];
   table('Heap per breaker (10,000 breakers)', mem.map(([name, bytes]) => [name, `${Math.round(bytes)} B`, `${(bytes / bbMem).toFixed(2)}x breakerbox`]));
   if (process.env.BENCH_PG !== '0') {
-    const pg = pgThroughput(Number(process.env.BENCH_PG_RUNS ?? 9));
+    const pg = pgThroughput(Number(process.env.BENCH_PG_RUNS ?? 15));
     if (typeof pg === 'string') {
       console.log(`
 pg SELECT 1 throughput: ${pg}`);
     } else {
-      table(`pg SELECT 1 throughput, one client, sequential, taskset-pinned, median of ${pg.runs} alternating runs`, [
-        ['bare pg', `${Math.round(pg.bare)} q/s`, ''],
-        ['--require breakerbox/register', `${Math.round(pg.instrumented)} q/s`, `${pg.ratio.toFixed(3)}x bare`],
+      table(`pg SELECT 1 throughput, one client, sequential, taskset-pinned, ${pg.runs} alternating pairs of runs`, [
+        ['bare pg (median)', `${Math.round(pg.bare)} q/s`, ''],
+        ['--require breakerbox/register (median)', `${Math.round(pg.instrumented)} q/s`, `${pg.ratio.toFixed(3)}x bare (median of pair ratios; pairs ranged ${pg.spread[0].toFixed(3)}..${pg.spread[1].toFixed(3)})`],
+        ['CPU per query, bare / instrumented', `${pg.cpuBare.toFixed(1)} / ${pg.cpuInstrumented.toFixed(1)} µs`, ''],
       ]);
     }
   }

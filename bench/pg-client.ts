@@ -18,13 +18,15 @@ async function main(): Promise<void> {
   }
   for (let i = 0; i < 2000; i++) await client.query('SELECT 1');
   let n = 0;
+  const cpu = process.cpuUsage();
   const end = performance.now() + seconds * 1000;
   while (performance.now() < end) {
     for (let i = 0; i < 100; i++) await client.query('SELECT 1');
     n += 100;
   }
   await client.end();
-  process.stdout.write(JSON.stringify({ qps: n / seconds }) + '\n');
+  const used = process.cpuUsage(cpu);
+  process.stdout.write(JSON.stringify({ qps: n / seconds, cpuUsPerQuery: (used.user + used.system) / n }) + '\n');
 }
 
 main().catch((err) => {

@@ -11,7 +11,13 @@ import { join, resolve } from 'node:path';
 export interface PgThroughput {
   bare: number;
   instrumented: number;
+  /** Median over runs of instrumented/bare within each adjacent pair: drift cancels within a pair. */
   ratio: number;
+  /** Lowest and highest pair ratio, to show the noise. */
+  spread: [number, number];
+  /** Median CPU time per query, µs, of each side. */
+  cpuBare: number;
+  cpuInstrumented: number;
   runs: number;
 }
 
@@ -29,7 +35,7 @@ function hasTaskset(): boolean {
   }
 }
 
-export function pgThroughput(runs = 9, seconds = 3): PgThroughput | string {
+export function pgThroughput(runs = 15, seconds = 2): PgThroughput | string {
   const root = resolve(__dirname, '..', '..');
   const client = join(root, 'dist-bench', 'bench', 'pg-client.js');
   const register = join(root, 'dist', 'register.js');
@@ -37,13 +43,16 @@ export function pgThroughput(runs = 9, seconds = 3): PgThroughput | string {
   const config = join(dir, 'breakerbox.yaml');
   writeFileSync(config, 'circuit_breakers:\n  database:\n    failure_threshold: 3\n    timeout: 30\n  monitoring:\n    enabled: true\n    port: 19466\n    host: 127.0.0.1\n    log_level: warn\n');
   const pin = hasTaskset();
+  const cpu: { bare: number[]; inst: number[] } = { bare: [], inst: [] };
   const run = (instrumented: boolean): number => {
     const nodeArgs = [...(instrumented ? ['--require', register] : []), client];
     const cmd = pin ? 'taskset' : process.execPath;
     const args = pin ? ['-c', '1', process.execPath, ...nodeArgs] : nodeArgs;
     const out = spawnSync(cmd, args, { env: { ...process.env, BREAKERBOX_CONFIG: config, BENCH_PG_SECONDS: String(seconds) }, encoding: 'utf8' });
     if (out.status !== 0) throw new Error(`pg throughput run failed: ${out.stderr}`);
-    return JSON.parse(out.stdout.trim().split('\n').pop() as string).qps as number;
+    const result = JSON.parse(out.stdout.trim().split('\n').pop() as string) as { qps: number; cpuUsPerQuery: number };
+    (instrumented ? cpu.inst : cpu.bare).push(result.cpuUsPerQuery);
+    return result.qps;
   };
   try {
     run(false);
@@ -62,7 +71,7 @@ export function pgThroughput(runs = 9, seconds = 3): PgThroughput | string {
       bare.push(run(false));
     }
   }
-  const b = median(bare);
-  const m = median(inst);
-  return { bare: b, instrumented: m, ratio: m / b, runs };
+  const ratios = inst.map((q, i) => q / bare[i]);
+  cpu.bare.shift(); // the warm-up run
+  return { bare: median(bare), instrumented: median(inst), ratio: median(ratios), spread: [Math.min(...ratios), Math.max(...ratios)], cpuBare: median(cpu.bare), cpuInstrumented: median(cpu.inst), runs };
 }
