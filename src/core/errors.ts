@@ -1,5 +1,14 @@
 import type { BreakerState } from './types';
 
+function rejectionMessage(breaker: string, state: BreakerState): string {
+  return `Circuit breaker "${breaker}" is ${state}: call rejected without reaching the dependency`;
+}
+
+/** Milliseconds from `now` until `retryAt` (never negative), or null when no trial is scheduled. */
+export function msUntilRetry(retryAt: number | null, now: number): number | null {
+  return retryAt === null ? null : Math.max(0, Math.ceil(retryAt - now));
+}
+
 /** Thrown (or passed to the callback) when an open breaker refuses a call. */
 export class BreakerOpenError extends Error {
   declare readonly code: 'ECIRCUITOPEN';
@@ -11,7 +20,7 @@ export class BreakerOpenError extends Error {
   declare private readonly clock: () => number;
 
   constructor(breaker: string, state: BreakerState, retryAt: number | null, clock: () => number) {
-    super(`Circuit breaker "${breaker}" is ${state}: call rejected without reaching the dependency`);
+    super(rejectionMessage(breaker, state));
     this.breaker = breaker;
     this.state = state;
     Object.defineProperty(this, 'retryAt', { value: retryAt });
@@ -19,22 +28,11 @@ export class BreakerOpenError extends Error {
   }
 
   /**
-   * A real BreakerOpenError (instanceof Error, same fields) built without running the Error
-   * constructor, so no stack is captured: a refused call is identified by `code`, `breaker`
-   * and `retryAfterMs`, and a stack of breakerbox internals would cost more than the rest
-   * of the rejection. Prefer a RejectionFactory, which also shares the message.
-   */
-  static create(breaker: string, state: BreakerState, retryAt: number | null, clock: () => number): BreakerOpenError {
-    return new RejectionFactory(breaker, clock).make(state, retryAt);
-  }
-
-  /**
    * Milliseconds until the breaker lets a trial call through, counting down as time passes;
    * 0 when a trial may run now, null while forced open (only an operator closes it).
    */
   get retryAfterMs(): number | null {
-    if (this.retryAt === null) return null;
-    return Math.max(0, Math.ceil(this.retryAt - this.clock()));
+    return msUntilRetry(this.retryAt, this.clock());
   }
 
   toJSON(): Record<string, unknown> {
@@ -44,7 +42,9 @@ export class BreakerOpenError extends Error {
 Object.defineProperty(BreakerOpenError.prototype, 'name', { value: 'BreakerOpenError' });
 
 /**
- * Builds a breaker's rejections. Every rejection of one open period has the same message,
+ * Builds a breaker's rejections without running the Error constructor, so no stack is
+ * captured: a refused call is identified by `code`, `breaker` and `retryAfterMs`, and a
+ * stack of breakerbox internals would cost more than the rest of the rejection. Every rejection of one open period has the same message,
  * retry time and clock, so those live on a small prototype shared by the period's errors
  * (inherited, hence out of `Object.keys`, JSON and crash output), and each rejection is one
  * object with two own fields.
@@ -59,7 +59,7 @@ export class RejectionFactory {
   make(state: BreakerState, retryAt: number | null): BreakerOpenError {
     if (this.proto === null || state !== this.protoState || retryAt !== this.protoRetryAt) {
       this.proto = Object.create(BreakerOpenError.prototype, {
-        message: { value: `Circuit breaker "${this.breaker}" is ${state}: call rejected without reaching the dependency`, writable: true, configurable: true },
+        message: { value: rejectionMessage(this.breaker, state), writable: true, configurable: true },
         retryAt: { value: retryAt },
         clock: { value: this.clock },
       });
@@ -73,7 +73,7 @@ export class RejectionFactory {
   }
 }
 Object.defineProperty(BreakerOpenError.prototype, 'code', { value: 'ECIRCUITOPEN', enumerable: true });
-// Rejections built by create() have no own stack; this keeps `err.stack` a useful string.
+// Rejections built by RejectionFactory have no own stack; this keeps `err.stack` a useful string.
 Object.defineProperty(BreakerOpenError.prototype, 'stack', {
   get(this: BreakerOpenError) {
     return `${this.name}: ${this.message}\n    (rejected by breakerbox; no stack is captured for rejections)`;

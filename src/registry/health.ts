@@ -1,3 +1,4 @@
+import { msUntilRetry } from '../core/errors';
 import type { BreakerState } from '../core/types';
 import type { ManagedBreaker } from './registry';
 
@@ -29,9 +30,7 @@ export function isUnhealthy(state: BreakerState): boolean {
 
 export function healthOf(entry: ManagedBreaker): BreakerHealth {
   const b = entry.breaker;
-  const now = b.now();
   const t = b.lastTransition;
-  const retryAt = b.retryAt;
   return {
     name: b.name,
     module: entry.module,
@@ -41,7 +40,7 @@ export function healthOf(entry: ManagedBreaker): BreakerHealth {
     target: entry.target,
     consecutiveFailures: b.consecutiveFailures,
     failureRate: b.failureRate,
-    retryAfterMs: retryAt === null ? null : Math.max(0, Math.ceil(retryAt - now)),
+    retryAfterMs: msUntilRetry(b.retryAt, b.now()),
     lastTransition: t && { from: t.from, to: t.to, reason: t.reason, at: new Date(t.at).toISOString() },
   };
 }
