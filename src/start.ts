@@ -8,7 +8,7 @@ import { registry } from './registry';
 import { createMonitoringServer, type MonitoringServer } from './server/monitoring-server';
 import { BreakerboxMetricProducer, startTelemetry } from './telemetry';
 import { logLine } from './telemetry/transition-log';
-import { metricReadersFromEnv } from './telemetry/metric-readers';
+import { exporterNames, metricReadersFromEnv } from './telemetry/metric-readers';
 
 /** NodeSDK reads a null context manager as "register none" (its types do not say so). */
 const NO_CONTEXT_MANAGER = null as unknown as ContextManager;
@@ -127,7 +127,7 @@ export function startBreakerbox(): Started {
 }
 
 function pushesTelemetry(env: NodeJS.ProcessEnv): boolean {
-  const pushing = (v: string | undefined): boolean => (v ?? '').split(',').some((x) => !['', 'none', 'prometheus'].includes(x.trim().toLowerCase()));
+  const pushing = (v: string | undefined): boolean => exporterNames(v).some((x) => x !== 'none' && x !== 'prometheus');
   return pushing(env.OTEL_TRACES_EXPORTER) || pushing(env.OTEL_METRICS_EXPORTER) || pushing(env.OTEL_LOGS_EXPORTER);
 }
 

@@ -7,7 +7,7 @@ import { ConsoleMetricExporter, PeriodicExportingMetricReader, type MetricProduc
  * `/metrics` is served by the monitoring server whenever `monitoring.enabled` is on.
  */
 export function metricReadersFromEnv(producer: MetricProducer, env: NodeJS.ProcessEnv = process.env, warn: (msg: string) => void = () => undefined): MetricReader[] {
-  const names = (env.OTEL_METRICS_EXPORTER ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const names = exporterNames(env.OTEL_METRICS_EXPORTER);
   const readers: MetricReader[] = [];
   for (const name of new Set(names)) {
     let exporter: PushMetricExporter | null = null;
@@ -24,6 +24,11 @@ export function metricReadersFromEnv(producer: MetricProducer, env: NodeJS.Proce
     }
   }
   return readers;
+}
+
+/** The exporters an OTEL_*_EXPORTER variable lists, normalised; [] when unset. */
+export function exporterNames(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
 function positive(key: string, value: string | undefined): Record<string, number> {
