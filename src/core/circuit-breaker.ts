@@ -122,11 +122,6 @@ export class CircuitBreaker {
     return this.rate === null ? 0 : this.rate.failureRate(this.clock());
   }
 
-  /** Calls in the rolling window (0 without a rate policy). */
-  get windowCalls(): number {
-    return this.rate === null ? 0 : this.rate.window.calls;
-  }
-
   /** The last transition, or null if the breaker never changed state. */
   get lastTransition(): { from: BreakerState; to: BreakerState; reason: TransitionReason; at: number } | null {
     if (this.lastFrom === null || this.lastReason === null) return null;

@@ -56,11 +56,6 @@ export class BreakerRegistry {
     return this.config?.breakers.find((b) => b.name === name) ?? null;
   }
 
-  /** The configured breaker guarding `module`, if any. */
-  configForModule(module: ModuleName): BreakerConfig | null {
-    return this.config?.breakers.find((b) => b.module === module) ?? null;
-  }
-
   /**
    * The named breaker, created the first time from the config (numbers an operator set in
    * the file win over `options`, which can add functions such as `isFailure` or `fallback`).
