@@ -5,7 +5,7 @@ import {
 import { resolveGlob } from './paths';
 import type { Problems } from './problems';
 import {
-  APP_OPERATION_RE, BREAKER_KEY_ALIASES, BREAKER_KEYS, BREAKER_NAME_RE, DEFAULT_MAX_BUFFERED_AMOUNT,
+  APP_OPERATION_RE, BREAKER_KEY_ALIASES, BREAKER_KEYS, BREAKER_NAME_RE, DEFAULT_MAX_BUFFERED_AMOUNT, DEFAULT_RECONNECT_FAILURES,
   DEFAULT_MAX_TARGETS, IMPLIED_MODULES, MAX_APP_OPERATION_LENGTH, MAX_APP_OPERATIONS, MODES,
   MODULE_NAMES, MODULE_ONLY_KEYS, VALID_OPERATIONS,
 } from './schema';
@@ -176,10 +176,13 @@ export function validateBreaker(
   const maxBufferedAmount = module === 'ws'
     ? read('max_buffered_amount', wholeNumber(1)) ?? DEFAULT_MAX_BUFFERED_AMOUNT
     : null;
+  const reconnectFailures = module === 'nats'
+    ? read('reconnect_failures', wholeNumber(1)) ?? DEFAULT_RECONNECT_FAILURES
+    : null;
 
   return {
     name, module, operations, appOperations, paths, perTarget, maxTargets, syncCalls,
-    maxBufferedAmount, options,
+    maxBufferedAmount, reconnectFailures, options,
     disabled: mode === 'disabled',
     forcedOpen: mode === 'forced_open',
   };

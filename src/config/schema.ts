@@ -55,6 +55,7 @@ export const BREAKER_KEYS = [
   'success_threshold', 'trial_timeout', 'failure_rate', 'window', 'window_size',
   'minimum_calls', 'slow_call_duration', 'slow_call_rate', 'call_timeout', 'operations',
   'app_operations', 'paths', 'per_target', 'max_targets', 'sync', 'max_buffered_amount',
+  'reconnect_failures',
 ] as const;
 
 /** Keys that mean something for one module only. */
@@ -62,6 +63,7 @@ export const MODULE_ONLY_KEYS: Readonly<Record<string, ModuleName>> = {
   paths: 'fs',
   sync: 'fs',
   max_buffered_amount: 'ws',
+  reconnect_failures: 'nats',
 };
 
 /**
@@ -86,6 +88,12 @@ export const DEFAULT_FAILURE_THRESHOLD = 5;
 export const DEFAULT_RESET_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_TARGETS = 100;
 export const DEFAULT_MAX_BUFFERED_AMOUNT = 1024 * 1024;
+/**
+ * Failed reconnect attempts in a row after which a nats connection's outage opens the breaker:
+ * with nats.js's default 2 s between attempts, about 4 s. A restart or a failover that the
+ * client rides out in one or two attempts is a blip, not an outage.
+ */
+export const DEFAULT_RECONNECT_FAILURES = 3;
 export const DEFAULT_MONITORING_PORT = 9464;
 export const DEFAULT_MONITORING_HOST = '0.0.0.0';
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';

@@ -46,6 +46,12 @@ export interface BreakerConfig {
    */
   readonly maxBufferedAmount: number | null;
   /**
+   * nats only (`reconnect_failures:`): failed reconnect attempts in a row (of one connection,
+   * after it lost its server) that open the breaker. Default 3 for nats breakers, `null` for
+   * every other module.
+   */
+  readonly reconnectFailures: number | null;
+  /**
    * Core options, camelCase and in ms. Holds only what the file set, plus `failureThreshold`
    * and `resetTimeoutMs`, which always come from the section defaults when not set.
    */

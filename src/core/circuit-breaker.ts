@@ -258,6 +258,18 @@ export class CircuitBreaker {
   // ------------------------------------------------- low-level API for patchers
 
   /**
+   * @internal Acts at once on what a client saw of the dependency outside any guarded call
+   * (a connection's own reconnect loop). `up`: it answers again, so an open breaker goes
+   * half-open now instead of after the reset timeout, and the next trial can run at once.
+   * Down (`up` false): the outage outlasted what the client rides out, so a closed breaker
+   * opens. Any other state is left as it is (operator states above all).
+   */
+  actOnEvidence(up: boolean, reason: TransitionReason): void {
+    if (this._state === (up ? 'open' : 'closed')) this.transition(up ? 'half_open' : 'open', reason, this.clock());
+  }
+
+
+  /**
    * Asks to run one call. Returns REJECT, or a token to hand back to `release()` exactly once.
    * For APIs whose outcome arrives through events rather than a promise or callback.
    */

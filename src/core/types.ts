@@ -16,6 +16,10 @@ export type TransitionReason =
   | 'failure_rate'
   | 'slow_call_rate'
   | 'reset_timeout'
+  /** A client's reconnect attempts failed as many times in a row as it is allowed to ride out. */
+  | 'reconnect_failures'
+  /** A client reconnected on its own: recovery evidence, acted on before the reset timeout. */
+  | 'reconnected'
   | 'trial_failed'
   | 'trial_timeout'
   | 'trial_succeeded'

@@ -1,25 +1,30 @@
 /**
  * How nats calls and connection events meet the breaker: the gate each patched method goes
- * through, what the connection's status events count for, and the half-open probe.
+ * through, what the connection's own reconnect loop counts for, and the half-open probe.
  *
  * Why nats needs more than `invoke`/`invokeSync`:
- * - `publish` is synchronous and, while the client is disconnected, only appends to a buffer
- *   the client empties at its next redial: it "succeeds" and the message is lost. So the
- *   connection's own status events (disconnect → failure, reconnect → success) feed the
- *   breaker, and a publish made while disconnected counts as a failure (its message goes to
- *   the fallback when there is one, otherwise the client gets it exactly as without us).
+ * - nats.js rides out a lost server by itself: it redials (every `reconnectTimeWait`, 2 s by
+ *   default) and meanwhile `publish` appends to a buffer that it sends once back (keeping
+ *   what was published after its last dial began). A disconnect is therefore no failure, and
+ *   while the breaker is closed a call made in between goes to nats.js exactly as without us:
+ *   never to a fallback, never counted either way. What the connection itself sees is the
+ *   evidence: `reconnect_failures` failed reconnect attempts in a row open the breaker at
+ *   once (the outage outlasted the blip nats.js rides out), and a reconnect while open is
+ *   recovery evidence acted on at once (half-open, and a probe runs now), so a breaker with
+ *   no app traffic (a subscribe-only app) does not stay open after the server came back.
  * - The half-open trial must not be an app call. A request whose responder lives in the same
  *   process needs that responder's `msg.respond` to reach the server; if calls were the
  *   trials, the trial request could be the one call let through while everything else waits,
  *   and an app whose only traffic is such requests could starve recovery. So the trial is a
  *   server round trip (a PING/PONG flush on the connection the app already has: no
  *   subscription, inbox or timer of ours), started by the first call that finds the breaker
- *   ready for a trial; that call, and every other, is rejected until the probe answers.
- *   Probes take every trial slot (`half_open_max_calls`), so no app call ever becomes a
- *   trial, and `msg.respond` is never a guarded call at all.
+ *   ready for a trial, or by the reconnect itself; that call, and every other, is rejected
+ *   until the probe answers. Probes take every trial slot (`half_open_max_calls`), so no app
+ *   call ever becomes a trial, and `msg.respond` is never a guarded call at all.
  */
 import { REJECT } from '../core/circuit-breaker';
 import { FAILURE, IGNORED, SUCCESS } from '../core/recorder';
+import { DEFAULT_RECONNECT_FAILURES } from '../config/schema';
 import type { ManagedBreaker } from '../registry';
 import type { ModuleGuard } from './module-guard';
 import { natsError, type NatsConnectionLike, type NatsProtocolLike, type NatsStatusLike } from './nats-internals';
@@ -32,14 +37,11 @@ import { connectTarget } from './nats-target';
  */
 export const CONNECTION_OPERATION = 'connection';
 
-/** `DebugEvents.ClientInitiatedReconnect`: the app called `nc.reconnect()`. */
-const CLIENT_RECONNECT = 'client initiated reconnect';
-
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
 export class NatsGate {
-  /** Handlers whose next disconnect the app asked for (`nc.reconnect()`): not an outage. */
-  private readonly planned = new WeakSet<object>();
+  /** Failed reconnect attempts in a row, per ProtocolHandler that lost its server. */
+  private readonly failedAttempts = new WeakMap<object, number>();
   /** Index of CONNECTION_OPERATION per breaker, resolved once (never an app operation label). */
   private readonly connectionOps = new WeakMap<ManagedBreaker, number>();
 
@@ -68,20 +70,20 @@ export class NatsGate {
 
   /** `publish`: synchronous; returns, or throws BreakerOpenError, or returns the fallback's result. */
   publish(original: AnyFunction, nc: NatsConnectionLike, args: unknown[], operation: string): unknown {
-    return this.callSync(original, nc, args, operation, publishWhileDisconnected);
+    return this.callSync(original, nc, args, operation);
   }
 
   /** `subscribe`: synchronous; only connection-level errors (a closed connection) count against the server. */
   subscribe(original: AnyFunction, nc: NatsConnectionLike, args: unknown[], operation: string): unknown {
-    return this.callSync(original, nc, args, operation, subscribeWhileDisconnected);
+    return this.callSync(original, nc, args, operation);
   }
 
   /**
    * A synchronous call: when the breaker is not closed it decides (and a probe starts); when
-   * closed and connected it is an ordinary guarded call; when closed but disconnected,
-   * `whileDisconnected` makes the call and says what it counts for.
+   * closed and connected it is an ordinary guarded call; when closed while the client
+   * reconnects, nats.js takes it as without us (see whileReconnecting).
    */
-  private callSync(original: AnyFunction, nc: NatsConnectionLike, args: unknown[], operation: string, whileDisconnected: WhileDisconnected): unknown {
+  private callSync(original: AnyFunction, nc: NatsConnectionLike, args: unknown[], operation: string): unknown {
     const entry = this.entryFor(nc);
     const breaker = entry.breaker;
     const op = this.guard.op(entry, operation);
@@ -90,54 +92,82 @@ export class NatsGate {
       return breaker.invokeSync(original, nc, args, op);
     }
     if (!isDisconnected(nc.protocol)) return breaker.invokeSync(original, nc, args, op);
-    return whileDisconnected(breaker, original, nc, args, op);
+    return whileReconnecting(breaker, original, nc, args, op);
   }
 
   /** Called for every status event of every connection (`ProtocolHandler.prototype.dispatchStatus`). Never throws. */
   observeStatus(handler: NatsProtocolLike, status: NatsStatusLike | undefined): void {
     try {
       const type = status?.type;
-      if (type === CLIENT_RECONNECT) {
-        this.planned.add(handler);
-        return;
-      }
       if (type !== 'disconnect' && type !== 'reconnect') return;
       // Before the first connect completed (refused, auth rejected...), what happened is the
       // outcome of the connect() call, counted there once.
       if (handler.connectedOnce !== true) return;
+      if (type === 'disconnect') {
+        // Not a failure: nats.js reconnects by itself. Its attempts are the evidence.
+        this.failedAttempts.set(handler, 0);
+        return;
+      }
+      this.failedAttempts.delete(handler);
       const data = status?.data;
       const entry = this.guard.entry(typeof data === 'string' && data !== '' ? data : undefined);
-      const nc = (handler.publisher ?? {}) as NatsConnectionLike;
-      if (type === 'disconnect') {
-        if (this.planned.delete(handler)) return;
-        this.note(entry, natsError(handler, 'DISCONNECT'));
-      } else {
-        this.note(entry, null);
-        // Back on the server: when the breaker is due for a trial, run it now rather than on
-        // the app's next call, so recovery does not wait for traffic.
-        if (handler.publisher !== undefined) this.fillProbes(entry, nc);
-      }
+      this.noteReconnect(entry);
+      // Back on a server: recovery evidence. Half-open now and probe now, rather than after
+      // the reset timeout on the app's next call (which a subscribe-only app never makes).
+      entry.breaker.actOnEvidence(true, 'reconnected');
+      if (handler.publisher !== undefined) this.fillProbes(entry, handler.publisher as NatsConnectionLike);
     } catch {
       // Observing must never break the client's status delivery.
     }
   }
 
   /**
-   * Records a connection event: `err` null for a success. While closed it counts like a call
-   * (a disconnect adds to the failure streak, a reconnect ends it); otherwise it is only
-   * recorded, because trials are the probes' business.
+   * Called with each dial attempt the client makes (`attempt` settles with its outcome).
+   * After the first connect, a failed one is a failed reconnect attempt: recorded, and the
+   * `reconnect_failures`-th in a row opens the breaker. Never throws, never changes `attempt`.
    */
-  private note(entry: ManagedBreaker, err: Error | null): void {
+  observeDial(handler: NatsProtocolLike, server: unknown, attempt: unknown): void {
+    try {
+      if (handler.connectedOnce !== true || !isThenable(attempt)) return;
+      const listen = (server as { listen?: unknown } | null | undefined)?.listen;
+      const target = typeof listen === 'string' && listen !== '' ? listen : undefined;
+      attempt.then(undefined, (err: unknown) => this.reconnectFailed(handler, target, err));
+    } catch {
+      // Observing must never break the client's reconnect loop.
+    }
+  }
+
+  private reconnectFailed(handler: NatsProtocolLike, target: string | undefined, err: unknown): void {
+    try {
+      if (handler.isClosed?.() === true) return;
+      const entry = this.guard.entry(target);
+      const breaker = entry.breaker;
+      const counted = breaker.counts(err);
+      breaker.recorder?.record(this.connectionOp(entry), counted ? FAILURE : IGNORED, 0);
+      if (!counted) return;
+      const failed = (this.failedAttempts.get(handler) ?? 0) + 1;
+      this.failedAttempts.set(handler, failed);
+      if (failed >= (this.guard.config.reconnectFailures ?? DEFAULT_RECONNECT_FAILURES)) {
+        breaker.actOnEvidence(false, 'reconnect_failures');
+      }
+    } catch {
+      // As above: never into the client.
+    }
+  }
+
+  /**
+   * Records a reconnect: while closed it counts like a successful call (it ends the failure
+   * streak); otherwise it is only recorded, because trials are the probes' business.
+   */
+  private noteReconnect(entry: ManagedBreaker): void {
     const breaker = entry.breaker;
     const op = this.connectionOp(entry);
     const now = breaker.now();
     if (breaker.state !== 'closed') {
-      breaker.recorder?.record(op, err === null ? SUCCESS : breaker.counts(err) ? FAILURE : IGNORED, 0);
+      breaker.recorder?.record(op, SUCCESS, 0);
       return;
     }
-    const token = breaker.acquire(now);
-    if (err === null) breaker.release(token, SUCCESS, now, now, op);
-    else breaker.releaseError(token, err, now, op);
+    breaker.release(breaker.acquire(now), SUCCESS, now, now, op);
   }
 
   /**
@@ -212,32 +242,15 @@ export class NatsGate {
 
 type Breaker = ManagedBreaker['breaker'];
 
-/** What a synchronous call made while the breaker is closed but the client disconnected counts for. */
-type WhileDisconnected = (breaker: Breaker, original: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: number) => unknown;
-
-/** A publish while disconnected: the message is lost at the next redial, so it is a failure. */
-function publishWhileDisconnected(breaker: Breaker, original: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: number): unknown {
-  const lost = natsError(nc.protocol, 'DISCONNECT');
-  if (breaker.hasFallback()) {
-    // The fallback takes the message; buffering it as well would only feed the buffer the
-    // client discards at its next redial.
-    return breaker.invokeSync(() => {
-      throw lost;
-    }, nc, args, op);
-  }
+/**
+ * A publish or subscribe while the breaker is closed and the client reconnects: nats.js takes
+ * it as it would without us (a publish is buffered, a subscription sent on reconnect), and
+ * nothing goes to a fallback. It succeeded for the app but says nothing about the server, so
+ * it is recorded without ending or extending a failure streak.
+ */
+function whileReconnecting(breaker: Breaker, original: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: number): unknown {
   const start = breaker.now();
   const value = applyCountingThrows(breaker, original, nc, args, op, start);
-  breaker.releaseError(breaker.acquire(start), lost, start, op);
-  return value;
-}
-
-/** A subscribe while disconnected: sent when the client reconnects. */
-function subscribeWhileDisconnected(breaker: Breaker, original: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: number): unknown {
-  const start = breaker.now();
-  const value = applyCountingThrows(breaker, original, nc, args, op, start);
-  // Made while disconnected, the subscription is sent when the client reconnects: the call
-  // succeeded for the app, but says nothing about the server, so it must not end the
-  // failure streak the disconnect started. Recorded, not released.
   breaker.recorder?.record(op, SUCCESS, breaker.now() - start);
   return value;
 }
@@ -252,7 +265,7 @@ function applyCountingThrows(breaker: Breaker, original: AnyFunction, nc: NatsCo
   }
 }
 
-/** Between a disconnect and the reconnect: the client buffers writes it will discard. */
+/** Between a disconnect and the reconnect: the client buffers writes until it is back. */
 function isDisconnected(protocol: NatsProtocolLike | undefined): boolean {
   if (protocol === undefined || protocol.connected !== false) return false;
   try {
@@ -260,4 +273,8 @@ function isDisconnected(protocol: NatsProtocolLike | undefined): boolean {
   } catch {
     return false;
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }

@@ -9,6 +9,8 @@
  *   `flush` (promises); `respondMessage` only to mark its inner publish as part of it.
  * - `ProtocolHandler.prototype.dispatchStatus`: every status event of every connection,
  *   observed without adding a listener to anything the app owns.
+ * - `ProtocolHandler.prototype._doDial` (`dial` in copies without it): each attempt of the
+ *   client's own reconnect loop, whose failures are what opens the breaker on an outage.
  *
  * `msg.respond()` publishes through the ProtocolHandler, never through `nc.publish`, so it is
  * never a guarded call: a responder keeps answering whatever the breaker says (see
@@ -122,16 +124,35 @@ function unpatchConnectionClass(Connection: { prototype: object }): void {
   for (const name of CONNECTION_METHODS) unwrap(Connection.prototype, name);
 }
 
+/** The method that runs one dial attempt: `_doDial(server)` in current 2.x, `dial(server)` before it. */
+function dialMethod(proto: object): '_doDial' | 'dial' | null {
+  const p = proto as { _doDial?: unknown; dial?: unknown };
+  if (typeof p._doDial === 'function') return '_doDial';
+  return typeof p.dial === 'function' ? 'dial' : null;
+}
+
 function patchProtocolClass(gate: NatsGate, Protocol: { prototype: object }): void {
   wrap<AnyFunction>(Protocol.prototype, 'dispatchStatus', (original) => function dispatchStatus(this: unknown, ...args: unknown[]): unknown {
     const result = original.apply(this, args);
     gate.observeStatus(this as NatsProtocolLike, args[0] as NatsStatusLike | undefined);
     return result;
   });
+  const dial = dialMethod(Protocol.prototype);
+  if (dial === null) return;
+  wrap<AnyFunction>(Protocol.prototype, dial, (original) => function dialAttempt(this: unknown, ...args: unknown[]): unknown {
+    const attempt = original.apply(this, args);
+    const publisher = (this as NatsProtocolLike).publisher;
+    if (!(typeof publisher === 'object' && publisher !== null && closedByApp.has(publisher))) {
+      gate.observeDial(this as NatsProtocolLike, args[0], attempt);
+    }
+    return attempt;
+  });
 }
 
 function unpatchProtocolClass(Protocol: { prototype: object }): void {
   unwrap(Protocol.prototype, 'dispatchStatus');
+  unwrap(Protocol.prototype, '_doDial');
+  unwrap(Protocol.prototype, 'dial');
 }
 
 export const natsPatcher: Patcher = {
