@@ -124,7 +124,6 @@ describe('nats patcher: a server restart the client rides out is not an outage',
     expect(h.patched()).to.equal(true);
     const guarded = await publishAcrossRestart(h.nats, srv);
 
-    console.log('DBGRUN', JSON.stringify({ plain, guarded }));
     // The scenario is what the issue describes: plain nats throws nothing and delivers.
     expect(plain.thrown).to.deep.equal([]);
     expect(plain.ok).to.be.greaterThan(100);

@@ -172,6 +172,13 @@ describe('config breaker modules', () => {
     expect(breaker(c, 'database').maxBufferedAmount).to.equal(null);
   });
 
+  it('sets reconnect_failures for nats breakers only, 3 by default', () => {
+    const c = parse(yaml('nats: {}', 'database: {}'));
+    expect(breaker(c, 'nats').reconnectFailures).to.equal(3);
+    expect(breaker(parse('bus: {module: nats, reconnect_failures: 10}\n'), 'bus').reconnectFailures).to.equal(10);
+    expect(breaker(c, 'database').reconnectFailures).to.equal(null);
+  });
+
   it('guards sync fs forms only with sync: true', () => {
     expect(breaker(parse('file_system: {paths: [a]}\n'), 'file_system').syncCalls).to.equal(false);
     expect(breaker(parse('cache: {module: fs, paths: [b], sync: true}\n'), 'cache').syncCalls).to.equal(true);

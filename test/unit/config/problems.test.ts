@@ -81,6 +81,10 @@ const BAD_FILES: Array<[string, string, Want[]]> = [
     { line: 1, path: 'database.sync', value: true, expected: "sync only on fs breakers (this breaker's module is pg)" },
     { line: 1, path: 'database.max_buffered_amount', value: 10, expected: "max_buffered_amount only on ws breakers (this breaker's module is pg)" },
   ]],
+  ['reconnect_failures on a ws breaker, and an unusable count on a nats one', 'websocket: {reconnect_failures: 3}\nnats: {reconnect_failures: 0}\n', [
+    { line: 1, path: 'websocket.reconnect_failures', value: 3, expected: "reconnect_failures only on nats breakers (this breaker's module is ws)" },
+    { line: 2, path: 'nats.reconnect_failures', value: 0, expected: 'a whole number >= 1' },
+  ]],
   ['an fs breaker without paths', 'file_system:\n  sync: true\n',
     [{ line: 1, path: 'file_system.paths', value: undefined, expected: 'a non-empty list of globs, e.g. ["./data/**"]' }]],
   ['an fs breaker with an empty glob and a negated one', 'uploads: {module: fs, paths: ["", "!tmp/**"]}\n', [
@@ -123,7 +127,7 @@ const BAD_FILES: Array<[string, string, Want[]]> = [
 
 const ALL_KNOWN_BREAKER_KEYS = 'one of: module, mode, failure_threshold, timeout, max_timeout, half_open_max_calls, '
   + 'success_threshold, trial_timeout, failure_rate, window, window_size, minimum_calls, slow_call_duration, '
-  + 'slow_call_rate, call_timeout, operations, app_operations, paths, per_target, max_targets, sync, max_buffered_amount';
+  + 'slow_call_rate, call_timeout, operations, app_operations, paths, per_target, max_targets, sync, max_buffered_amount, reconnect_failures';
 
 const UNKNOWN_KEYS: Array<[string, string, Want[]]> = [
   ['a typo of a breaker key', 'database:\n  failur_threshold: 3\n',

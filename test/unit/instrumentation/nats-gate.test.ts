@@ -84,104 +84,141 @@ function opCounts(entry: ManagedBreaker, name: string): number[] {
   return op ? Array.from(op.counts) : [0, 0, 0, 0, 0];
 }
 
-describe('nats gate: connection status feeds the breaker', () => {
-  it('counts a disconnect as a failure and a reconnect as the end of the streak', () => {
-    const { gate, entry } = setup();
+/** Lets the gate see one failed dial attempt of the client's reconnect loop. */
+async function failedDial(gate: NatsGate, nc: FakeConnection, code = 'CONNECTION_REFUSED', listen = '10.0.0.1:4222'): Promise<void> {
+  const attempt = Promise.reject(Object.assign(new Error(code), { code }));
+  gate.observeDial(nc.protocol, { listen }, attempt);
+  await attempt.catch(() => undefined);
+  await settle();
+}
+
+describe('nats gate: the connection\'s own reconnect loop feeds the breaker', () => {
+  it('a disconnect is no failure; the reconnect_failures-th failed reconnect attempt in a row opens the breaker at once', async () => {
+    const { gate, entry } = setup('    reconnect_failures: 3\n');
     const nc = new FakeConnection();
     gate.observeStatus(nc.protocol, status('disconnect'));
-    expect(entry.breaker.consecutiveFailures).to.equal(1);
-    gate.observeStatus(nc.protocol, status('reconnect'));
     expect(entry.breaker.consecutiveFailures).to.equal(0);
-    gate.observeStatus(nc.protocol, status('disconnect'));
-    gate.observeStatus(nc.protocol, status('disconnect'));
+    await failedDial(gate, nc);
+    await failedDial(gate, nc);
+    // Two attempts is what the client rides out here, whatever failure_threshold (2) says.
+    expect(entry.breaker.state).to.equal('closed');
+    await failedDial(gate, nc);
     expect(entry.breaker.state).to.equal('open');
+    expect(entry.breaker.lastTransition?.reason).to.equal('reconnect_failures');
     // [success, failure, ignored, rejected, timeout]
-    expect(opCounts(entry, CONNECTION_OPERATION)).to.deep.equal([1, 3, 0, 0, 0]);
+    expect(opCounts(entry, CONNECTION_OPERATION)).to.deep.equal([0, 3, 0, 0, 0]);
   });
 
-  it('ignores informational events, and a disconnect the app asked for with nc.reconnect()', () => {
-    const { gate, entry } = setup();
+  it('a reconnect starts the count again', async () => {
+    const { gate, entry } = setup('    reconnect_failures: 2\n');
     const nc = new FakeConnection();
-    for (const type of ['reconnecting', 'pingTimer', 'update', 'ldm', 'error', 'staleConnection']) gate.observeStatus(nc.protocol, status(type));
-    gate.observeStatus(nc.protocol, status('client initiated reconnect'));
     gate.observeStatus(nc.protocol, status('disconnect'));
-    expect(entry.breaker.consecutiveFailures).to.equal(0);
+    await failedDial(gate, nc);
+    gate.observeStatus(nc.protocol, status('reconnect'));
     gate.observeStatus(nc.protocol, status('disconnect'));
-    expect(entry.breaker.consecutiveFailures).to.equal(1);
+    await failedDial(gate, nc);
+    expect(entry.breaker.state).to.equal('closed');
+    expect(opCounts(entry, CONNECTION_OPERATION)).to.deep.equal([1, 2, 0, 0, 0]);
   });
 
-  it('leaves events before the first connect completed to the connect() call (counted there once)', () => {
-    const { gate, entry } = setup();
+  it('a reconnect while open is recovery evidence: half-open and a probe at once, long before the reset timeout', async () => {
+    const { gate, entry } = setup('    reconnect_failures: 1\n');
+    const nc = new FakeConnection();
+    gate.observeStatus(nc.protocol, status('disconnect'));
+    await failedDial(gate, nc);
+    expect(entry.breaker.state).to.equal('open');
+    gate.observeStatus(nc.protocol, status('reconnect'));
+    expect(entry.breaker.state).to.equal('half_open');
+    expect(entry.breaker.lastTransition?.reason).to.equal('reconnected');
+    expect(nc.protocol.pongs).to.have.length(1);
+    nc.protocol.pongs[0].resolve();
+    await settle();
+    expect(entry.breaker.state).to.equal('closed');
+  });
+
+  it('a failed attempt whose error is not the server\'s fault (bad credentials) does not count', async () => {
+    const { gate, entry } = setup('    reconnect_failures: 1\n');
+    const nc = new FakeConnection();
+    await failedDial(gate, nc, 'AUTHORIZATION_VIOLATION');
+    expect(entry.breaker.state).to.equal('closed');
+    expect(opCounts(entry, CONNECTION_OPERATION)).to.deep.equal([0, 0, 1, 0, 0]);
+  });
+
+  it('leaves dial attempts and events before the first connect completed to the connect() call (counted there once)', async () => {
+    const { gate, entry } = setup('    reconnect_failures: 1\n');
     const nc = new FakeConnection();
     nc.protocol.connectedOnce = false;
     gate.observeStatus(nc.protocol, status('disconnect'));
-    gate.observeStatus(nc.protocol, status('disconnect'));
+    await failedDial(gate, nc);
+    expect(entry.breaker.state).to.equal('closed');
+    expect(opCounts(entry, CONNECTION_OPERATION)).to.deep.equal([0, 0, 0, 0, 0]);
+  });
+
+  it('ignores informational events', () => {
+    const { gate, entry } = setup();
+    const nc = new FakeConnection();
+    for (const type of ['reconnecting', 'pingTimer', 'update', 'ldm', 'error', 'staleConnection', 'client initiated reconnect']) {
+      gate.observeStatus(nc.protocol, status(type));
+    }
     expect(entry.breaker.consecutiveFailures).to.equal(0);
     expect(opCounts(entry, CONNECTION_OPERATION)).to.deep.equal([0, 0, 0, 0, 0]);
   });
 
-  it('never throws into the client, whatever the event looks like', () => {
+  it('never throws into the client, whatever the event or attempt looks like', () => {
     const { gate } = setup();
     const nc = new FakeConnection();
     expect(() => gate.observeStatus(nc.protocol, undefined)).to.not.throw();
     expect(() => gate.observeStatus({} as never, { type: 'disconnect', data: 42 })).to.not.throw();
     expect(() => gate.observeStatus(nc.protocol, { type: 'reconnect' })).to.not.throw();
+    expect(() => gate.observeDial(nc.protocol, undefined, undefined)).to.not.throw();
+    expect(() => gate.observeDial({} as never, null, 42)).to.not.throw();
   });
 });
 
-describe('nats gate: publish while the client is disconnected', () => {
-  it('is a counted failure; without a fallback the library still gets the message, as without us', () => {
+describe('nats gate: publish while the client reconnects', () => {
+  it('while closed, goes to the library as without us, even with a fallback registered, and counts for nothing', () => {
     const { gate, entry } = setup();
-    const nc = new FakeConnection();
-    nc.protocol.connected = false;
-    expect(gate.publish(nc.rawPublish as never, nc, ['s', 'd'], 'publish')).to.equal(undefined);
-    expect(nc.published).to.deep.equal([['s', 'd']]);
-    expect(entry.breaker.consecutiveFailures).to.equal(1);
-    expect(opCounts(entry, 'publish')).to.deep.equal([0, 1, 0, 0, 0]);
-  });
-
-  it('with a fallback, hands the message to the fallback (with a DISCONNECT error) and buffers nothing', () => {
-    const { gate, entry } = setup();
-    const got: unknown[][] = [];
-    entry.breaker.fallback((...args: unknown[]) => {
-      got.push(args);
-      return 'sent elsewhere';
-    });
-    const nc = new FakeConnection();
-    nc.protocol.connected = false;
-    expect(gate.publish(nc.rawPublish as never, nc, ['s', 'd'], 'publish')).to.equal('sent elsewhere');
-    expect(nc.published).to.deep.equal([]);
-    expect(got[0].slice(0, 2)).to.deep.equal(['s', 'd']);
-    expect((got[0][2] as { code: string }).code).to.equal('DISCONNECT');
-    expect(entry.stats.fallbackSuccesses).to.equal(1);
-  });
-
-  it('opens the breaker together with the disconnect, then refuses synchronously without touching the library', () => {
-    const { gate, entry } = setup();
+    let diverted = 0;
+    entry.breaker.fallback(() => diverted++);
     const nc = new FakeConnection();
     gate.observeStatus(nc.protocol, status('disconnect'));
     nc.protocol.connected = false;
-    gate.publish(nc.rawPublish as never, nc, ['s', 'd'], 'publish');
-    expect(entry.breaker.state).to.equal('open');
-    const err = publishThrown(gate, nc, 's', 'd2') as BreakerOpenError;
+    for (let i = 0; i < 5; i++) expect(gate.publish(nc.rawPublish as never, nc, ['s', `d${i}`], 'publish')).to.equal(undefined);
+    expect(nc.published).to.have.length(5);
+    expect(diverted).to.equal(0);
+    expect(entry.breaker.state).to.equal('closed');
+    expect(entry.breaker.consecutiveFailures).to.equal(0);
+    expect(opCounts(entry, 'publish')).to.deep.equal([5, 0, 0, 0, 0]);
+  });
+
+  it('once open, refuses synchronously without touching the library (or hands the message to the fallback)', async () => {
+    const { gate, entry } = setup('    reconnect_failures: 1\n');
+    const nc = new FakeConnection();
+    gate.observeStatus(nc.protocol, status('disconnect'));
+    nc.protocol.connected = false;
+    await failedDial(gate, nc);
+    const err = publishThrown(gate, nc, 's', 'd') as BreakerOpenError;
     expect(err).to.be.instanceOf(BreakerOpenError);
     expect(err.code).to.equal('ECIRCUITOPEN');
-    expect(nc.published).to.have.length(1);
+    entry.breaker.fallback(() => 'sent elsewhere');
+    expect(gate.publish(nc.rawPublish as never, nc, ['s', 'd2'], 'publish')).to.equal('sent elsewhere');
+    expect(nc.published).to.deep.equal([]);
   });
 
-  it('a publish on a connected client is an ordinary guarded call that ends the failure streak', () => {
+  it('a publish on a connected client is an ordinary guarded call that ends the failure streak', async () => {
     const { gate, entry } = setup();
     const nc = new FakeConnection();
-    gate.observeStatus(nc.protocol, status('disconnect'));
+    await gate.callAsync(() => Promise.reject(Object.assign(new Error('t'), { code: 'TIMEOUT' })), nc, [], 'flush').catch(() => undefined);
+    expect(entry.breaker.consecutiveFailures).to.equal(1);
     gate.publish(nc.rawPublish as never, nc, ['s', 'd'], 'publish');
     expect(entry.breaker.consecutiveFailures).to.equal(0);
     expect(opCounts(entry, 'publish')).to.deep.equal([1, 0, 0, 0, 0]);
   });
 
-  it('a subscription made while disconnected succeeds but does not end the streak (it is only sent on reconnect)', () => {
+  it('a subscription made while disconnected succeeds but does not end the streak (it is only sent on reconnect)', async () => {
     const { gate, entry } = setup();
     const nc = new FakeConnection();
-    gate.observeStatus(nc.protocol, status('disconnect'));
+    await gate.callAsync(() => Promise.reject(Object.assign(new Error('t'), { code: 'TIMEOUT' })), nc, [], 'flush').catch(() => undefined);
     nc.protocol.connected = false;
     const sub = {};
     expect(gate.subscribe(() => sub, nc, ['s'], 'subscribe')).to.equal(sub);
@@ -191,9 +228,11 @@ describe('nats gate: publish while the client is disconnected', () => {
 });
 
 describe('nats gate: the half-open trial is a probe, never an app call', () => {
-  function openBreaker(s: Setup, nc: FakeConnection): void {
-    s.gate.observeStatus(nc.protocol, status('disconnect'));
-    s.gate.observeStatus(nc.protocol, status('disconnect'));
+  function openBreaker(s: Setup, _nc: FakeConnection): void {
+    // failure_threshold: 2 counted failures of app calls.
+    for (let i = 0; i < 2; i++) {
+      s.entry.breaker.releaseError(s.entry.breaker.acquire(s.clock.now()), Object.assign(new Error('t'), { code: 'TIMEOUT' }), s.clock.now(), 0);
+    }
     expect(s.entry.breaker.state).to.equal('open');
   }
 
@@ -280,13 +319,10 @@ describe('nats gate: the half-open trial is a probe, never an app call', () => {
     expect(nc.protocol.pongs).to.have.length(3);
   });
 
-  it('a reconnect when a trial is due probes at once, without waiting for app traffic', async () => {
+  it('a reconnect probes at once, without waiting for the reset timeout or app traffic', async () => {
     const s = setup();
     const nc = new FakeConnection();
     openBreaker(s, nc);
-    s.gate.observeStatus(nc.protocol, status('reconnect'));
-    expect(nc.protocol.pongs).to.have.length(0);
-    s.clock.advance(10_000);
     s.gate.observeStatus(nc.protocol, status('reconnect'));
     expect(nc.protocol.pongs).to.have.length(1);
     nc.protocol.pongs[0].resolve();
@@ -316,13 +352,13 @@ describe('nats gate: the half-open trial is a probe, never an app call', () => {
 });
 
 describe('nats gate: per_target', () => {
-  it('keys calls and status events by the server the connection is on', () => {
-    const s = setup('    per_target: true\n');
+  it('keys calls and reconnect attempts by the server the connection is on', async () => {
+    const s = setup('    per_target: true\n    reconnect_failures: 1\n');
     const a = new FakeConnection();
     const b = new FakeConnection();
     b.protocol.server.listen = '10.0.0.2:4222';
     s.gate.observeStatus(a.protocol, status('disconnect', '10.0.0.1:4222'));
-    s.gate.observeStatus(a.protocol, status('disconnect', '10.0.0.1:4222'));
+    await failedDial(s.gate, a, 'CONNECTION_REFUSED', '10.0.0.1:4222');
     expect(s.registry.entry('nats@10.0.0.1:4222').breaker.state).to.equal('open');
     expect((publishThrown(s.gate, a, 'x') as BreakerOpenError).breaker).to.equal('nats@10.0.0.1:4222');
     s.gate.publish(b.rawPublish as never, b, ['y'], 'publish');
