@@ -11,7 +11,9 @@ export type {
   BreakerEvents,
   FailurePolicy,
 } from './core';
-export { BreakerRegistry, registry, type ManagedBreaker, type BreakerHealth, type BreakerStatsSnapshot } from './registry';
+export {
+  BreakerRegistry, registry, type ManagedBreaker, type BreakerHealth, type BreakerStatsSnapshot, type RegistryGetOptions, type OperationFallbacks,
+} from './registry';
 export { loadConfig, parseConfig, defaultConfig, ConfigError, type BreakerboxConfig, type BreakerConfig, type ConfigProblem } from './config';
 export { BreakerboxInstrumentation, type BreakerboxInstrumentationConfig } from './instrumentation/instrumentation';
 export { withOperation } from './registry/app-operation';

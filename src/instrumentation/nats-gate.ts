@@ -26,7 +26,9 @@ import { REJECT } from '../core/circuit-breaker';
 import { FAILURE, IGNORED, SUCCESS } from '../core/recorder';
 import { DEFAULT_RECONNECT_FAILURES } from '../config/schema';
 import type { ManagedBreaker } from '../registry';
+import { operationFallback } from '../registry/operation-fallbacks';
 import type { ModuleGuard } from './module-guard';
+import { divertAsync, divertSync } from './nats-fallback';
 import { natsError, type NatsConnectionLike, type NatsProtocolLike, type NatsStatusLike } from './nats-internals';
 import { connectTarget } from './nats-target';
 
@@ -57,7 +59,8 @@ export class NatsGate {
   /** `NatsConnectionImpl.connect(opts)`: when half-open, the connect itself is the trial (it is a round trip and needs no other call). */
   connect(original: AnyFunction, thisArg: unknown, args: unknown[]): Promise<unknown> {
     const entry = this.guard.perTarget ? this.guard.entry(connectTarget(args[0])) : this.guard.entry();
-    return entry.breaker.invoke(original, thisArg, args, this.guard.op(entry, 'connect'), false);
+    const result = entry.breaker.invoke(original, thisArg, args, this.guard.op(entry, 'connect'), false);
+    return this.withOperationFallback(entry, 'connect', args, result);
   }
 
   /** A promise-returning call on a connection (request, flush). */
@@ -65,7 +68,20 @@ export class NatsGate {
     const entry = this.entryFor(nc);
     const breaker = entry.breaker;
     if (breaker.state !== 'closed') this.fillProbes(entry, nc);
-    return breaker.invoke(fn, nc, args, this.guard.op(entry, operation), false);
+    const result = breaker.invoke(fn, nc, args, this.guard.op(entry, operation), false);
+    return this.withOperationFallback(entry, operation, args, result);
+  }
+
+  /** `result`, or, when the breaker has a fallback for `operation`, `result` with that fallback taking what it should. */
+  private withOperationFallback(entry: ManagedBreaker, operation: string, args: unknown[], result: Promise<unknown>): Promise<unknown> {
+    const fallback = this.operationFallbackOf(entry, operation);
+    if (fallback === null) return result;
+    return result.then(undefined, (err: unknown) => divertAsync(entry.breaker, fallback, args, err));
+  }
+
+  /** The per-operation fallback that applies to `entry` (a per-target child uses its parent's). */
+  private operationFallbackOf(entry: ManagedBreaker, operation: string): AnyFunction | null {
+    return operationFallback(entry.parent === null ? entry.breaker : this.guard.entry().breaker, operation);
   }
 
   /** `publish`: synchronous; returns, or throws BreakerOpenError, or returns the fallback's result. */
@@ -85,6 +101,16 @@ export class NatsGate {
    */
   private callSync(original: AnyFunction, nc: NatsConnectionLike, args: unknown[], operation: string): unknown {
     const entry = this.entryFor(nc);
+    const fallback = this.operationFallbackOf(entry, operation);
+    if (fallback === null) return this.decideSync(entry, original, nc, args, operation);
+    try {
+      return this.decideSync(entry, original, nc, args, operation);
+    } catch (err) {
+      return divertSync(entry.breaker, fallback, args, err);
+    }
+  }
+
+  private decideSync(entry: ManagedBreaker, original: AnyFunction, nc: NatsConnectionLike, args: unknown[], operation: string): unknown {
     const breaker = entry.breaker;
     const op = this.guard.op(entry, operation);
     if (breaker.state !== 'closed') {

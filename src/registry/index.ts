@@ -1,6 +1,7 @@
 import { BreakerRegistry } from './registry';
 
-export { BreakerRegistry, type ManagedBreaker } from './registry';
+export { BreakerRegistry, type ManagedBreaker, type RegistryGetOptions } from './registry';
+export type { OperationFallbacks } from './operation-fallbacks';
 export { CallStats, OperationStats, DURATION_BUCKETS_S, RECOVERY_BUCKETS_S } from './call-stats';
 export { healthOf, statsOf, isUnhealthy, type BreakerHealth, type BreakerStatsSnapshot } from './health';
 

@@ -5,6 +5,7 @@ import type { BreakerboxConfig, BreakerConfig, ModuleName } from '../config';
 import { CallStats } from './call-stats';
 import { classifierFor } from './module-classifiers';
 import { currentOperation } from './app-operation';
+import { isOperationMap, setOperationFallbacks, type OperationFallbacks } from './operation-fallbacks';
 
 /** A breaker with what the registry knows about it. */
 export interface ManagedBreaker {
@@ -21,6 +22,11 @@ export interface ManagedBreaker {
 }
 
 type Listener = (entry: ManagedBreaker) => void;
+
+/** `registry.get` options: a breaker's options, where `fallback` may also be one function per operation. */
+export type RegistryGetOptions = Omit<CircuitBreakerOptions, 'name' | 'fallback'> & {
+  fallback?: CircuitBreakerOptions['fallback'] | OperationFallbacks;
+};
 
 const DEFAULT_OPERATION = 'execute';
 
@@ -59,9 +65,17 @@ export class BreakerRegistry {
   /**
    * The named breaker, created the first time from the config (numbers an operator set in
    * the file win over `options`, which can add functions such as `isFailure` or `fallback`).
+   * `fallback` may be a map of one function per operation (`{ publish: fn }`, nats breakers),
+   * applied whether or not the breaker existed already.
    */
-  get(name: string, options?: Omit<CircuitBreakerOptions, 'name'>): CircuitBreaker {
-    return this.entry(name, options).breaker;
+  get(name: string, options?: RegistryGetOptions): CircuitBreaker {
+    const fallback = options?.fallback;
+    if (!isOperationMap(fallback)) return this.entry(name, options as Omit<CircuitBreakerOptions, 'name'> | undefined).breaker;
+    // One function per operation (nats): kept beside the breaker, for this one and from now on.
+    const { fallback: _perOperation, ...rest } = options as RegistryGetOptions;
+    const entry = this.entry(name, rest);
+    setOperationFallbacks(entry.breaker, entry.module, fallback);
+    return entry.breaker;
   }
 
   /** Like `get`, with the registry's bookkeeping (module, stats). */

@@ -154,9 +154,14 @@ describe('nats patcher: a server restart the client rides out is not an outage',
     srv = a;
     try {
       h = instrumentNats(SEED_NATS);
+      // The README's fallback: publishes only, broadcast locally (here: noted).
       const diverted: unknown[] = [];
-      h.registry.get('nats').fallback((...args: unknown[]) => {
-        diverted.push(args);
+      h.registry.get('nats', {
+        fallback: {
+          publish: (...args: unknown[]) => {
+            diverted.push(args);
+          },
+        },
       });
 
       h.instrumentation.disable();

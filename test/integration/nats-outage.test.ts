@@ -172,6 +172,37 @@ ${extra}`);
     await recovery(nc);
   });
 
+  it('a fallback for publish only: refused publishes go to it, a refused flush or request still rejects with ECIRCUITOPEN', async () => {
+    instrument();
+    const nc = await client();
+    const sent: unknown[][] = [];
+    // The per-operation form, applied to the breaker the instrumentation already created.
+    const breaker = h.registry.get('nats', {
+      fallback: {
+        publish: (subject: string, payload: string, ...rest: unknown[]) => {
+          sent.push([subject, payload, (rest.pop() as { code?: string }).code]);
+          return 'local';
+        },
+      },
+    });
+    expect(breaker).to.equal(h.entry().breaker);
+    try {
+      nc.publish('chat.before', 'connected');
+      await nc.flush();
+      expect(sent).to.deep.equal([]);
+      await outage(nc);
+      expect(nc.publish('chat.room', 'hello')).to.equal('local');
+      expect(sent).to.deep.equal([['chat.room', 'hello', 'ECIRCUITOPEN']]);
+      expectRefusal(await rejectionOf(nc.flush()));
+      expectRefusal(await rejectionOf(nc.request('svc.x', 'x', { timeout: 500 })));
+      expect(h.entry().stats.fallbackSuccesses).to.equal(1);
+      expect(h.counts('publish').rejected).to.equal(1);
+    } finally {
+      h.registry.get('nats', { fallback: {} });
+    }
+    await recovery(nc);
+  });
+
   it('recovers with half_open_max_calls: 1 when the only traffic is requests answered by a responder in the same process', async () => {
     instrument('    half_open_max_calls: 1\n');
     const nc = await client();
