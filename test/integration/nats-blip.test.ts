@@ -8,10 +8,14 @@
  * Real private nats-servers, killed and restarted; the client keeps nats.js's own reconnect
  * defaults (2 s between attempts) unless a test says otherwise.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
-import type { NatsConnection } from 'nats';
+import { connect as natsConnect, type NatsConnection } from 'nats';
 import { isUnhealthy } from '../../src/registry/health';
+import { spawnNode, type NodeProcess } from '../helpers/child-process';
 import { freePort } from '../helpers/free-port';
 import { requireNatsServer, startPrivateNats, type PrivateNats } from '../helpers/private-nats';
 import { eventually, instrumentNats, nextStatus, type Nats, type NatsHarness } from '../fixtures/nats/harness';
@@ -270,3 +274,58 @@ async function failover(nats: Nats, a: PrivateNats, b: PrivateNats): Promise<{ t
     await subscriber.close();
   }
 }
+
+describe('nats patcher: a subscribe-only app under --require breakerbox/register', function () {
+  this.timeout(60_000);
+  const ROOT = path.resolve(__dirname, '..', '..');
+  const REGISTER = path.join(ROOT, 'dist', 'register.js');
+  const APP = path.join(ROOT, 'test', 'fixtures', 'nats', 'subscribe-only.js');
+  let srv: PrivateNats | undefined;
+  let app: NodeProcess | undefined;
+  let dir: string | undefined;
+
+  before(function () {
+    requireNatsServer(this);
+    if (!fs.existsSync(REGISTER)) throw new Error(`${REGISTER} is missing: run \`npm run build\` first`);
+  });
+  after(async () => {
+    await app?.kill();
+    await srv?.cleanup();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('health says 503 during the outage and 200 once the server is back, though the app never makes a guarded call', async () => {
+    srv = await startPrivateNats();
+    const port = await freePort();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'breakerbox-nats-sub-'));
+    const config = path.join(dir, 'breakerbox.yaml');
+    fs.writeFileSync(config, `
+circuit_breakers:
+  nats:
+    failure_threshold: 1
+    timeout: 60
+  monitoring:
+    port: ${port}
+    host: 127.0.0.1
+    log_level: warn
+`);
+    app = spawnNode(['--require', REGISTER, APP], { cwd: dir, env: { BREAKERBOX_CONFIG: config, NATS_URL: srv.url } });
+    await app.waitForLine(/"event":"connected"/, 15_000);
+    const health = async (): Promise<number> => (await fetch(`http://127.0.0.1:${port}/health/circuit-breakers/nats`)).status;
+    expect(await health()).to.equal(200);
+
+    await srv.kill();
+    await app.waitForLine(/"event":"disconnect"/, 15_000);
+    await eventually('health 503 once the reconnect attempts failed', async () => (await health()) === 503, 15_000);
+
+    await srv.start();
+    await app.waitForLine(/"event":"reconnect"/, 15_000);
+    // Well before the 60 s reset timeout, with no call from the app.
+    await eventually('health 200 after the reconnect', async () => (await health()) === 200, 5_000);
+    const publisher = await natsConnect({ servers: srv.url });
+    publisher.publish('feed.x', 'after the restart');
+    await publisher.flush();
+    await publisher.close();
+    await app.waitForLine(/"data":"after the restart"/, 5_000);
+  });
+});
