@@ -30,6 +30,7 @@ import { operationFallback } from '../registry/operation-fallbacks';
 import type { ModuleGuard } from './module-guard';
 import { divertAsync, divertSync } from './nats-fallback';
 import { natsError, type NatsConnectionLike, type NatsProtocolLike, type NatsStatusLike } from './nats-internals';
+import { asyncWhileReconnecting, isReconnecting, syncWhileReconnecting } from './nats-reconnecting';
 import { connectTarget } from './nats-target';
 
 /**
@@ -67,7 +68,11 @@ export class NatsGate {
   callAsync(fn: AnyFunction, nc: NatsConnectionLike, args: unknown[], operation: string): Promise<unknown> {
     const entry = this.entryFor(nc);
     const breaker = entry.breaker;
-    if (breaker.state !== 'closed') this.fillProbes(entry, nc);
+    if (breaker.state === 'closed') {
+      if (isReconnecting(nc.protocol)) return asyncWhileReconnecting(breaker, fn, nc, args, this.guard.op(entry, operation));
+    } else {
+      this.fillProbes(entry, nc);
+    }
     const result = breaker.invoke(fn, nc, args, this.guard.op(entry, operation), false);
     return this.withOperationFallback(entry, operation, args, result);
   }
@@ -95,30 +100,28 @@ export class NatsGate {
   }
 
   /**
-   * A synchronous call: when the breaker is not closed it decides (and a probe starts); when
-   * closed and connected it is an ordinary guarded call; when closed while the client
-   * reconnects, nats.js takes it as without us (see whileReconnecting).
+   * A synchronous call: when closed while the client reconnects, nats.js takes it as without
+   * us (nats-reconnecting.ts); when the breaker is not closed it decides (and a probe
+   * starts); otherwise it is an ordinary guarded call.
    */
   private callSync(original: AnyFunction, nc: NatsConnectionLike, args: unknown[], operation: string): unknown {
     const entry = this.entryFor(nc);
+    const breaker = entry.breaker;
+    if (breaker.state === 'closed' && isReconnecting(nc.protocol)) {
+      return syncWhileReconnecting(breaker, original, nc, args, this.guard.op(entry, operation));
+    }
     const fallback = this.operationFallbackOf(entry, operation);
     if (fallback === null) return this.decideSync(entry, original, nc, args, operation);
     try {
       return this.decideSync(entry, original, nc, args, operation);
     } catch (err) {
-      return divertSync(entry.breaker, fallback, args, err);
+      return divertSync(breaker, fallback, args, err);
     }
   }
 
   private decideSync(entry: ManagedBreaker, original: AnyFunction, nc: NatsConnectionLike, args: unknown[], operation: string): unknown {
-    const breaker = entry.breaker;
-    const op = this.guard.op(entry, operation);
-    if (breaker.state !== 'closed') {
-      this.fillProbes(entry, nc);
-      return breaker.invokeSync(original, nc, args, op);
-    }
-    if (!isDisconnected(nc.protocol)) return breaker.invokeSync(original, nc, args, op);
-    return whileReconnecting(breaker, original, nc, args, op);
+    if (entry.breaker.state !== 'closed') this.fillProbes(entry, nc);
+    return entry.breaker.invokeSync(original, nc, args, this.guard.op(entry, operation));
   }
 
   /** Called for every status event of every connection (`ProtocolHandler.prototype.dispatchStatus`). Never throws. */
@@ -263,41 +266,6 @@ export class NatsGate {
       this.connectionOps.set(entry, op);
     }
     return op;
-  }
-}
-
-type Breaker = ManagedBreaker['breaker'];
-
-/**
- * A publish or subscribe while the breaker is closed and the client reconnects: nats.js takes
- * it as it would without us (a publish is buffered, a subscription sent on reconnect), and
- * nothing goes to a fallback. It succeeded for the app but says nothing about the server, so
- * it is recorded without ending or extending a failure streak.
- */
-function whileReconnecting(breaker: Breaker, original: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: number): unknown {
-  const start = breaker.now();
-  const value = applyCountingThrows(breaker, original, nc, args, op, start);
-  breaker.recorder?.record(op, SUCCESS, breaker.now() - start);
-  return value;
-}
-
-/** Call the client's own method; what it throws is released as this call's error and rethrown. */
-function applyCountingThrows(breaker: Breaker, original: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: number, start: number): unknown {
-  try {
-    return original.apply(nc, args);
-  } catch (err) {
-    breaker.releaseError(breaker.acquire(start), err, start, op);
-    throw err;
-  }
-}
-
-/** Between a disconnect and the reconnect: the client buffers writes until it is back. */
-function isDisconnected(protocol: NatsProtocolLike | undefined): boolean {
-  if (protocol === undefined || protocol.connected !== false) return false;
-  try {
-    return protocol.isClosed?.() !== true;
-  } catch {
-    return false;
   }
 }
 

@@ -191,6 +191,26 @@ describe('nats gate: publish while the client reconnects', () => {
     expect(opCounts(entry, 'publish')).to.deep.equal([5, 0, 0, 0, 0]);
   });
 
+  it('while closed, a request or flush fails as the library fails it: not evidence, not diverted (even with a request fallback)', async () => {
+    const { gate, entry, registry } = setup();
+    let diverted = 0;
+    registry.get('nats', { fallback: { request: () => diverted++, flush: () => diverted++ } });
+    const nc = new FakeConnection();
+    gate.observeStatus(nc.protocol, status('disconnect'));
+    nc.protocol.connected = false;
+    const timeout = Object.assign(new Error('TIMEOUT'), { code: 'TIMEOUT' });
+    for (let i = 0; i < 3; i++) {
+      expect(await gate.callAsync(() => Promise.reject(timeout), nc, ['s'], 'request').catch((e: unknown) => e)).to.equal(timeout);
+    }
+    expect(await gate.callAsync(async () => 'pong', nc, [], 'flush')).to.equal('pong');
+    expect(diverted).to.equal(0);
+    expect(entry.breaker.state).to.equal('closed');
+    expect(entry.breaker.consecutiveFailures).to.equal(0);
+    // Recorded as they ended: [success, failure, ignored, rejected, timeout]
+    expect(opCounts(entry, 'request')).to.deep.equal([0, 3, 0, 0, 0]);
+    expect(opCounts(entry, 'flush')).to.deep.equal([1, 0, 0, 0, 0]);
+  });
+
   it('once open, refuses synchronously without touching the library (or hands the message to the fallback)', async () => {
     const { gate, entry } = setup('    reconnect_failures: 1\n');
     const nc = new FakeConnection();
