@@ -13,6 +13,15 @@ import { didYouMean } from './suggest';
 import { toPlain, type MapEntry, type MapNode, type TreeNode } from './tree';
 import type { BreakerConfig, BreakerOptionsConfig, ModuleName } from './types';
 
+/** Names people give a module's breaker, mapped to the name that implies the module. */
+const MODULE_NAME_ALIASES: Readonly<Record<string, string>> = {
+  pg: 'database',
+  postgres: 'database',
+  postgresql: 'database',
+  ws: 'websocket',
+  fs: 'file_system',
+};
+
 /** Section-wide values a breaker falls back on. */
 export interface BreakerDefaults {
   readonly failureThreshold: number;
@@ -116,8 +125,19 @@ export function validateBreaker(
   const implied = IMPLIED_MODULES[name];
   const declared = read('module', readModule);
   const conflict = implied !== undefined && declared !== undefined && declared !== implied;
+  // `databse:` or `Database:` would be a manual breaker that nothing calls, and its settings
+  // would never reach pg: a near miss of a module breaker's name must say `module:`.
+  const nearMiss = implied === undefined && !keys.has('module')
+    ? didYouMean(name, Object.keys(IMPLIED_MODULES), MODULE_NAME_ALIASES, { prefixes: false })
+    : undefined;
   // Unsure which module was meant: module-specific checks would only add noise.
-  const moduleKnown = !conflict && (declared !== undefined || !keys.has('module'));
+  const moduleKnown = !conflict && nearMiss === undefined && (declared !== undefined || !keys.has('module'));
+  if (nearMiss !== undefined) {
+    const guards = IMPLIED_MODULES[nearMiss];
+    problems.add(entry.line, path, name,
+      `"${nearMiss}" (the breaker that guards ${guards}), or a module: key saying what ${name} guards`,
+      `did you mean "${nearMiss}"? As written it is a manual breaker and its settings never reach ${guards}`);
+  }
   if (conflict) {
     report('module', `"${implied}" or no module key (the name ${name} implies ${implied})`,
       `to guard ${declared}, give the breaker another name`);

@@ -43,3 +43,16 @@ export function defaultConfig(opts: ConfigEnvOptions = {}): BreakerboxConfig {
   problems.throwIfAny();
   return config;
 }
+
+/**
+ * A file lists what it changes, not everything to guard: a module whose breaker the file
+ * does not configure keeps its built-in breaker, so a file that only tunes `database` does
+ * not leave nats, ws and fs unguarded without a word. Turning one off is explicit
+ * (`mode: disabled`). The built-in breakers keep their own settings, not the file's
+ * `default_*` values, and come after the file's breakers.
+ */
+export function withBuiltInModules(config: BreakerboxConfig, opts: ConfigEnvOptions = {}): BreakerboxConfig {
+  const named = new Set(config.breakers.map((b) => b.module));
+  const missing = defaultConfig({ ...opts, env: {} }).breakers.filter((b) => !named.has(b.module));
+  return missing.length === 0 ? config : { ...config, breakers: [...config.breakers, ...missing] };
+}

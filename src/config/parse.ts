@@ -1,4 +1,5 @@
 import { LineCounter, parseDocument } from 'yaml';
+import { withBuiltInModules } from './defaults';
 import { Problems } from './problems';
 import { SECTION_KEY } from './schema';
 import { validateSection } from './section';
@@ -15,9 +16,8 @@ import type { BreakerboxConfig, ConfigEnvOptions } from './types';
  *   top-level key is ignored (the file may be an app's own server_config.yaml);
  * - any other mapping: the section itself;
  * - an empty document, or `circuit_breakers:` with nothing under it: an empty section,
- *   i.e. enabled with no breakers. A file that exists is taken as the user's complete
- *   list, so it never brings back the built-in breakers (those are only used when there
- *   is no file at all).
+ *   i.e. enabled with the built-in breakers.
+ * Modules the file does not give a breaker keep their built-in one (see withBuiltInModules).
  */
 export function parseConfig(text: string, file: string, opts: ConfigEnvOptions = {}): BreakerboxConfig {
   const env = opts.env ?? process.env;
@@ -42,7 +42,7 @@ export function parseConfig(text: string, file: string, opts: ConfigEnvOptions =
   const config = validateSection(node, path, { source: file, env, cwd, problems });
   problems.sortByLine();
   problems.throwIfAny();
-  return config;
+  return withBuiltInModules(config, { cwd });
 }
 
 function locateSection(root: TreeNode | null): { node: TreeNode | null; path: string } {

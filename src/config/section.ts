@@ -6,7 +6,7 @@ import { monitoringFromEnv } from './env';
 import type { Problems } from './problems';
 import {
   BREAKER_KEYS, DEFAULT_FAILURE_THRESHOLD, DEFAULT_LOG_LEVEL, DEFAULT_MONITORING_HOST,
-  DEFAULT_MONITORING_PORT, DEFAULT_RESET_TIMEOUT_MS, LOG_LEVELS, MONITORING_KEYS, SECTION_KEYS,
+  DEFAULT_MONITORING_PORT, DEFAULT_RESET_TIMEOUT_MS, LOG_LEVELS, MONITORING_KEYS, SECTION_KEY, SECTION_KEYS,
   TRACING_KEYS,
 } from './schema';
 import { didYouMean } from './suggest';
@@ -54,6 +54,12 @@ export function validateSection(node: TreeNode | null, path: string, ctx: Sectio
   for (const entry of section.entries) {
     if ((SECTION_KEYS as readonly string[]).includes(entry.key)) continue;
     const breakerPath = joinPath(path, entry.key);
+    // With no circuit_breakers key the whole document is the section, so a misspelt root
+    // key would otherwise read as a breaker and its breakers as unknown settings.
+    if (path === '' && didYouMean(entry.key, [SECTION_KEY], {}, { prefixes: false }) !== undefined) {
+      reportUnknownKey(entry, breakerPath, [SECTION_KEY, ...SECTION_KEYS], problems);
+      continue;
+    }
     const body = breakerBody(entry, breakerPath, problems);
     if (body === undefined) continue;
     const breaker = validateBreaker(entry, body, breakerPath, defaults, ctx.cwd, problems);

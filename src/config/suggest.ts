@@ -33,11 +33,14 @@ function normalise(s: string): string {
 /**
  * The candidate the user most likely meant, or undefined when nothing is close enough to be
  * a helpful guess. `aliases` maps other spellings (e.g. core option names) to candidates.
+ * `prefixes: false` drops the shortened/lengthened-word rule, for names (`database_replica`)
+ * where a longer word is usually a different thing, not a typo.
  */
 export function didYouMean(
   input: string,
   candidates: readonly string[],
   aliases: Readonly<Record<string, string>> = {},
+  { prefixes = true }: { prefixes?: boolean } = {},
 ): string | undefined {
   const key = normalise(input);
   for (const [alias, target] of Object.entries(aliases)) {
@@ -56,6 +59,7 @@ export function didYouMean(
   // far enough that short keys do not all "resemble" each other.
   const allowed = Math.max(1, Math.min(3, Math.floor(key.length / 4)));
   if (bestDistance <= allowed) return best;
+  if (!prefixes) return undefined;
   // A shortened or lengthened word (`warning` for `warn`) is far in edit distance but
   // obviously meant; the closest length wins.
   if (key.length < 3) return undefined;

@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseConfig, type BreakerboxConfig } from '../../../src/config';
+import { defaultConfig, parseConfig, type BreakerboxConfig } from '../../../src/config';
 import { FILE, problemsOf, yaml } from './helpers';
 
 const parse = (text: string, env: NodeJS.ProcessEnv = {}, cwd = '/srv/app'): BreakerboxConfig =>
   parseConfig(text, FILE, { env, cwd });
+const BUILT_IN = ['database', 'nats', 'websocket', 'file_system'];
 const breaker = (c: BreakerboxConfig, name: string) => {
   const b = c.breakers.find((x) => x.name === name);
   if (b === undefined) throw new Error(`no breaker ${name}`);
@@ -22,24 +23,24 @@ describe('config document shapes', () => {
   it('reads the circuit_breakers key of an app config and ignores its other keys', () => {
     const text = fs.readFileSync(path.join(__dirname, 'fixtures/server_config.yaml'), 'utf8');
     const c = parse(text);
-    expect(c.breakers.map((b) => b.name)).to.deep.equal(['database', 'orders_api']);
+    expect(c.breakers.map((b) => b.name)).to.deep.equal(['database', 'orders_api', 'nats', 'websocket', 'file_system']);
     expect(breaker(c, 'database').options).to.deep.equal({ failureThreshold: 4, resetTimeoutMs: 20_000 });
     expect(breaker(c, 'orders_api')).to.deep.include({ module: 'manual', operations: null, appOperations: ['create', 'cancel'] });
     expect(c.monitoring.port).to.equal(9100);
   });
 
-  it('takes an empty file as enabled with no breakers, not as the built-in defaults', () => {
+  it('takes an empty file as enabled with the built-in module breakers', () => {
     for (const text of ['', '\n', '# nothing configured yet\n', '---\n']) {
       const c = parse(text);
       expect(c.enabled, JSON.stringify(text)).to.equal(true);
-      expect(c.breakers).to.deep.equal([]);
+      expect(c.breakers.map((b) => b.name)).to.deep.equal(BUILT_IN);
       expect(c.monitoring).to.deep.equal({ enabled: true, port: 9464, host: '0.0.0.0', logLevel: 'info' });
     }
   });
 
   it('takes `circuit_breakers:` with nothing under it as an empty section', () => {
     const c = parse(yaml('server: {port: 1}', 'circuit_breakers:'));
-    expect(c.breakers).to.deep.equal([]);
+    expect(c.breakers.map((b) => b.name)).to.deep.equal(BUILT_IN);
     expect(c.enabled).to.equal(true);
   });
 
@@ -61,11 +62,44 @@ describe('config document shapes', () => {
   });
 });
 
+describe('config: modules the file does not name', () => {
+  const builtIn = defaultConfig({ env: {}, cwd: '/srv/app' });
+
+  it('keeps the built-in breaker of every module the file does not name, after the file\'s own', () => {
+    const c = parse(yaml('default_failure_threshold: 9', 'database: {failure_threshold: 2}', 'auth: {}'));
+    expect(c.breakers.map((b) => [b.name, b.module])).to.deep.equal([
+      ['database', 'pg'], ['auth', 'manual'], ['nats', 'nats'], ['websocket', 'ws'], ['file_system', 'fs'],
+    ]);
+    // Built-in means built-in: the file's section defaults are for the breakers it names.
+    for (const name of ['nats', 'websocket', 'file_system']) {
+      expect(breaker(c, name)).to.deep.equal(breaker(builtIn, name));
+    }
+  });
+
+  it('counts a breaker with another name that says module: as naming that module', () => {
+    const c = parse(yaml('primary_db: {module: pg}', 'events: {module: nats}'));
+    expect(c.breakers.map((b) => b.name)).to.deep.equal(['primary_db', 'events', 'websocket', 'file_system']);
+  });
+
+  it('turns a module off only when the file says so, with mode: disabled', () => {
+    const c = parse(yaml('nats: {mode: disabled}'));
+    expect(breaker(c, 'nats').disabled).to.equal(true);
+    expect(breaker(c, 'database').disabled).to.equal(false);
+  });
+
+  it('accepts a near-miss name that says what it guards', () => {
+    const c = parse(yaml('databases: {module: pg}', 'Nats: {module: manual}'));
+    expect(c.breakers.map((b) => [b.name, b.module])).to.deep.equal([
+      ['databases', 'pg'], ['Nats', 'manual'], ['nats', 'nats'], ['websocket', 'ws'], ['file_system', 'fs'],
+    ]);
+  });
+});
+
 describe('config section', () => {
   it('keeps the breakers but reports enabled: false (the rollback switch)', () => {
     const c = parse(yaml('enabled: false', 'database: {failure_threshold: 1}'));
     expect(c.enabled).to.equal(false);
-    expect(c.breakers).to.have.length(1);
+    expect(breaker(c, 'database').options.failureThreshold).to.equal(1);
   });
 
   it('still validates a disabled file', () => {

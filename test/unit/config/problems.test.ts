@@ -154,6 +154,29 @@ const UNKNOWN_KEYS: Array<[string, string, Want[]]> = [
     [{ line: 1, path: 'monitoring.log_level', value: 'warning', expected: 'one of: debug, info, warn, error, silent', says: 'did you mean "warn"?' }]],
 ];
 
+const SECTION_OR_ROOT = 'enabled, default_failure_threshold, default_timeout, monitoring, tracing';
+const nearName = (name: string, meant: string, module: string): Want => ({
+  line: 1, path: name, value: name,
+  expected: `"${meant}" (the breaker that guards ${module}), or a module: key saying what ${name} guards`,
+  says: `did you mean "${meant}"?`,
+});
+
+/** A breaker name one typo away from a module's breaker would leave that module on defaults, silently. */
+const NEAR_MODULE_NAMES: Array<[string, string, Want[]]> = [
+  ['a misspelt database', 'databse: {failure_threshold: 3}\n', [nearName('databse', 'database', 'pg')]],
+  ['database in another case', 'Database: {failure_threshold: 3}\n', [nearName('Database', 'database', 'pg')]],
+  ['nats missing a letter', 'nat: {failure_threshold: 2}\n', [nearName('nat', 'nats', 'nats')]],
+  ['a plural websocket', 'websockets: {timeout: 15}\n', [nearName('websockets', 'websocket', 'ws')]],
+  ['file_system without its underscore', 'filesystem: {paths: [x]}\n', [nearName('filesystem', 'file_system', 'fs')]],
+  ['a module name used as a breaker name', 'pg: {failure_threshold: 3}\n', [nearName('pg', 'database', 'pg')]],
+  ['a near name under circuit_breakers', 'circuit_breakers:\n  databse: {timeout: 5}\n',
+    [{ ...nearName('databse', 'database', 'pg'), line: 2, path: 'circuit_breakers.databse' }]],
+  ['a misspelt root key', 'circuit_breaker:\n  database: {failure_threshold: 3}\n',
+    [{ line: 1, path: 'circuit_breaker', value: { database: { failure_threshold: 3 } }, expected: `one of: circuit_breakers, ${SECTION_OR_ROOT}`, says: 'unknown key; did you mean "circuit_breakers"?' }]],
+  ['a camelCase root key', 'circuitBreakers: {}\n',
+    [{ line: 1, path: 'circuitBreakers', value: {}, expected: `one of: circuit_breakers, ${SECTION_OR_ROOT}`, says: 'did you mean "circuit_breakers"?' }]],
+];
+
 function checkRows(rows: Array<[string, string, Want[]]>): void {
   for (const [title, text, wants] of rows) {
     it(`refuses ${title}`, () => {
@@ -176,6 +199,10 @@ describe('config problems: one bad file at a time', () => {
 
 describe('config problems: unknown keys and values get a did-you-mean', () => {
   checkRows(UNKNOWN_KEYS);
+});
+
+describe('config problems: names one typo away from a module breaker', () => {
+  checkRows(NEAR_MODULE_NAMES);
 });
 
 describe('config problems: reporting', () => {
