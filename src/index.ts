@@ -19,4 +19,5 @@ export { BreakerboxInstrumentation, type BreakerboxInstrumentationConfig } from 
 export { withOperation } from './registry/app-operation';
 export { BreakerboxMetricProducer, startTelemetry } from './telemetry';
 export { startBreakerbox } from './start';
+export { startMonitoringServer, type StartMonitoringServerOptions, type RunningMonitoringServer } from './server/start-monitoring';
 export { VERSION } from './version';

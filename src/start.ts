@@ -3,9 +3,11 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { isMainThread } from 'node:worker_threads';
 import { ConfigError, loadConfig, type BreakerboxConfig } from './config';
+import { moduleCoverage } from './config/coverage';
 import { BreakerboxInstrumentation } from './instrumentation/instrumentation';
 import { registry } from './registry';
-import { createMonitoringServer, type MonitoringServer } from './server/monitoring-server';
+import { type MonitoringServer } from './server/monitoring-server';
+import { startMonitoringServer } from './server/start-monitoring';
 import { BreakerboxMetricProducer, startTelemetry } from './telemetry';
 import { logLine } from './telemetry/transition-log';
 import { exporterNames, metricReadersFromEnv } from './telemetry/metric-readers';
@@ -56,8 +58,12 @@ export function startBreakerbox(): Started {
     logLine(config.monitoring.logLevel, level, msg, extra);
 
   if (!config.enabled) {
-    log('info', 'breakerbox is disabled by configuration (circuit_breakers.enabled: false): nothing is patched', { config: config.source });
-    return (g[STARTED] = { config, instrumentation: null, sdk: null, monitoring: null, monitoringPort: Promise.resolve(null), shutdown: async () => undefined });
+    const reason = 'breakerbox is disabled by configuration (circuit_breakers.enabled: false): nothing is patched';
+    const off = config.monitoring.enabled && isMainThread
+      ? startMonitoringServer({ registry, config, disabledReason: reason, startedMessage: reason, metricsNote: 'not served: breakerbox is disabled', startedFields: { config: config.source ?? 'built-in defaults', ...moduleCoverage(config) } })
+      : null;
+    if (!off) log('info', reason, { config: config.source });
+    return (g[STARTED] = { config, instrumentation: null, sdk: null, monitoring: off, monitoringPort: off?.port ?? Promise.resolve(null), shutdown: async () => off?.close() });
   }
 
   // Operators look at health and metrics before the first call: list every configured module
@@ -91,29 +97,16 @@ export function startBreakerbox(): Started {
   // any --import registers hooks. One port, one owner: the app's main thread, whose registry
   // holds the app's breakers. Signals are only delivered there as well.
   if (config.monitoring.enabled && isMainThread) {
-    monitoring = createMonitoringServer({
+    const served = startMonitoringServer({
       registry,
+      config,
       metricsHandler: exporter ? (req, res) => exporter.getMetricsRequestHandler(req, res) : null,
-      // HTTP trims header values, so surrounding whitespace (the newline a secret file ends
-      // with) could never be sent back: it is not part of the token.
-      adminToken: process.env.BREAKERBOX_ADMIN_TOKEN?.trim() || undefined,
-      host: config.monitoring.host,
-      port: config.monitoring.port,
+      metricsNote: sdkDisabled ? 'not served: OTEL_SDK_DISABLED=true' : undefined,
+      startedMessage: 'breakerbox started',
+      startedFields: { breakers: config.breakers.map((b) => b.name), config: config.source ?? 'built-in defaults', ...moduleCoverage(config) },
     });
-    monitoringPort = monitoring.listen().then(
-      (port) => {
-        log('info', 'breakerbox started', {
-          breakers: config.breakers.map((b) => b.name),
-          metrics: `http://${config.monitoring.host}:${port}/metrics`,
-          config: config.source ?? 'built-in defaults',
-        });
-        return port;
-      },
-      (err: NodeJS.ErrnoException) => {
-        log('warn', `breakerbox: monitoring server could not listen on ${config.monitoring.host}:${config.monitoring.port} (${err.code ?? err.message}); the app keeps running with its breakers, without /metrics and health routes`);
-        return null;
-      },
-    );
+    monitoring = served;
+    monitoringPort = served.port;
   }
 
   let stopping: Promise<void> | null = null;

@@ -8,7 +8,14 @@ export interface RouteContext {
   registry: BreakerRegistry;
   /** Serves `GET /metrics`; absent when metrics are off. */
   metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | null;
+  /** Why /metrics is not served (the 503 answer says it). */
+  metricsNote?: string;
   adminToken: string | undefined;
+  /**
+   * Set when breakerbox is switched off (the rollback switch): health still answers 200,
+   * with this reason, so readiness probes keep the pods of a rollback in service.
+   */
+  disabledReason?: string;
 }
 
 const ADMIN_ACTIONS = ['open', 'close', 'reset', 'disable', 'enable'] as const;
@@ -28,12 +35,15 @@ export function handle(ctx: RouteContext, req: IncomingMessage, res: ServerRespo
 
   if (path === '/metrics') {
     if (!isRead) return sendError(res, 405, `${method} not allowed on /metrics`, { allow: 'GET, HEAD' });
-    if (!ctx.metricsHandler) return sendError(res, 503, 'metrics are disabled (OTEL_SDK_DISABLED or monitoring off)');
+    if (!ctx.metricsHandler) return sendError(res, 503, `metrics ${ctx.metricsNote ?? 'are disabled (OTEL_SDK_DISABLED or monitoring off)'}`);
     return ctx.metricsHandler(req, res);
   }
   if (path === '/health/circuit-breakers') {
     if (!isRead) return sendError(res, 405, `${method} not allowed on ${path}`, { allow: 'GET, HEAD' });
     const breakers = ctx.registry.list().map(healthOf);
+    if (ctx.disabledReason !== undefined) {
+      return sendJson(res, 200, { status: 'ok', enabled: false, reason: ctx.disabledReason, unhealthy: [], breakers }, head);
+    }
     const unhealthy = breakers.filter((b) => isUnhealthy(b.state)).map((b) => b.name);
     return sendJson(res, unhealthy.length > 0 ? 503 : 200, { status: unhealthy.length > 0 ? 'unhealthy' : 'ok', unhealthy, breakers }, head);
   }

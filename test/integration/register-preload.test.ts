@@ -179,6 +179,43 @@ describe('preload: node --require / --import breakerbox/register', function () {
     expect(lines).to.have.length(1);
     expect(lines[0]).to.include({ level: 'info', logger: 'breakerbox', msg: 'breakerbox started', config: file });
     expect(lines[0].metrics).to.equal(`http://${LOOPBACK}:${port}/metrics`);
+    expect(lines[0].health).to.equal(`http://${LOOPBACK}:${port}/health/circuit-breakers`);
+    // The file names database and nats only: ws and fs keep their built-in breakers.
+    expect(lines[0].guarded).to.deep.equal({ pg: 'database', nats: 'nats', ws: 'websocket', fs: 'file_system' });
+    expect(lines[0].unguarded).to.deep.equal({});
+  });
+
+  it('says in the startup line which modules are not guarded, and why', async () => {
+    const { file, port } = await configWithPort(['  websocket:', '    mode: disabled']);
+    const r = await runNode(['--require', REGISTER_CJS, path.join(APPS, 'busy.js')], {
+      env: cleanEnv({ BREAKERBOX_CONFIG: file, MONITORING_PORT: String(port) }),
+    });
+    expect(r.code, r.stderr).to.equal(0);
+    const line = JSON.parse(r.stderr.trim().split('\n')[0]) as Record<string, unknown>;
+    expect(line.guarded).to.deep.equal({ pg: 'database', nats: 'nats', fs: 'file_system' });
+    expect(line.unguarded).to.deep.equal({ ws: 'websocket has mode: disabled' });
+  });
+
+  it('stops at startup on a breaker name one typo from a module breaker, with a did-you-mean', async () => {
+    const file = writeConfig(['circuit_breakers:', '  databse:', '    failure_threshold: 3', ''].join('\n'));
+    const r = await runNode(['--require', REGISTER_CJS, path.join(APPS, 'busy.js')], { env: cleanEnv({ BREAKERBOX_CONFIG: file }) });
+    expect(r.code).to.equal(78);
+    expect(r.stdout).to.equal('');
+    expect(r.stderr).to.include('circuit_breakers.databse: got "databse"').and.include('did you mean "database"?');
+    noStackTrace(r.stderr);
+  });
+
+  it('does not advertise a /metrics URL with OTEL_SDK_DISABLED=true, and says what is served', async () => {
+    const { file, port } = await configWithPort();
+    const r = await runNode(['--require', REGISTER_CJS, path.join(APPS, 'busy.js')], {
+      env: cleanEnv({ BREAKERBOX_CONFIG: file, OTEL_SDK_DISABLED: 'true' }),
+    });
+    expect(r.code, r.stderr).to.equal(0);
+    const line = JSON.parse(r.stderr.trim().split('\n')[0]) as Record<string, unknown>;
+    expect(line.msg).to.equal('breakerbox started');
+    expect(line.health).to.equal(`http://${LOOPBACK}:${port}/health/circuit-breakers`);
+    expect(String(line.metrics)).to.not.include('http');
+    expect(String(line.metrics)).to.include('OTEL_SDK_DISABLED');
   });
 
   it('starts once when both --require and --import name the preload', async () => {
@@ -238,7 +275,7 @@ describe('preload: node --require / --import breakerbox/register', function () {
     noStackTrace(r.stderr);
   });
 
-  it('patches nothing and opens no port when the config says enabled: false', async () => {
+  it('patches nothing but keeps health answering 200 with the reason when the config says enabled: false', async () => {
     const { port } = await configWithPort();
     const file = writeConfig([
       'circuit_breakers:',
@@ -259,8 +296,27 @@ describe('preload: node --require / --import breakerbox/register', function () {
     expect(bare.code, bare.stderr).to.equal(0);
     expect(preloaded.code, preloaded.stderr).to.equal(0);
     const report = lastJsonLine<Record<string, unknown>>(preloaded);
-    expect(report).to.deep.equal(lastJsonLine(bare));
-    expect(report.monitoringListening).to.equal(false);
+    // A readiness probe on /health/circuit-breakers must not take the pods of a rollback out of service.
+    expect({ ...report, monitoringListening: false }).to.deep.equal(lastJsonLine(bare));
+    expect(report.monitoringListening).to.equal(true);
+    expect(preloaded.stderr).to.include('enabled: false');
+  });
+
+  it('answers health 200 with the reason, and /metrics 503, when the config says enabled: false', async () => {
+    const port = await freePort();
+    const file = writeConfig(['circuit_breakers:', '  enabled: false', '  monitoring:', `    port: ${port}`, `    host: ${LOOPBACK}`, ''].join('\n'));
+    const r = await runNode(['--require', REGISTER_CJS, path.join(APPS, 'manual-breaker.js')], {
+      env: cleanEnv({ BREAKERBOX_CONFIG: file, MONITORING_PORT: String(port) }),
+    });
+    expect(r.code, r.stderr).to.equal(0);
+    const report = lastJsonLine<ManualReport>(r);
+    expect(report.health.status).to.equal(200);
+    expect(JSON.parse(report.health.body)).to.include({ status: 'ok', enabled: false })
+      .and.have.property('reason').that.includes('circuit_breakers.enabled: false');
+    expect(report.metrics.status).to.equal(503);
+    const line = JSON.parse(r.stderr.trim().split('\n')[0]) as Record<string, unknown>;
+    expect(line.health).to.equal(`http://${LOOPBACK}:${port}/health/circuit-breakers`);
+    expect(String(line.metrics)).to.not.include('http');
   });
 
   it('patches pg when enabled, so the enabled: false comparison above can tell', async () => {
