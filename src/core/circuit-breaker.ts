@@ -4,7 +4,7 @@ import { BreakerEmitter, type BreakerEventName, type BreakerEvents } from './eve
 import { resolveOptions, type ResolvedOptions } from './options';
 import { RatePolicy } from './rate-policy';
 import { FAILURE, IGNORED, OUTCOMES, REJECTED, SUCCESS, TIMEOUT, type CallRecorder } from './recorder';
-import { CountWindow, TimeWindow } from './rolling-window';
+import { CountWindow, TimeWindow, type RollingWindow } from './rolling-window';
 import type { BreakerSnapshot, BreakerState, CircuitBreakerOptions, TransitionReason } from './types';
 
 /** Permit kinds; a permit token is `generation * 4 + kind`. */
@@ -54,6 +54,16 @@ export class CircuitBreaker {
   private lastAt = 0;
   private readonly consecutive: ConsecutiveFailuresPolicy | null;
   private readonly rate: RatePolicy | null;
+  /**
+   * What the failure-rate gauge reads: the rate policy's window, else a window of its own,
+   * so a consecutive-failure breaker reports a rate too (fixed size, O(1) per call).
+   */
+  private readonly measured: RollingWindow;
+  /**
+   * Successes of the untimed closed path, not yet in `measured`: they are folded in at the
+   * next clock read (a failure, a trial, a gauge read) so that path never reads the clock.
+   */
+  private unfoldedSuccesses = 0;
   private isFailureFn: ((err: unknown) => boolean) | null;
   private ownFallback: AnyFunction | null;
   /** Whose fallback applies: this breaker's own, or a parent's for per-target children. */
@@ -70,14 +80,9 @@ export class CircuitBreaker {
     this.currentResetMs = this.o.resetTimeoutMs;
     this.consecutive = this.o.failureThreshold > 0 ? new ConsecutiveFailuresPolicy(this.o.failureThreshold) : null;
     const rateOn = this.o.failureRate > 0 || this.o.slowCallRate > 0;
-    this.rate = rateOn
-      ? new RatePolicy(
-          this.o.windowSize > 0 ? new CountWindow(this.o.windowSize) : new TimeWindow(this.o.windowMs),
-          this.o.failureRate,
-          this.o.slowCallRate,
-          this.o.minimumCalls,
-        )
-      : null;
+    const window = this.o.windowSize > 0 ? new CountWindow(this.o.windowSize) : new TimeWindow(this.o.windowMs);
+    this.rate = rateOn ? new RatePolicy(window, this.o.failureRate, this.o.slowCallRate, this.o.minimumCalls) : null;
+    this.measured = window;
     this.isFailureFn = options.isFailure ?? null;
     this.ownFallback = (options.fallback as AnyFunction | undefined) ?? null;
     if (options.initialState) this.restore(options.initialState);
@@ -117,9 +122,26 @@ export class CircuitBreaker {
     return this.consecutive === null ? 0 : this.consecutive.count;
   }
 
-  /** Failure rate over the rolling window (0 without a rate policy). */
+  /**
+   * Failure rate over the rolling window (`windowSize` calls, else `windowMs`, default 60 s),
+   * whatever the policy: counted calls while closed plus half-open trials, so it stays up
+   * through an outage and does not move when the breaker opens. Rejections are not counted.
+   */
   get failureRate(): number {
-    return this.rate === null ? 0 : this.rate.failureRate(this.clock());
+    return this.measuredRate(this.clock());
+  }
+
+  private foldSuccesses(now: number): void {
+    if (this.unfoldedSuccesses === 0) return;
+    this.measured.addSuccesses(this.unfoldedSuccesses, now);
+    this.unfoldedSuccesses = 0;
+  }
+
+  private measuredRate(now: number): number {
+    const w = this.measured;
+    this.foldSuccesses(now);
+    w.advance(now);
+    return w.calls === 0 ? 0 : w.failures / w.calls;
   }
 
   /** The last transition, or null if the breaker never changed state. */
@@ -308,6 +330,12 @@ export class CircuitBreaker {
     const slow = this.o.slowCallMs > 0 && duration >= this.o.slowCallMs;
     if (token % 4 === TRIAL) {
       this.trialsInFlight--;
+      // A trial is a real call to the dependency: it is what keeps the measured rate true
+      // during a long outage. Decisions are unaffected: the window is cleared on closing.
+      if (outcome !== IGNORED) {
+        this.foldSuccesses(end);
+        this.measured.add(outcome !== SUCCESS, slow, end);
+      }
       if (outcome === FAILURE || outcome === TIMEOUT || slow) {
         this.reopen('trial_failed', end);
       } else if (++this.trialSuccesses >= this.o.successThreshold) {
@@ -322,6 +350,9 @@ export class CircuitBreaker {
     if (this.rate !== null) {
       const byRate = this.rate.record(failed, slow, end);
       if (reason === null) reason = byRate;
+    } else {
+      this.foldSuccesses(end);
+      this.measured.add(failed, slow, end);
     }
     if (reason !== null) this.transition('open', reason, end);
   }
@@ -387,8 +418,8 @@ export class CircuitBreaker {
   }
 
   /**
-   * The closed, untimed path: nothing to measure, so a success only clears the failure
-   * streak. Kept small so the JIT inlines it into `execute`.
+   * The closed, untimed path: a success clears the failure streak and is counted for the
+   * measured rate without a clock read. Kept small so the JIT inlines it into `execute`.
    */
   private invokeLean(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number): Promise<unknown> {
     const generation = this.generation;
@@ -400,7 +431,10 @@ export class CircuitBreaker {
     }
     return thenableOf(result).then(
       (value) => {
-        if (generation === this.generation && this.consecutive !== null) this.consecutive.count = 0;
+        if (generation === this.generation) {
+          if (this.consecutive !== null) this.consecutive.count = 0;
+          this.unfoldedSuccesses++;
+        }
         return value;
       },
       (err: unknown) => this.onErrorAsync(generation * 4 + PASS, err, -1, operation, args),
@@ -520,7 +554,8 @@ export class CircuitBreaker {
 
   private clearCounts(): void {
     this.consecutive?.reset();
-    this.rate?.reset();
+    this.measured.reset();
+    this.unfoldedSuccesses = 0;
     this.currentResetMs = this.o.resetTimeoutMs;
     this.trialsInFlight = 0;
     this.trialSuccesses = 0;
@@ -554,7 +589,7 @@ export class CircuitBreaker {
         reason,
         at: now,
         consecutiveFailures: this.consecutiveFailures,
-        failureRate: this.rate === null ? 0 : this.rate.failureRate(now),
+        failureRate: this.measuredRate(now),
         recoveryMs,
       });
     }

@@ -3,6 +3,8 @@ export interface RollingWindow {
   add(failed: boolean, slow: boolean, now: number): void;
   /** Brings the totals up to `now` (drops what fell out of a time window). */
   advance(now: number): void;
+  /** Records `count` successful, not slow calls at once. */
+  addSuccesses(count: number, now: number): void;
   readonly calls: number;
   readonly failures: number;
   readonly slows: number;
@@ -37,6 +39,11 @@ export class CountWindow implements RollingWindow {
     if (failed) this.failures++;
     if (slow) this.slows++;
     this.next = i + 1 === this.size ? 0 : i + 1;
+  }
+
+  addSuccesses(count: number): void {
+    // Only the last `size` calls can matter: amortised O(1) per success, bounded by `size`.
+    for (let n = Math.min(count, this.size); n > 0; n--) this.add(false, false);
   }
 
   advance(): void {}
@@ -100,6 +107,12 @@ export class TimeWindow implements RollingWindow {
       this.slices[base + 3]++;
       this.slows++;
     }
+  }
+
+  addSuccesses(count: number, now: number): void {
+    this.advance(now);
+    this.slices[(this.head % this.buckets) * 4 + 1] += count;
+    this.calls += count;
   }
 
   reset(): void {

@@ -159,7 +159,7 @@ describe('monitoring server', () => {
       const res = await request('/metrics/circuit-breakers');
       expect(res.status).to.equal(200);
       const [stats] = res.json().breakers as Record<string, unknown>[];
-      expect(stats).to.include({ name: 'auth', module: 'manual', state: 'open', failureRate: 0 });
+      expect(stats).to.include({ name: 'auth', module: 'manual', state: 'open', failureRate: 2 / 3 });
       expect(stats.calls).to.deep.equal({ success: 1, failure: 2, ignored: 0, rejected: 1, timeout: 0 });
       expect(stats.fallbacks).to.deep.equal({ success: 0, failure: 0 });
       expect(stats.latencySeconds).to.have.all.keys('p50', 'p95', 'p99');
