@@ -28,7 +28,12 @@ const EXPECTED_ALERTS = [
   'CircuitBreakerHighFailureRate',
   'CircuitBreakerSlowRecovery',
   'CircuitBreakerFallbackOveruse',
+  'CircuitBreakerFlapping',
+  'CircuitBreakerMetricsAbsent',
 ];
+/** Alerts about a scrape target rather than one breaker: they keep the instance instead. */
+const PER_TARGET_ALERTS = ['CircuitBreakerMetricsAbsent'];
+const DASHBOARD_UID = 'breakerbox-overview';
 const TRACING_DATASOURCE_TYPES = ['jaeger', 'tempo'];
 
 interface Tool {
@@ -43,6 +48,12 @@ const PROMTOOL: Tool = {
   name: 'promtool',
   debianPackage: 'prometheus',
   candidates: [['promtool']],
+  versionArgs: ['--version'],
+};
+const AMTOOL: Tool = {
+  name: 'amtool',
+  debianPackage: 'prometheus-alertmanager',
+  candidates: [['amtool']],
   versionArgs: ['--version'],
 };
 const DOCKER_COMPOSE: Tool = {
@@ -246,10 +257,11 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
       }
     });
 
-    it('offers multi-value instance and breaker variables with "All"', function () {
+    it('offers multi-value job (service), instance and breaker variables with "All"', function () {
       for (const { file, dashboard } of dashboards) {
         const variables = dashboard.templating?.list ?? [];
-        for (const name of ['instance', 'breaker']) {
+        expect(variables.map((v) => v.name).slice(0, 3), `${file}: service first, then its replicas, then breakers`).to.deep.equal(['job', 'instance', 'breaker']);
+        for (const name of ['job', 'instance', 'breaker']) {
           const variable = variables.find((v) => v.name === name);
           expect(variable, `${file}: variable ${name}`).to.not.equal(undefined);
           expect(variable!.type).to.equal('query');
@@ -262,10 +274,24 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
     });
 
     it('aggregates every panel query over the exporter and scrape labels', function () {
-      // otel_scope_*, job and instance must not split a panel's series by accident.
+      // otel_scope_* and instance must not split a panel's series by accident.
       for (const { source, expr } of collectDashboardQueries()) {
         if (!source.includes('.json')) continue;
         expect(expr, `${source}: ${expr}`).to.match(/\b(sum|max|min|count|avg)\s+by\s*\(|\b(sum|max|min|count)\s*\(/);
+      }
+    });
+
+    it('filters every panel by the job variable and keeps job wherever it keeps breaker', function () {
+      for (const { dashboard, file } of dashboards) {
+        for (const panel of flattenPanels(dashboard.panels)) {
+          for (const target of panel.targets ?? []) {
+            const expr = target.expr ?? '';
+            expect(expr, `${file}: panel ${panel.id}`).to.include('job=~"$job"');
+            for (const labels of byClauses(expr)) {
+              if (labels.includes('breaker')) expect(labels, `${file}: panel ${panel.id}: by (${labels.join(', ')})`).to.include('job');
+            }
+          }
+        }
       }
     });
   });
@@ -295,7 +321,7 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
     const grafana = loadGrafanaAlerts();
     const grafanaRules = grafana.groups.flatMap((g) => g.rules);
 
-    it('defines the same four alerts in Prometheus and Grafana', function () {
+    it('defines the same six alerts in Prometheus and Grafana', function () {
       expect(prometheusRules.map((r) => r.alert).sort()).to.deep.equal([...EXPECTED_ALERTS].sort());
       expect(grafanaRules.map((r) => r.title).sort()).to.deep.equal([...EXPECTED_ALERTS].sort());
     });
@@ -313,17 +339,36 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
       }
     });
 
-    it('keeps the breaker label and names the breaker in the summary', function () {
+    it('keeps the service (job, service_name) and the breaker label, merging replicas, and names both in the summary', function () {
       for (const rule of prometheusRules) {
+        const perTarget = PER_TARGET_ALERTS.includes(rule.alert);
+        const kept = perTarget ? 'instance' : 'breaker';
         const clauses = byClauses(rule.expr);
         expect(clauses, `${rule.alert}: aggregates with by (...)`).to.not.be.empty;
-        for (const labels of clauses) expect(labels, `${rule.alert}: by (${labels.join(', ')})`).to.include('breaker');
+        for (const labels of clauses) {
+          expect(labels, `${rule.alert}: by (${labels.join(', ')})`).to.include.members(['job', 'service_name', kept]);
+          if (!perTarget) expect(labels, `${rule.alert}: replicas merge`).to.not.include('instance');
+        }
         expect(rule.expr, `${rule.alert}: no "without", which would keep scrape labels`).to.not.match(/\bwithout\s*\(/);
-        expect(rule.annotations?.summary, `${rule.alert}: summary`).to.match(/\{\{\s*\$labels\.breaker\s*\}\}/);
+        expect(rule.annotations?.summary, `${rule.alert}: summary`).to.match(new RegExp(`\\{\\{\\s*\\$labels\\.${kept}\\s*\\}\\}`));
+        expect(rule.annotations?.summary, `${rule.alert}: summary names the service`).to.match(/\{\{\s*\$labels\.job\s*\}\}/);
         expect(rule.annotations?.description, `${rule.alert}: description`).to.be.a('string').with.length.above(40);
         expect(rule.labels?.severity, `${rule.alert}: severity label`).to.be.oneOf(['info', 'warning', 'critical']);
         expect(durationSeconds(rule.for ?? ''), `${rule.alert}: for`).to.be.above(0);
       }
+    });
+
+    it('links every alert to its runbook section and to the dashboard filtered to its service', function () {
+      const runbook = readFileSync(path.join(REPO_ROOT, 'docs', 'runbook.md'), 'utf8');
+      const anchors = new Set([...runbook.matchAll(/^#{2,3} (.+)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^a-z0-9 _-]/g, '').replace(/ /g, '-')));
+      for (const rule of prometheusRules) {
+        const url = rule.annotations?.runbook_url ?? '';
+        expect(url, `${rule.alert}: runbook_url`).to.match(/^docs\/runbook\.md#/);
+        expect(anchors, `${rule.alert}: ${url} names a section of docs/runbook.md`).to.include(url.split('#')[1]);
+        const dashboard = rule.annotations?.dashboard_url ?? '';
+        expect(dashboard, `${rule.alert}: dashboard_url`).to.include(`/d/${DASHBOARD_UID}?`).and.include('var-job={{ $labels.job }}');
+      }
+      expect(loadDashboards().map((d) => d.dashboard.uid)).to.include(DASHBOARD_UID);
     });
 
     it('counts half-open (and not disabled) as "not closed" in CircuitBreakerOpen', function () {
@@ -373,6 +418,59 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
     });
   });
 
+  describe('notifications: Alertmanager and Grafana contact points', function () {
+    interface Route { receiver?: string; matchers?: string[]; routes?: Route[]; group_by?: string[] }
+    interface Receiver { name: string; pagerduty_configs?: Record<string, unknown>[]; slack_configs?: Record<string, unknown>[] }
+    const loadAlertmanager = () => readYaml<{ route: Route; receivers: Receiver[] }>('prometheus/alertmanager.yml');
+
+    it('routes critical alerts to PagerDuty and warnings to Slack, grouped per service and breaker', function () {
+      const alertmanager = loadAlertmanager();
+      const receiverOf = (severity: string): Receiver | undefined => {
+        const route = alertmanager.route.routes?.find((r) => (r.matchers ?? []).some((m) => m.replace(/\s/g, '') === `severity="${severity}"`));
+        return alertmanager.receivers.find((r) => r.name === route?.receiver);
+      };
+      expect(receiverOf('critical')?.pagerduty_configs, 'critical -> PagerDuty').to.be.an('array').that.is.not.empty;
+      expect(receiverOf('warning')?.slack_configs, 'warning -> Slack').to.be.an('array').that.is.not.empty;
+      expect(alertmanager.route.group_by).to.include.members(['alertname', 'job', 'breaker']);
+      for (const severity of new Set(loadPrometheusAlerts().map((r) => r.labels?.severity))) {
+        expect(receiverOf(String(severity)), `a route for severity ${severity}`).to.not.equal(undefined);
+      }
+    });
+
+    it('keeps the PagerDuty and Slack keys out of the files: compose passes them from the environment', function () {
+      const text = readFileSync(path.join(REPO_ROOT, 'prometheus', 'alertmanager.yml'), 'utf8');
+      expect(text).to.not.match(/hooks\.slack\.com\/services\/[A-Z0-9]/);
+      const am = readYaml<ComposeFile>('docker-compose.yml').services.alertmanager;
+      expect(am, 'an alertmanager service').to.not.equal(undefined);
+      expect(am.image).to.match(/^prom\/alertmanager:v\d+\.\d+\.\d+$/);
+      expect(composePortTargets(am)).to.include(9093);
+      const env = composeEnv(am);
+      expect(Object.keys(env)).to.include.members(['PAGERDUTY_ROUTING_KEY', 'SLACK_WEBHOOK_URL']);
+      expect(bindMounts(am).map((m) => path.resolve(REPO_ROOT, m.source))).to.include(path.join(REPO_ROOT, 'prometheus', 'alertmanager.yml'));
+      const prometheusConfig = readYaml<{ alerting?: { alertmanagers: { static_configs: { targets: string[] }[] }[] } }>('prometheus/prometheus.yml');
+      const targets = (prometheusConfig.alerting?.alertmanagers ?? []).flatMap((a) => a.static_configs.flatMap((s) => s.targets));
+      expect(targets, 'Prometheus sends its alerts to the compose Alertmanager').to.include('alertmanager:9093');
+    });
+
+    it('provisions the same routing as Grafana contact points and a notification policy', function () {
+      type ContactPoints = { apiVersion: number; contactPoints: { name: string; receivers: { uid: string; type: string; settings: Record<string, string> }[] }[] };
+      type Policies = { apiVersion: number; policies: { receiver: string; group_by: string[]; routes: { receiver: string; object_matchers: string[][] }[] }[] };
+      const contacts = readYaml<ContactPoints>('grafana/provisioning/alerting/contact-points.yaml');
+      const policies = readYaml<Policies>('grafana/provisioning/alerting/notification-policies.yaml');
+      expect(contacts.apiVersion).to.equal(1);
+      expect(policies.apiVersion).to.equal(1);
+      const typeOf = (name: string): string[] => (contacts.contactPoints.find((c) => c.name === name)?.receivers ?? []).map((r) => r.type);
+      const [policy] = policies.policies;
+      const routeFor = (severity: string) => policy.routes.find((r) => r.object_matchers.some(([k, op, v]) => k === 'severity' && op === '=' && v === severity));
+      expect(typeOf(routeFor('critical')?.receiver ?? ''), 'critical -> PagerDuty').to.deep.equal(['pagerduty']);
+      expect(typeOf(routeFor('warning')?.receiver ?? ''), 'warning -> Slack').to.deep.equal(['slack']);
+      expect(policy.group_by).to.include.members(['alertname', 'job', 'breaker']);
+      const settings = JSON.stringify(contacts.contactPoints.flatMap((c) => c.receivers.map((r) => r.settings)));
+      expect(settings).to.include('$PAGERDUTY_ROUTING_KEY').and.include('$SLACK_WEBHOOK_URL');
+      expect(Object.keys(composeEnv(readYaml<ComposeFile>('docker-compose.yml').services.grafana))).to.include.members(['PAGERDUTY_ROUTING_KEY', 'SLACK_WEBHOOK_URL']);
+    });
+  });
+
   describe('Grafana provisioning', function () {
     it('provisions Prometheus with the fixed uid and a tracing datasource', function () {
       type DatasourceFile = { apiVersion: number; datasources: { name: string; uid: string; type: string; url: string }[] };
@@ -409,7 +507,7 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
     const compose = readYaml<ComposeFile>('docker-compose.yml');
 
     it('has the demo app, its dependencies and the observability stack, with pinned images', function () {
-      for (const name of ['app', 'postgres', 'nats', 'prometheus', 'grafana', 'jaeger']) {
+      for (const name of ['app', 'postgres', 'nats', 'prometheus', 'alertmanager', 'grafana', 'jaeger']) {
         expect(compose.services, `service ${name}`).to.have.property(name);
       }
       for (const [name, service] of Object.entries(compose.services)) {
@@ -521,6 +619,21 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe('with amtool', function () {
+    it('amtool check-config prometheus/alertmanager.yml', function () {
+      const amtool = needTool(this, AMTOOL);
+      expect(expectSuccess(amtool, ['check-config', 'prometheus/alertmanager.yml'])).to.include('SUCCESS');
+    });
+
+    it('routes a critical alert of one service to PagerDuty and a warning to Slack (amtool config routes test)', function () {
+      const amtool = needTool(this, AMTOOL);
+      const route = (labels: string[]): string =>
+        expectSuccess(amtool, ['config', 'routes', 'test', '--config.file=prometheus/alertmanager.yml', ...labels]).split('\n')[0].trim();
+      expect(route(['alertname=CircuitBreakerSlowRecovery', 'severity=critical', 'job=game', 'breaker=database'])).to.equal('pagerduty');
+      expect(route(['alertname=CircuitBreakerOpen', 'severity=warning', 'job=lobby', 'breaker=database'])).to.equal('slack');
     });
   });
 
