@@ -64,6 +64,8 @@ export class CircuitBreaker {
    * next clock read (a failure, a trial, a gauge read) so that path never reads the clock.
    */
   private unfoldedSuccesses = 0;
+  /** The error being released, for the transition it may cause (error paths only). */
+  private releasing: unknown = undefined;
   private isFailureFn: ((err: unknown) => boolean) | null;
   private ownFallback: AnyFunction | null;
   /** Whose fallback applies: this breaker's own, or a parent's for per-target children. */
@@ -386,7 +388,9 @@ export class CircuitBreaker {
     const outcome = err instanceof BreakerTimeoutError && err.breaker === this.name
       ? TIMEOUT
       : this.counts(err) ? FAILURE : IGNORED;
+    this.releasing = err;
     this.release(token, outcome, start, start < 0 ? -1 : this.clock(), operation);
+    this.releasing = undefined;
     if (this.events !== null) this.emitCall(outcome, start, err);
     return outcome;
   }
@@ -591,6 +595,7 @@ export class CircuitBreaker {
         consecutiveFailures: this.consecutiveFailures,
         failureRate: this.measuredRate(now),
         recoveryMs,
+        error: this.releasing,
       });
     }
   }

@@ -12,6 +12,11 @@ export interface StateChangeEvent {
   failureRate: number;
   /** Set when a breaker is closed again after an outage: ms since it first opened. */
   recoveryMs: number | null;
+  /**
+   * The error of the call that caused the transition (a failure that opened it, a failed
+   * trial), as the guarded call threw it; undefined for every other transition.
+   */
+  error: unknown;
 }
 
 export interface CallEvent {

@@ -1,6 +1,7 @@
 import { context, trace, type Link, type Tracer } from '@opentelemetry/api';
 import type { CallEvent, StateChangeEvent } from '../core/events';
 import { EVENT_REJECTED, SPAN_CALL, SPAN_TRANSITION } from './names';
+import { transitionCause } from './transition-cause';
 
 /**
  * A transition happens inside the call that caused it, so the active span at that moment is
@@ -10,6 +11,7 @@ import { EVENT_REJECTED, SPAN_CALL, SPAN_TRANSITION } from './names';
 export function recordTransitionSpan(tracer: Tracer, e: StateChangeEvent): void {
   const active = trace.getSpan(context.active());
   const links: Link[] = active ? [{ context: active.spanContext() }] : [];
+  const cause = transitionCause(e);
   const span = tracer.startSpan(
     SPAN_TRANSITION,
     {
@@ -23,6 +25,9 @@ export function recordTransitionSpan(tracer: Tracer, e: StateChangeEvent): void 
         reason: e.reason,
         'circuit_breaker.consecutive_failures': e.consecutiveFailures,
         'circuit_breaker.failure_rate': e.failureRate,
+        ...(cause.errorCode === undefined ? {} : { 'circuit_breaker.error_code': cause.errorCode }),
+        ...(cause.errorClass === undefined ? {} : { 'circuit_breaker.error_class': cause.errorClass }),
+        ...(cause.target === undefined ? {} : { 'circuit_breaker.target': cause.target }),
       },
     },
   );

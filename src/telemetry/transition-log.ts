@@ -1,5 +1,6 @@
 import type { LogLevel } from '../config';
 import type { StateChangeEvent } from '../core/events';
+import { transitionCause } from './transition-cause';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
@@ -16,6 +17,7 @@ export function makeTransitionLogger(threshold: LogLevel, write: (line: string) 
   return (e) => {
     const level = levelOf(e);
     if (RANK[level] < RANK[threshold]) return;
+    const cause = transitionCause(e);
     write(
       JSON.stringify({
         time: new Date(e.at).toISOString(),
@@ -28,7 +30,11 @@ export function makeTransitionLogger(threshold: LogLevel, write: (line: string) 
         reason: e.reason,
         consecutive_failures: e.consecutiveFailures,
         failure_rate: e.failureRate,
-        recovery_seconds: e.recoveryMs === null ? undefined : e.recoveryMs / 1000,
+        // Millisecond precision is what the clock means; more digits are float noise.
+        recovery_seconds: e.recoveryMs === null ? undefined : Math.round(e.recoveryMs) / 1000,
+        error_code: cause.errorCode,
+        error_class: cause.errorClass,
+        target: cause.target,
       }) + '\n',
     );
   };
