@@ -1,15 +1,20 @@
 /**
  * The alert rules and dashboards against a real Prometheus scraping the real demo:
  *
- * 1. a private Postgres and nats-server, the demo game server under
- *    `--require dist/register.js` pointed at them (its own bots make the traffic), and a
- *    `prometheus` scraping the demo every second with prometheus/alerts.yml loaded;
- * 2. Postgres is stopped: CircuitBreakerOpen must fire for breaker="database", and every
- *    Grafana alert query must return data while the outage lasts (the demo's database
- *    fallback answers the refused calls, so the fallback queries have something to show);
- * 3. Postgres is started again: the breaker closes and the alert resolves;
- * 4. every PromQL query of the dashboards and Grafana alert rules is valid and returned
- *    data at some point of the scenario.
+ * 1. a private Postgres and nats-server, and two services using them under
+ *    `--require dist/register.js`: the demo game server (job "game"; its own bots make the
+ *    traffic) and a small Postgres client (job "lobby", test/fixtures/apps/pg-loop.js),
+ *    each with a breaker called database; a `prometheus` scrapes both every second with
+ *    prometheus/alerts.yml loaded;
+ * 2. Postgres is stopped: CircuitBreakerOpen must fire for breaker="database" once per
+ *    service, and every Grafana alert query must return data while the outage lasts (the
+ *    demo's database fallback answers the refused calls, so the fallback queries have
+ *    something to show);
+ * 3. Postgres is started again: the breakers close and the alerts resolve;
+ * 4. the lobby service is killed: CircuitBreakerMetricsAbsent fires for it;
+ * 5. every PromQL query of the dashboards and Grafana alert rules is valid and returned
+ *    data at some point of the scenario (but CircuitBreakerFlapping's, which needs half an
+ *    hour of flapping: prometheus/alerts.test.yml covers it).
  *
  * Needs `prometheus` (Debian package `prometheus`), the PostgreSQL server binaries and
  * `nats-server`: a missing one skips the suite, or fails it in CI
@@ -34,6 +39,10 @@ const PROMETHEUS_BIN = process.env.BREAKERBOX_PROMETHEUS_BIN || 'prometheus';
 const REGISTER = path.join(REPO_ROOT, 'dist', 'register.js');
 const DEMO_SERVER = path.join(REPO_ROOT, 'examples', 'demo', 'server.js');
 const DEMO_CONFIG = path.join(REPO_ROOT, 'examples', 'demo', 'breakerbox.yaml');
+const PG_LOOP = path.join(REPO_ROOT, 'test', 'fixtures', 'apps', 'pg-loop.js');
+const SERVICES = ['game', 'lobby'];
+/** Needs 30 minutes of flapping to return anything; promtool tests prove it fires. */
+const SLOW_ALERTS = ['CircuitBreakerFlapping'];
 const DEPENDENCY_BREAKERS = ['database', 'nats', 'websocket', 'file_system', 'auth'];
 /** What every alert's `for:` becomes here; see alertRulesWithShortFor(). */
 const SHORT_FOR = '5s';
@@ -97,13 +106,13 @@ function alertRulesWithShortFor(): string {
   return out;
 }
 
-async function startPrometheus(dir: string, scrapeTarget: string): Promise<PrometheusServer> {
+async function startPrometheus(dir: string, targets: Record<string, string>): Promise<PrometheusServer> {
   writeFileSync(path.join(dir, 'alerts.yml'), alertRulesWithShortFor());
   const configFile = path.join(dir, 'prometheus.yml');
   writeFileSync(configFile, stringifyYaml({
     global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
     rule_files: ['alerts.yml'],
-    scrape_configs: [{ job_name: 'breakerbox', metrics_path: '/metrics', static_configs: [{ targets: [scrapeTarget] }] }],
+    scrape_configs: Object.entries(targets).map(([job, target]) => ({ job_name: job, metrics_path: '/metrics', static_configs: [{ targets: [target] }] })),
   }));
   const logFile = path.join(dir, 'prometheus.log');
   const logs = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
@@ -205,10 +214,8 @@ async function activeAlerts(prometheus: PrometheusServer): Promise<ActiveAlert[]
  * (no backoff) and judges its failure rate over 10 s, so the outage shows in every panel
  * and alert query within seconds. Monitoring on a loopback port of the test's choosing.
  *
- * The demo's database breaker opens on its failure rate, not on consecutive failures:
- * that is what lets its failure-rate gauge (and CircuitBreakerHighFailureRate's query)
- * climb past 0.5 during the outage; a breaker opened by three failures in a row freezes
- * its window while open with only those three failures among many successes.
+ * The demo's database breaker opens on its failure rate; the lobby's opens on consecutive
+ * failures, and both report a failure rate over their window.
  */
 function demoConfigForTest(monitoringPort: number): string {
   const doc = parseYaml(readFileSync(DEMO_CONFIG, 'utf8')) as { circuit_breakers: Record<string, Record<string, unknown>> };
@@ -248,6 +255,7 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
   let postgres: PrivatePostgres | undefined;
   let nats: PrivateNats | undefined;
   let app: NodeProcess | undefined;
+  let lobby: NodeProcess | undefined;
   let prometheus: PrometheusServer | undefined;
   let scenarioStart = 0;
   let outageStart = 0;
@@ -297,11 +305,35 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
       timeoutMs: 600_000,
     });
     await app.waitForLine(/game server listening on/, 30_000);
-    prometheus = await startPrometheus(dir, `${LOOPBACK}:${monitoringPort}`);
+
+    const lobbyPort = await freePort();
+    const lobbyConfig = path.join(dir, 'lobby.yaml');
+    writeFileSync(lobbyConfig, stringifyYaml({ circuit_breakers: {
+      database: { failure_threshold: 2, timeout: '2s' },
+      monitoring: { host: LOOPBACK, port: lobbyPort, log_level: 'warn' },
+    } }));
+    lobby = spawnNode(['--require', REGISTER, PG_LOOP], {
+      cwd: dir,
+      env: {
+        BREAKERBOX_CONFIG: lobbyConfig,
+        PGHOST: postgres.host,
+        PGPORT: String(postgres.port),
+        PGUSER: postgres.user,
+        PGDATABASE: postgres.database,
+        PGPASSWORD: undefined,
+        OTEL_EXPORTER_PROMETHEUS_PORT: undefined,
+        OTEL_EXPORTER_PROMETHEUS_HOST: undefined,
+        OTEL_TRACES_EXPORTER: undefined,
+      },
+      timeoutMs: 600_000,
+    });
+    await lobby.waitForLine(/pg-loop running/, 30_000);
+    prometheus = await startPrometheus(dir, { game: `${LOOPBACK}:${monitoringPort}`, lobby: `${LOOPBACK}:${lobbyPort}` });
   });
 
   after(async () => {
     await prometheus?.stop();
+    await lobby?.kill('SIGTERM');
     await app?.kill('SIGTERM');
     await nats?.cleanup();
     await postgres?.cleanup();
@@ -320,27 +352,30 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
     expect(await activeAlerts(prometheus!), 'no alert while every dependency is up').to.deep.equal([]);
   });
 
-  it('fires CircuitBreakerOpen for breaker="database" while Postgres is down', async () => {
+  it('fires CircuitBreakerOpen for breaker="database" once per service while Postgres is down', async () => {
     outageStart = Math.floor(Date.now() / 1000);
     await postgres!.stop('immediate');
-    await eventually('CircuitBreakerOpen firing for database', WAIT_MS, async () => {
-      const firing = (await activeAlerts(prometheus!)).some(
-        (a) => a.labels.alertname === 'CircuitBreakerOpen' && a.labels.breaker === 'database' && a.state === 'firing',
-      );
-      return firing ? true : undefined;
+    await eventually('CircuitBreakerOpen firing for database in both services', WAIT_MS, async () => {
+      const jobs = (await activeAlerts(prometheus!))
+        .filter((a) => a.labels.alertname === 'CircuitBreakerOpen' && a.labels.breaker === 'database' && a.state === 'firing')
+        .map((a) => a.labels.job);
+      return SERVICES.every((job) => jobs.includes(job)) ? true : undefined;
     }, polling);
     const series = await resultOf(prometheus!, 'ALERTS{alertname="CircuitBreakerOpen", alertstate="firing", breaker="database"}');
-    expect(series).to.have.length(1);
-    expect(series[0].metric).to.include({ severity: 'warning', breaker: 'database' });
+    expect(series.map((s) => s.metric.job).sort()).to.deep.equal(SERVICES);
+    for (const s of series) {
+      expect(s.metric).to.include({ severity: 'warning', breaker: 'database' });
+      expect(s.metric, 'replicas merge: no instance label').to.not.have.property('instance');
+    }
   });
 
   it('has data for every Grafana alert query while the outage lasts', async () => {
-    const alertQueries = collectDashboardQueries().filter((q) => q.source.includes('breakerbox-alerts.yaml'));
+    const alertQueries = collectDashboardQueries().filter((q) => q.source.includes('breakerbox-alerts.yaml')
+      && ![...SLOW_ALERTS, 'CircuitBreakerMetricsAbsent'].some((name) => q.source.includes(`rule ${name} `)));
     expect(alertQueries.map((q) => q.source).join('\n')).to.include('CircuitBreakerFallbackOveruse');
     const pending = new Map(alertQueries.map((q) => [q.source, q.expr]));
     // Over the outage so far, one point a second: a condition can be true for a few seconds
-    // only (the failure rate of a breaker that opened falls back to 0 once its window has
-    // aged out, since refused calls are not attempts).
+    // only (refused calls are not attempts: only trial calls feed an open breaker's window).
     await eventually('data for the alert queries', WAIT_MS, async () => {
       for (const [source, expr] of pending) {
         if ((await rangeResult(prometheus!, expr, outageStart)).some(hasNumber)) pending.delete(source);
@@ -352,9 +387,9 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
 
   it('resolves CircuitBreakerOpen once Postgres is back and the breaker has closed', async () => {
     await postgres!.start();
-    await eventually('the database breaker closed in Prometheus', WAIT_MS, async () => {
+    await eventually('the database breakers closed in Prometheus', WAIT_MS, async () => {
       const closed = await resultOf(prometheus!, 'circuit_breaker_state{breaker="database", state="closed"} == 1');
-      return closed.length === 1 ? true : undefined;
+      return closed.length === SERVICES.length ? true : undefined;
     }, polling);
     await eventually('CircuitBreakerOpen for database to resolve', WAIT_MS, async () => {
       const stillActive = (await activeAlerts(prometheus!)).some(
@@ -370,8 +405,20 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
     }, polling);
   });
 
+  it('fires CircuitBreakerMetricsAbsent for the lobby once it stops exporting metrics', async () => {
+    await lobby!.kill('SIGKILL');
+    await eventually('CircuitBreakerMetricsAbsent firing for the lobby', WAIT_MS, async () => {
+      const firing = (await activeAlerts(prometheus!)).filter(
+        (a) => a.labels.alertname === 'CircuitBreakerMetricsAbsent' && a.state === 'firing',
+      );
+      return firing.length > 0 ? firing : undefined;
+    }, polling);
+    const series = await resultOf(prometheus!, 'ALERTS{alertname="CircuitBreakerMetricsAbsent", alertstate="firing"}');
+    expect(series.map((s) => s.metric.job)).to.deep.equal(['lobby']);
+  });
+
   it('accepts every dashboard and Grafana alert query, and each returned data during the scenario', async () => {
-    const queries = collectDashboardQueries();
+    const queries = collectDashboardQueries().filter((q) => !SLOW_ALERTS.some((name) => q.source.includes(`rule ${name} `)));
     expect(queries.length).to.be.greaterThan(10);
     const problems: string[] = [];
     for (const { source, expr } of queries) {
