@@ -240,10 +240,10 @@ function checkCombinations(
     report('slow_call_rate', 'slow_call_duration to be set as well', 'without it slow_call_rate does nothing');
   }
   const ratePolicy = has('failure_rate') || has('slow_call_duration');
-  for (const k of ['window', 'window_size', 'minimum_calls']) {
-    if (has(k) && !ratePolicy) {
-      report(k, 'failure_rate or slow_call_duration to be set as well', `without a rate policy ${k} does nothing`);
-    }
+  // window and window_size also set the window the failure-rate gauge is measured over,
+  // so they mean something on every breaker; minimum_calls only gates a rate policy.
+  if (has('minimum_calls') && !ratePolicy) {
+    report('minimum_calls', 'failure_rate or slow_call_duration to be set as well', 'without a rate policy minimum_calls does nothing');
   }
   if (has('window') && has('window_size')) {
     report('window', 'either window or window_size, not both', 'window_size takes precedence, so window would do nothing');

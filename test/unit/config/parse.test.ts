@@ -81,6 +81,12 @@ describe('config: modules the file does not name', () => {
     expect(c.breakers.map((b) => b.name)).to.deep.equal(['primary_db', 'events', 'websocket', 'file_system']);
   });
 
+  it('takes window on a consecutive-failure breaker as the window its failure rate is measured over', () => {
+    const c = parse(yaml('database: {failure_threshold: 3, window: 2m}', 'nats: {window_size: 50}'));
+    expect(breaker(c, 'database').options).to.include({ failureThreshold: 3, windowMs: 120_000 });
+    expect(breaker(c, 'nats').options).to.include({ windowSize: 50 });
+  });
+
   it('turns a module off only when the file says so, with mode: disabled', () => {
     const c = parse(yaml('nats: {mode: disabled}'));
     expect(breaker(c, 'nats').disabled).to.equal(true);

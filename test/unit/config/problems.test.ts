@@ -42,12 +42,9 @@ const BAD_FILES: Array<[string, string, Want[]]> = [
     [{ line: 1, path: 'database.failure_rate', value: '50%', expected: RATE }]],
   ['slow_call_rate without slow_call_duration', 'database: {slow_call_rate: 0.5}\n',
     [{ line: 1, path: 'database.slow_call_rate', value: 0.5, expected: 'slow_call_duration to be set as well', says: 'does nothing' }]],
-  ['window settings without a rate policy', yaml('database:', '  window_size: 20', '  minimum_calls: 5'), [
-    { line: 2, path: 'database.window_size', value: 20, expected: 'failure_rate or slow_call_duration to be set as well', says: 'window_size does nothing' },
+  ['minimum_calls without a rate policy', yaml('database:', '  window_size: 20', '  minimum_calls: 5'), [
     { line: 3, path: 'database.minimum_calls', value: 5, expected: 'failure_rate or slow_call_duration to be set as well', says: 'minimum_calls does nothing' },
   ]],
-  ['window without a rate policy', 'database: {window: 30s}\n',
-    [{ line: 1, path: 'database.window', value: '30s', expected: 'failure_rate or slow_call_duration to be set as well' }]],
   ['both window and window_size', 'database: {failure_rate: 0.5, window: 30s, window_size: 10}\n',
     [{ line: 1, path: 'database.window', value: '30s', expected: 'either window or window_size, not both', says: 'takes precedence' }]],
   ['minimum_calls larger than window_size', 'database: {failure_rate: 0.5, window_size: 10, minimum_calls: 20}\n',
