@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { handle, type RouteContext } from './routes';
 
 export interface MonitoringServerOptions extends RouteContext {
@@ -14,11 +15,25 @@ export interface MonitoringServer {
 }
 
 /**
- * The one HTTP port for /metrics, health and admin routes. The server is unref'd: it must
- * never be the reason an app that finished its work keeps running.
+ * Scrapes and probes are small and fast: a client that has not sent its headers or its
+ * request within these bounds is a slowloris or a broken proxy, and a scraper's keep-alive
+ * connection is not worth holding longer than one scrape interval apart.
+ */
+export const SERVER_TIMEOUTS = {
+  headersTimeout: 10_000,
+  requestTimeout: 15_000,
+  keepAliveTimeout: 5_000,
+  /** How often Node checks the two timeouts above (its default is 30 s). */
+  connectionsCheckingInterval: 2_000,
+} as const;
+
+/**
+ * The one HTTP port for /metrics, health and admin routes. It must never be the reason an
+ * app that finished its work keeps running: the listening socket and every accepted
+ * connection are unref'd, so open scrapers or idle clients do not hold the event loop.
  */
 export function createMonitoringServer(options: MonitoringServerOptions): MonitoringServer {
-  const server = createServer((req, res) => {
+  const server = createServer({ connectionsCheckingInterval: SERVER_TIMEOUTS.connectionsCheckingInterval }, (req, res) => {
     try {
       handle(options, req, res);
     } catch {
@@ -26,6 +41,10 @@ export function createMonitoringServer(options: MonitoringServerOptions): Monito
       res.end('{"error":"internal error"}\n');
     }
   });
+  server.headersTimeout = SERVER_TIMEOUTS.headersTimeout;
+  server.requestTimeout = SERVER_TIMEOUTS.requestTimeout;
+  server.keepAliveTimeout = SERVER_TIMEOUTS.keepAliveTimeout;
+  server.on('connection', (socket: Socket) => socket.unref());
   server.unref();
   return {
     server,

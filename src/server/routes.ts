@@ -23,22 +23,20 @@ type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
 /** Dispatches one request. Never throws and never puts a stack trace in an answer. */
 export function handle(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): void {
-  let path: string;
-  try {
-    path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  } catch {
-    return sendError(res, 400, 'malformed request URL');
-  }
+  const target = splitTarget(req.url ?? '/');
+  if (target === null) return sendError(res, 400, 'malformed request URL');
+  const { path } = target;
   const method = req.method ?? 'GET';
   const isRead = method === 'GET' || method === 'HEAD';
   const head = method === 'HEAD';
+  let m: RegExpExecArray | null;
 
-  if (path === '/metrics') {
+  if (ROUTE.metrics.test(path)) {
     if (!isRead) return sendError(res, 405, `${method} not allowed on /metrics`, { allow: 'GET, HEAD' });
     if (!ctx.metricsHandler) return sendError(res, 503, `metrics ${ctx.metricsNote ?? 'are disabled (OTEL_SDK_DISABLED or monitoring off)'}`);
     return ctx.metricsHandler(req, res);
   }
-  if (path === '/health/circuit-breakers') {
+  if (ROUTE.health.test(path)) {
     if (!isRead) return sendError(res, 405, `${method} not allowed on ${path}`, { allow: 'GET, HEAD' });
     const breakers = ctx.registry.list().map(healthOf);
     if (ctx.disabledReason !== undefined) {
@@ -47,22 +45,56 @@ export function handle(ctx: RouteContext, req: IncomingMessage, res: ServerRespo
     const unhealthy = breakers.filter((b) => isUnhealthy(b.state)).map((b) => b.name);
     return sendJson(res, unhealthy.length > 0 ? 503 : 200, { status: unhealthy.length > 0 ? 'unhealthy' : 'ok', unhealthy, breakers }, head);
   }
-  if (path.startsWith('/health/circuit-breakers/')) {
+  if ((m = ROUTE.healthOne.exec(path))) {
     if (!isRead) return sendError(res, 405, `${method} not allowed on ${path}`, { allow: 'GET, HEAD' });
-    const name = decodeName(path.slice('/health/circuit-breakers/'.length));
+    const name = decodeName(m[1]);
     const entry = name === null ? undefined : ctx.registry.list().find((e) => e.breaker.name === name);
     if (!entry) return sendError(res, 404, `no circuit breaker named ${JSON.stringify(name)}`);
     const health = healthOf(entry);
     return sendJson(res, isUnhealthy(health.state) ? 503 : 200, health, head);
   }
-  if (path === '/metrics/circuit-breakers') {
+  if (ROUTE.stats.test(path)) {
     if (!isRead) return sendError(res, 405, `${method} not allowed on ${path}`, { allow: 'GET, HEAD' });
     return sendJson(res, 200, { breakers: ctx.registry.list().map(statsOf) }, head);
   }
-  if (path.startsWith('/circuit-breakers/')) {
-    return handleAdmin(ctx, req, res, path.slice('/circuit-breakers/'.length));
+  if ((m = ROUTE.admin.exec(path))) {
+    return handleAdmin(ctx, req, res, m[1]);
   }
   return sendError(res, 404, `no route for ${path}`);
+}
+
+/**
+ * Routes tolerate repeated slashes between their fixed segments (proxies that join a base
+ * path and a route often send `//health/...`), but a breaker name is taken as sent: child
+ * names such as `websocket@ws://host:80` hold slashes of their own.
+ */
+const ROUTE = {
+  metrics: /^\/+metrics\/*$/,
+  health: /^\/+health\/+circuit-breakers\/*$/,
+  healthOne: /^\/+health\/+circuit-breakers\/+(.+)$/,
+  stats: /^\/+metrics\/+circuit-breakers\/*$/,
+  admin: /^\/+circuit-breakers\/+(.+)$/,
+};
+
+/**
+ * The path and query of a request target. Not `new URL(target, base)`: it reads a target
+ * starting with `//` as a host name. Absolute-form targets (`GET http://h/metrics`) are
+ * accepted, as HTTP requires of servers.
+ */
+function splitTarget(raw: string): { path: string; query: URLSearchParams } | null {
+  if (/^https?:\/\//i.test(raw)) {
+    try {
+      const url = new URL(raw);
+      return { path: url.pathname, query: url.searchParams };
+    } catch {
+      return null;
+    }
+  }
+  if (!raw.startsWith('/')) return null;
+  const q = raw.indexOf('?');
+  const path = q === -1 ? raw : raw.slice(0, q);
+  const hash = path.indexOf('#');
+  return { path: hash === -1 ? path : path.slice(0, hash), query: new URLSearchParams(q === -1 ? '' : raw.slice(q + 1)) };
 }
 
 function handleAdmin(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, rest: string): void {

@@ -274,6 +274,18 @@ describe('monitoring server', () => {
     });
   });
 
+  describe('paths joined badly by proxies', () => {
+    it('answers the route for repeated slashes such as //health/circuit-breakers and //metrics', async () => {
+      registry.get('auth').forceOpen();
+      await start();
+      const health = await request('//health/circuit-breakers');
+      expect(health.status).to.equal(503);
+      expect(health.json().unhealthy).to.deep.equal(['auth']);
+      expect((await request('/health//circuit-breakers/auth')).json()).to.include({ name: 'auth', state: 'forced_open' });
+      expect((await request('//metrics')).text).to.equal('# metrics here\n');
+    });
+  });
+
   describe('anything else', () => {
     it('answers 404 for unknown paths and 405 for writes to read-only routes', async () => {
       await start();
