@@ -1,4 +1,5 @@
 import { OUTCOMES, type CallRecorder } from '../core/recorder';
+import { TransitionCounts } from './transition-counts';
 
 /** Call-duration bucket bounds in seconds: 0.5 ms .. 30 s (plus +Inf). */
 export const DURATION_BUCKETS_S: readonly number[] = [
@@ -32,6 +33,8 @@ export class CallStats implements CallRecorder {
   readonly recoveryBuckets = new Float64Array(RECOVERY_BUCKETS_S.length + 1);
   recoveryCount = 0;
   recoverySumS = 0;
+  /** Transitions by (from, to), recorded by the registry from the breaker's stateChange events. */
+  readonly transitions = new TransitionCounts();
 
   constructor(defaultOperation: string) {
     this.operations.push(new OperationStats(defaultOperation));

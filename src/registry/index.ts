@@ -2,6 +2,7 @@ import { BreakerRegistry } from './registry';
 
 export { BreakerRegistry, type ManagedBreaker, type RegistryGetOptions } from './registry';
 export type { OperationFallbacks } from './operation-fallbacks';
+export { TransitionCounts } from './transition-counts';
 export { CallStats, OperationStats, DURATION_BUCKETS_S, RECOVERY_BUCKETS_S } from './call-stats';
 export { healthOf, statsOf, isUnhealthy, type BreakerHealth, type BreakerStatsSnapshot } from './health';
 

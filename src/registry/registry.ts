@@ -33,14 +33,16 @@ const DEFAULT_OPERATION = 'execute';
 /**
  * Named breakers, created on first use from the configuration (or code options and the
  * defaults). Per-target children are bounded by `max_targets`: when full, the least recently
- * used closed child is dropped; if every child is tripped, calls share the parent breaker,
- * so neither memory nor metric labels grow with the number of targets.
+ * used closed child is dropped, else the least recently used child whatever its state, so
+ * neither memory nor metric labels grow with the number of targets, and a new target always
+ * gets a breaker of its own: one that never failed is never refused for others' failures.
  */
 export class BreakerRegistry {
   private readonly entries = new Map<string, ManagedBreaker>();
   private readonly children = new Map<string, Map<string, ManagedBreaker>>();
   private readonly addListeners: Listener[] = [];
   private readonly removeListeners: Listener[] = [];
+  private readonly retired = new Map<string, Record<string, number>>();
   private config: BreakerboxConfig | null = null;
   private tick = 0;
 
@@ -121,7 +123,7 @@ export class BreakerRegistry {
       found.lastUsed = ++this.tick;
       return found;
     }
-    if (kids.size >= parent.config.maxTargets && !this.evictIdleChild(kids)) return parent;
+    if (kids.size >= parent.config.maxTargets) this.evictIdleChild(parentName, kids);
     const p = parent.breaker;
     const breaker = new CircuitBreaker({
       ...childOptions(p.options),
@@ -129,9 +131,23 @@ export class BreakerRegistry {
       name: `${parentName}@${target}`,
     });
     breaker.shareFallbackOf(p);
+    // An operator who forced the parent open (or disabled it) meant every target.
+    if (p.state === 'forced_open') breaker.forceOpen();
+    else if (p.state === 'disabled') breaker.disable();
     const entry = this.add({ breaker, module: parent.module, stats: new CallStats(DEFAULT_OPERATION), config: parent.config, parent: parentName, target, lastUsed: ++this.tick });
     kids.set(target, entry);
     return entry;
+  }
+
+  /** The live per-target children of a breaker (none when it is not per-target). */
+  childrenOf(parentName: string): ManagedBreaker[] {
+    const kids = this.children.get(parentName);
+    return kids ? [...kids.values()] : [];
+  }
+
+  /** Calls per outcome that evicted children of `parentName` made, so roll-ups never go backwards. */
+  retiredCalls(parentName: string): Record<string, number> {
+    return { ...(this.retired.get(parentName) ?? {}) };
   }
 
   /** Every breaker, parents and children. */
@@ -157,6 +173,7 @@ export class BreakerRegistry {
   clear(): void {
     for (const e of [...this.entries.values()]) this.remove(e);
     this.children.clear();
+    this.retired.clear();
   }
 
   private defaults(): Partial<CircuitBreakerOptions> {
@@ -172,6 +189,7 @@ export class BreakerRegistry {
     else if (cfg?.disabled) entry.breaker.disable();
     else if (cfg?.forcedOpen) entry.breaker.forceOpen();
     entry.breaker.on('stateChange', (e) => {
+      entry.stats.transitions.add(e.from, e.to);
       if (e.recoveryMs !== null) entry.stats.recordRecovery(e.recoveryMs);
     });
     for (const fn of this.addListeners) fn(entry);
@@ -183,16 +201,21 @@ export class BreakerRegistry {
     for (const fn of this.removeListeners) fn(entry);
   }
 
-  private evictIdleChild(kids: Map<string, ManagedBreaker>): boolean {
-    let victim: ManagedBreaker | null = null;
+  /** Drops the least recently used closed child, else the least recently used child. */
+  private evictIdleChild(parentName: string, kids: Map<string, ManagedBreaker>): void {
+    let closed: ManagedBreaker | null = null;
+    let any: ManagedBreaker | null = null;
     for (const kid of kids.values()) {
-      if (kid.breaker.state !== 'closed') continue;
-      if (victim === null || kid.lastUsed < victim.lastUsed) victim = kid;
+      if (any === null || kid.lastUsed < any.lastUsed) any = kid;
+      if (kid.breaker.state === 'closed' && (closed === null || kid.lastUsed < closed.lastUsed)) closed = kid;
     }
-    if (victim === null || victim.target === null) return false;
+    const victim = closed ?? any;
+    if (victim === null || victim.target === null) return;
     kids.delete(victim.target);
+    const sum = this.retired.get(parentName) ?? {};
+    for (const [outcome, n] of Object.entries(victim.stats.totals())) sum[outcome] = (sum[outcome] ?? 0) + n;
+    this.retired.set(parentName, sum);
     this.remove(victim);
-    return true;
   }
 }
 

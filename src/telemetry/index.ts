@@ -1,18 +1,20 @@
-import { metrics, trace, type Meter, type Tracer } from '@opentelemetry/api';
+import { trace, type Meter, type Tracer } from '@opentelemetry/api';
 import type { LogLevel } from '../config';
-import type { BreakerRegistry, ManagedBreaker } from '../registry';
+import type { BreakerRegistry } from '../registry';
 import { VERSION } from '../version';
-import { registerBreakerMetrics } from './metrics';
 import { recordCallSpan, recordRejectedEvent, recordTransitionSpan } from './spans';
 import { makeTransitionLogger } from './transition-log';
-import { TransitionCounts } from './transition-counts';
 
 export { BreakerboxMetricProducer } from './histogram-producer';
 export { METRIC, SPAN_TRANSITION, EVENT_REJECTED } from './names';
 
 export interface TelemetryOptions {
   registry: BreakerRegistry;
-  /** Default: the global meter `breakerbox`. */
+  /**
+   * Unused: every series now comes from BreakerboxMetricProducer, so a breaker the registry
+   * drops leaves /metrics. Kept so existing calls still compile.
+   * @deprecated
+   */
   meter?: Meter;
   /** Default: the global tracer `breakerbox`. */
   tracer?: Tracer;
@@ -23,23 +25,17 @@ export interface TelemetryOptions {
 }
 
 /**
- * Connects the registry's breakers to OpenTelemetry: observable counters and gauges, spans
- * and log lines for transitions, span events for rejections. Reads only; never changes a
- * breaker's behaviour. The histograms reach the metric reader through BreakerboxMetricProducer.
+ * Connects the registry's breakers to OpenTelemetry traces and logs: spans and log lines for
+ * transitions, span events for rejections. Reads only; never changes a breaker's behaviour.
+ * Metrics reach the metric reader through BreakerboxMetricProducer.
  */
 export function startTelemetry(options: TelemetryOptions): void {
   const { registry } = options;
-  const meter = options.meter ?? metrics.getMeter('breakerbox', VERSION);
   const tracer = options.tracer ?? trace.getTracer('breakerbox', VERSION);
   const log = makeTransitionLogger(options.logLevel ?? 'info', options.writeLog);
-  const transitions = new WeakMap<ManagedBreaker, TransitionCounts>();
-  registerBreakerMetrics(meter, registry, transitions);
   registry.onAdd((entry) => {
-    const counts = new TransitionCounts();
-    transitions.set(entry, counts);
     const b = entry.breaker;
     b.on('stateChange', (e) => {
-      counts.add(e.from, e.to);
       recordTransitionSpan(tracer, e);
       log(e);
     });

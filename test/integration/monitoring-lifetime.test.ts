@@ -59,9 +59,10 @@ describe('monitoring server and the app lifetime', function () {
     await app.waitForLine('ready');
 
     // A scraper with a keep-alive agent: its connection stays open after the answer.
-    agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
+    const scraper = new http.Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
+    agent = scraper;
     const status = await new Promise<number>((resolve, reject) => {
-      http.get({ host: LOOPBACK, port, path: '/metrics', agent }, (res) => {
+      http.get({ host: LOOPBACK, port, path: '/metrics', agent: scraper }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
       }).on('error', reject);

@@ -181,18 +181,34 @@ describe('registry: per-target children', () => {
     expect(names(registry)).to.deep.equal(['api', 'api@a', 'api@c', 'api@d']);
   });
 
-  it('keeps tripped children and sends new targets to the parent once every child is tripped', async () => {
+  it('never refuses a target that never failed because other targets failed and filled the table', async () => {
+    const registry = new BreakerRegistry(perTarget(2));
+    for (const dead of ['a', 'b', 'c', 'd']) {
+      const child = registry.child('api', dead).breaker;
+      await failTimes((fn) => child.execute(fn), 1);
+      expect(child.state, dead).to.equal('open');
+    }
+    const healthy = registry.child('api', 'healthy');
+    expect(healthy.breaker.name).to.equal('api@healthy');
+    expect(await healthy.breaker.execute(async () => 'ok')).to.equal('ok');
+    expect(registry.get('api').state).to.equal('closed');
+    expect(registry.list().length).to.equal(3);
+  });
+
+  it('evicts the least recently used child whatever its state once no closed child is left', async () => {
     const registry = new BreakerRegistry(perTarget(2));
     const a = registry.child('api', 'a').breaker;
     const b = registry.child('api', 'b').breaker;
     await failTimes((fn) => a.execute(fn), 1);
     await failTimes((fn) => b.execute(fn), 1);
-    const overflow = registry.child('api', 'c');
-    expect(overflow.breaker.name).to.equal('api');
-    expect(names(registry)).to.deep.equal(['api', 'api@a', 'api@b']);
-    // The tripped children still refuse their own targets: an outage is not forgotten by eviction.
-    expect(registry.child('api', 'a').breaker).to.equal(a);
-    expect(a.state).to.equal('open');
+    registry.child('api', 'b');
+    registry.child('api', 'c');
+    expect(names(registry)).to.deep.equal(['api', 'api@b', 'api@c']);
+    // A closed child goes first, so a target still failing keeps its outage while it can.
+    registry.child('api', 'd');
+    expect(names(registry)).to.deep.equal(['api', 'api@b', 'api@d']);
+    expect(registry.child('api', 'b').breaker).to.equal(b);
+    expect(b.state).to.equal('open');
   });
 
   it('does not grow with 10,000 distinct targets', async () => {

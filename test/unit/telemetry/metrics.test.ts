@@ -229,4 +229,28 @@ describe('telemetry: metrics as Prometheus sees them', () => {
     const breakers = new Set(findSamples(exposition, 'circuit_breaker_state').map((s) => s.labels.breaker));
     expect([...breakers].sort()).to.deep.equal(['api', 'api@host-48', 'api@host-49']);
   });
+
+  it('drops evicted children from every family even when they were scraped while alive, so all families show the same breakers', async () => {
+    h = new MetricsHarness('api:\n  per_target: true\n  max_targets: 2\n');
+    let first = '';
+    for (let i = 0; i < 30; i++) {
+      await h.registry.child('api', `host-${i}`).breaker.execute(async () => i);
+      const { text } = await h.scrape();
+      if (i === 1) first = text;
+    }
+    const { text, exposition } = await h.scrape();
+    const live = ['api', 'api@host-28', 'api@host-29'];
+    expect(h.registry.list().map((e) => e.breaker.name).sort()).to.deep.equal(live);
+    for (const family of ['circuit_breaker_state', 'circuit_breaker_failure_rate', 'circuit_breaker_fallbacks_total', 'circuit_breaker_recovery_duration_seconds_count']) {
+      const breakers = new Set(findSamples(exposition, family).map((s) => s.labels.breaker));
+      expect([...breakers].sort(), family).to.deep.equal(live);
+    }
+    // The parent carries no calls of its own with per_target: children's call series only.
+    for (const family of ['circuit_breaker_calls_total', 'circuit_breaker_call_duration_seconds_count']) {
+      const breakers = new Set(findSamples(exposition, family).map((s) => s.labels.breaker));
+      expect([...breakers].sort(), family).to.deep.equal(['api@host-28', 'api@host-29']);
+    }
+    // Two live children after 30 origins weigh what two live children weighed after 2.
+    expect(text.split('\n').length).to.equal(first.split('\n').length);
+  });
 });

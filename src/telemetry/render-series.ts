@@ -1,0 +1,117 @@
+import {
+  AggregationTemporality,
+  DataPointType,
+  type DataPoint,
+  type Histogram,
+  type MetricData,
+} from '@opentelemetry/sdk-metrics';
+import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import { OUTCOMES } from '../core/recorder';
+import { DURATION_BUCKETS_S, RECOVERY_BUCKETS_S } from '../registry';
+import { METRIC, STATES } from './names';
+import type { BreakerSeries } from './series';
+
+/** The breakers of one process; `worker` labels its gauges when several processes are served together. */
+export interface SeriesSource {
+  worker: string | null;
+  series: BreakerSeries[];
+}
+
+const DURATION_WIDTH = DURATION_BUCKETS_S.length + 1;
+
+/**
+ * Every breakerbox family from plain series. Counters and histograms are summed over the
+ * sources by their labels (the way prom-client's AggregatorRegistry sums workers); the state
+ * and failure-rate gauges cannot be summed meaningfully, so each source keeps its own,
+ * told apart by the bounded `worker` label.
+ */
+export function renderSeries(sources: SeriesSource[], startTime: HrTime, endTime: HrTime): MetricData[] {
+  const state: DataPoint<number>[] = [];
+  const rate: DataPoint<number>[] = [];
+  const calls = new Summed<number>();
+  const durations = new Summed<HistogramValue>();
+  const transitions = new Summed<number>();
+  const fallbacks = new Summed<number>();
+  const recoveries = new Summed<HistogramValue>();
+  const point = <T>(attributes: Attributes, value: T): DataPoint<T> => ({ attributes, startTime, endTime, value });
+
+  for (const { worker, series } of sources) {
+    const w = worker === null ? {} : { worker };
+    for (const b of series) {
+      const breaker = b.breaker;
+      for (const s of STATES) state.push(point({ breaker, state: s, ...w }, s === b.state ? 1 : 0));
+      rate.push(point({ breaker, ...w }, b.failureRate));
+      for (const op of b.operations) {
+        for (let o = 0; o < OUTCOMES.length; o++) {
+          // Series start at zero: Prometheus's rate()/increase() cannot count the
+          // observations that made a series appear.
+          const attrs = { breaker, module: b.module, operation: op.name, outcome: OUTCOMES[o] };
+          calls.add(attrs, op.counts[o], addNumbers);
+          durations.add(attrs, { buckets: op.buckets.slice(o * DURATION_WIDTH, (o + 1) * DURATION_WIDTH), sum: op.sumsS[o], count: op.counts[o] }, addHistograms);
+        }
+      }
+      for (const t of b.transitions) transitions.add({ breaker, from: t.from, to: t.to }, t.count, addNumbers);
+      fallbacks.add({ breaker, result: 'success' }, b.fallbacks.success, addNumbers);
+      fallbacks.add({ breaker, result: 'failure' }, b.fallbacks.failure, addNumbers);
+      recoveries.add({ breaker }, { buckets: b.recovery.buckets, sum: b.recovery.sumS, count: b.recovery.count }, addHistograms);
+    }
+  }
+  return [
+    gauge(METRIC.state, 'Circuit breaker state: 1 for the current state, 0 for the others', state),
+    counter(METRIC.calls, 'Guarded calls by outcome (success, failure, ignored, rejected, timeout)', calls.points(point)),
+    histogram(METRIC.callDuration, 'Duration of guarded calls in seconds, by outcome', DURATION_BUCKETS_S, durations.points(point)),
+    counter(METRIC.transitions, 'Circuit breaker state transitions', transitions.points(point)),
+    gauge(METRIC.failureRate, 'Failure rate over the rolling window, 0..1', rate),
+    counter(METRIC.fallbacks, 'Fallback invocations by result', fallbacks.points(point)),
+    histogram(METRIC.recoveryDuration, 'Time from a breaker first opening to closing again, in seconds', RECOVERY_BUCKETS_S, recoveries.points(point)),
+  ];
+}
+
+interface HistogramValue {
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+const addNumbers = (a: number, b: number): number => a + b;
+const addHistograms = (a: HistogramValue, b: HistogramValue): HistogramValue => ({
+  buckets: a.buckets.map((n, i) => n + (b.buckets[i] ?? 0)),
+  sum: a.sum + b.sum,
+  count: a.count + b.count,
+});
+
+/** Values keyed by their label set, in first-seen order. */
+class Summed<T> {
+  private readonly byKey = new Map<string, { attributes: Attributes; value: T }>();
+
+  add(attributes: Record<string, string>, value: T, plus: (a: T, b: T) => T): void {
+    const key = Object.values(attributes).join('\u0000');
+    const found = this.byKey.get(key);
+    if (found) found.value = plus(found.value, value);
+    else this.byKey.set(key, { attributes, value });
+  }
+
+  points(point: (attributes: Attributes, value: T) => DataPoint<T>): DataPoint<T>[] {
+    return [...this.byKey.values()].map((e) => point(e.attributes, e.value));
+  }
+}
+
+function descriptor(name: string, description: string): MetricData['descriptor'] {
+  return { name, description, unit: '', valueType: ValueType.DOUBLE };
+}
+
+function gauge(name: string, description: string, dataPoints: DataPoint<number>[]): MetricData {
+  return { descriptor: descriptor(name, description), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints };
+}
+
+function counter(name: string, description: string, dataPoints: DataPoint<number>[]): MetricData {
+  return { descriptor: descriptor(name, description), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: true, dataPoints };
+}
+
+function histogram(name: string, description: string, boundaries: readonly number[], values: DataPoint<HistogramValue>[]): MetricData {
+  const dataPoints: DataPoint<Histogram>[] = values.map((p) => ({
+    ...p,
+    value: { buckets: { boundaries: boundaries as number[], counts: p.value.buckets }, sum: p.value.sum, count: p.value.count },
+  }));
+  return { descriptor: descriptor(name, description), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.HISTOGRAM, dataPoints };
+}

@@ -1,0 +1,42 @@
+import type { BreakerState } from '../core/types';
+import type { BreakerRegistry } from '../registry';
+import { reportedOperations } from './reported-operations';
+
+/**
+ * What one breaker contributes to /metrics at one moment, as plain data: read from the
+ * registry's live cells at collection time, so a breaker the registry dropped (an evicted
+ * per-target child) is simply absent, and every family lists the same breakers. Plain JSON,
+ * so a cluster worker or a worker thread can send it to the process that serves the port.
+ */
+export interface BreakerSeries {
+  breaker: string;
+  module: string;
+  state: BreakerState;
+  failureRate: number;
+  /** Per operation, indexed by OUTCOMES: counts, sums (s), and buckets [outcome * width + bucket]. */
+  operations: { name: string; counts: number[]; sumsS: number[]; buckets: number[] }[];
+  fallbacks: { success: number; failure: number };
+  transitions: { from: BreakerState; to: BreakerState; count: number }[];
+  recovery: { buckets: number[]; sumS: number; count: number };
+}
+
+export function seriesOf(registry: BreakerRegistry): BreakerSeries[] {
+  return registry.list().map((entry) => {
+    const s = entry.stats;
+    return {
+      breaker: entry.breaker.name,
+      module: entry.module,
+      state: entry.breaker.state,
+      failureRate: entry.breaker.failureRate,
+      operations: reportedOperations(entry).map((op) => ({
+        name: op.name,
+        counts: Array.from(op.counts),
+        sumsS: Array.from(op.sumsS),
+        buckets: Array.from(op.buckets),
+      })),
+      fallbacks: { success: s.fallbackSuccesses, failure: s.fallbackFailures },
+      transitions: [...s.transitions.entries()].map((t) => ({ ...t })),
+      recovery: { buckets: Array.from(s.recoveryBuckets), sumS: s.recoverySumS, count: s.recoveryCount },
+    };
+  });
+}
