@@ -4,7 +4,7 @@ export { BreakerRegistry, type ManagedBreaker, type RegistryGetOptions } from '.
 export type { OperationFallbacks } from './operation-fallbacks';
 export { TransitionCounts } from './transition-counts';
 export { CallStats, OperationStats, DURATION_BUCKETS_S, RECOVERY_BUCKETS_S } from './call-stats';
-export { healthOf, statsOf, isUnhealthy, type BreakerHealth, type BreakerStatsSnapshot } from './health';
+export { healthOf, statsOf, isUnhealthy, refusesCalls, healthReport, HEALTH_SCOPES, type HealthScope, type TargetsRollup, type BreakerHealth, type BreakerStatsSnapshot } from './health';
 
 const KEY = Symbol.for('breakerbox.registry');
 type WithRegistry = typeof globalThis & { [KEY]?: BreakerRegistry };

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CircuitBreaker } from '../core/circuit-breaker';
 import type { BreakerRegistry } from '../registry';
-import { healthOf, isUnhealthy, statsOf } from '../registry';
+import { HEALTH_SCOPES, healthOf, healthReport, refusesCalls, statsOf, type HealthScope } from '../registry';
 import { checkAdminToken } from './admin-auth';
 import { sendError, sendJson } from './respond';
 
@@ -25,7 +26,7 @@ type AdminAction = (typeof ADMIN_ACTIONS)[number];
 export function handle(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): void {
   const target = splitTarget(req.url ?? '/');
   if (target === null) return sendError(res, 400, 'malformed request URL');
-  const { path } = target;
+  const { path, query } = target;
   const method = req.method ?? 'GET';
   const isRead = method === 'GET' || method === 'HEAD';
   const head = method === 'HEAD';
@@ -38,24 +39,25 @@ export function handle(ctx: RouteContext, req: IncomingMessage, res: ServerRespo
   }
   if (ROUTE.health.test(path)) {
     if (!isRead) return sendError(res, 405, `${method} not allowed on ${path}`, { allow: 'GET, HEAD' });
-    const breakers = ctx.registry.list().map(healthOf);
+    const scope = scopeOf(query);
+    if (scope === null) return sendError(res, 400, `scope=${JSON.stringify(query.get('scope'))}: expected one of ${HEALTH_SCOPES.join(', ')}`);
+    const report = healthReport(ctx.registry, scope);
     if (ctx.disabledReason !== undefined) {
-      return sendJson(res, 200, { status: 'ok', enabled: false, reason: ctx.disabledReason, unhealthy: [], breakers }, head);
+      return sendJson(res, 200, { status: 'ok', enabled: false, reason: ctx.disabledReason, unhealthy: [], breakers: report.breakers }, head);
     }
-    const unhealthy = breakers.filter((b) => isUnhealthy(b.state)).map((b) => b.name);
-    return sendJson(res, unhealthy.length > 0 ? 503 : 200, { status: unhealthy.length > 0 ? 'unhealthy' : 'ok', unhealthy, breakers }, head);
+    return sendJson(res, report.unhealthy.length > 0 ? 503 : 200, report, head);
   }
   if ((m = ROUTE.healthOne.exec(path))) {
     if (!isRead) return sendError(res, 405, `${method} not allowed on ${path}`, { allow: 'GET, HEAD' });
     const name = decodeName(m[1]);
     const entry = name === null ? undefined : ctx.registry.list().find((e) => e.breaker.name === name);
     if (!entry) return sendError(res, 404, `no circuit breaker named ${JSON.stringify(name)}`);
-    const health = healthOf(entry);
-    return sendJson(res, isUnhealthy(health.state) ? 503 : 200, health, head);
+    const health = healthOf(entry, ctx.registry);
+    return sendJson(res, refusesCalls(health) ? 503 : 200, health, head);
   }
   if (ROUTE.stats.test(path)) {
     if (!isRead) return sendError(res, 405, `${method} not allowed on ${path}`, { allow: 'GET, HEAD' });
-    return sendJson(res, 200, { breakers: ctx.registry.list().map(statsOf) }, head);
+    return sendJson(res, 200, { breakers: ctx.registry.list().map((e) => statsOf(e, ctx.registry)) }, head);
   }
   if ((m = ROUTE.admin.exec(path))) {
     return handleAdmin(ctx, req, res, m[1]);
@@ -109,8 +111,15 @@ function handleAdmin(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
   if (!auth.ok) return sendError(res, 401, auth.message, { 'www-authenticate': 'Bearer' });
   const entry = ctx.registry.list().find((e) => e.breaker.name === name);
   if (!entry) return sendError(res, 404, `no circuit breaker named ${JSON.stringify(name)}`);
-  const b = entry.breaker;
-  const before = b.state;
+  // An action on a per-target parent is meant for every target it guards.
+  const children = ctx.registry.childrenOf(entry.breaker.name);
+  const before = entry.breaker.state;
+  for (const b of [entry.breaker, ...children.map((c) => c.breaker)]) applyAction(b, action);
+  req.resume();
+  return sendJson(res, 200, { breaker: name, action, from: before, state: entry.breaker.state, ...(children.length > 0 ? { targets: children.length } : {}) });
+}
+
+function applyAction(b: CircuitBreaker, action: AdminAction): void {
   switch (action) {
     case 'open':
       b.forceOpen();
@@ -128,8 +137,12 @@ function handleAdmin(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
       b.enable();
       break;
   }
-  req.resume();
-  return sendJson(res, 200, { breaker: name, action, from: before, state: b.state });
+}
+
+function scopeOf(query: URLSearchParams): HealthScope | null {
+  const raw = query.get('scope');
+  if (raw === null || raw === '') return 'all';
+  return (HEALTH_SCOPES as readonly string[]).includes(raw) ? (raw as HealthScope) : null;
 }
 
 function decodeName(raw: string): string | null {

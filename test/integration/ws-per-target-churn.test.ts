@@ -51,7 +51,7 @@ describe('ws per-target breakers under origin churn', function () {
 
     // A table full of tripped children first: the state the issue found refusing healthy origins.
     for (let i = 0; i < MAX_TARGETS; i++) {
-      expect((await attempt(g.WebSocket, deadOrigin(i), { lookup })).events).to.deep.equal(['error:ECONNREFUSED', 'close:1006']);
+      expect((await attempt(g.WebSocket, deadOrigin(i), { lookup } as never)).events).to.deep.equal(['error:ECONNREFUSED', 'close:1006']);
     }
     expect((await attempt(g.WebSocket, live.url)).events).to.deep.equal(['open', 'close:1005']);
     const before = await scrape();
@@ -60,7 +60,7 @@ describe('ws per-target breakers under origin churn', function () {
     for (let i = MAX_TARGETS; i < ORIGINS; i++) {
       // A new origin has a breaker of its own that has not failed yet: its one connect reaches the network.
       const down = i % 3 === 0;
-      const out = await attempt(g.WebSocket, down ? deadOrigin(i) : liveOrigin(i), { lookup });
+      const out = await attempt(g.WebSocket, down ? deadOrigin(i) : liveOrigin(i), { lookup } as never);
       expect(out.events, `origin ${i}`).to.deep.equal(down ? ['error:ECONNREFUSED', 'close:1006'] : ['open', 'close:1005']);
       if (i % 50 === 0) {
         if ((await attempt(g.WebSocket, live.url)).events[0] !== 'open') refusedHealthy++;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseConfig } from '../../../src/config';
-import { BreakerRegistry, healthOf, isUnhealthy, statsOf } from '../../../src/registry';
+import { BreakerRegistry, healthOf, healthReport, isUnhealthy, statsOf } from '../../../src/registry';
 import { boom, FakeClock } from '../core/fake-clock';
 
 /** A registry breaker on a hand-moved clock; `call(ms)` is a guarded call that takes `ms`. */
@@ -31,6 +31,8 @@ describe('registry: health snapshots', () => {
       consecutiveFailures: 0,
       failureRate: 0,
       retryAfterMs: null,
+      refusing: false,
+      advisory: false,
       lastTransition: null,
     });
   });
@@ -53,6 +55,20 @@ describe('registry: health snapshots', () => {
     expect(healthOf(entry).retryAfterMs).to.equal(0);
   });
 
+  it('stops reporting an outage once an open breaker with no traffic may try again: the next call is its trial', async () => {
+    const { clock, entry, registry, call } = timedBreaker();
+    await call(1, true);
+    await call(1, true);
+    expect(healthOf(entry)).to.include({ state: 'open', refusing: true });
+    expect(healthReport(registry).status).to.equal('unhealthy');
+    clock.advance(10_000);
+    expect(healthOf(entry)).to.include({ state: 'open', refusing: false, retryAfterMs: 0 });
+    expect(healthReport(registry)).to.include({ status: 'ok' });
+    // The trial that follows decides: a failure refuses again for the next retry time.
+    await call(1, true);
+    expect(healthOf(entry)).to.include({ state: 'open', refusing: true });
+  });
+
   it('treats open and forced_open as unhealthy, and half_open, closed and disabled as healthy', () => {
     expect(['closed', 'open', 'half_open', 'forced_open', 'disabled'].filter((s) => isUnhealthy(s as never)))
       .to.deep.equal(['open', 'forced_open']);
@@ -62,6 +78,34 @@ describe('registry: health snapshots', () => {
     const registry = new BreakerRegistry(parseConfig('api:\n  per_target: true\n', '/srv/app/breakerbox.yaml', { env: {}, cwd: '/srv/app' }));
     const h = healthOf(registry.child('api', 'https://pay.example.com:8443'));
     expect(h).to.include({ name: 'api@https://pay.example.com:8443', parent: 'api', target: 'https://pay.example.com:8443' });
+  });
+});
+
+describe('registry: per-target parents roll up their children', () => {
+  const perTarget = (): BreakerRegistry =>
+    new BreakerRegistry(parseConfig('api:\n  failure_threshold: 1\n  per_target: true\n', '/srv/app/breakerbox.yaml', { env: {}, cwd: '/srv/app' }));
+
+  it('shows the worst state, counts by state and which targets refuse calls, and is unhealthy while one does', async () => {
+    const registry = perTarget();
+    const a = registry.child('api', 'a:1').breaker;
+    const b = registry.child('api', 'b:1').breaker;
+    registry.child('api', 'c:1');
+    await a.execute(() => Promise.reject(boom())).catch(() => undefined);
+    await b.execute(async () => 1);
+    const h = healthOf(registry.entry('api'), registry);
+    expect(h.state).to.equal('closed');
+    expect(h.targets).to.deep.equal({ worstState: 'open', count: 3, byState: { closed: 2, open: 1, half_open: 0, forced_open: 0, disabled: 0 }, refusing: ['a:1'] });
+    expect(healthReport(registry).unhealthy).to.deep.equal(['api', 'api@a:1']);
+  });
+
+  it('sums its children\'s calls, evicted children included, so the roll-up never goes backwards', async () => {
+    const registry = new BreakerRegistry(parseConfig('api:\n  per_target: true\n  max_targets: 1\n', '/srv/app/breakerbox.yaml', { env: {}, cwd: '/srv/app' }));
+    await registry.child('api', 'a:1').breaker.execute(async () => 1);
+    await registry.child('api', 'b:1').breaker.execute(async () => 1);
+    await registry.child('api', 'b:1').breaker.execute(() => Promise.reject(boom())).catch(() => undefined);
+    const s = statsOf(registry.entry('api'), registry);
+    expect(s.calls.success).to.equal(0);
+    expect(s.targetCalls).to.include({ success: 2, failure: 1 });
   });
 });
 

@@ -274,6 +274,58 @@ describe('monitoring server', () => {
     });
   });
 
+  describe('per-target parents', () => {
+    it('answers 503 for a parent while one of its targets refuses calls, naming the target', async () => {
+      registry.child('api', 'a:1');
+      registry.child('api', 'b:1').breaker.forceOpen();
+      await start();
+      const res = await request('/health/circuit-breakers/api');
+      expect(res.status).to.equal(503);
+      expect(res.json()).to.deep.include({ state: 'closed', targets: { worstState: 'forced_open', count: 2, byState: { closed: 1, open: 0, half_open: 0, forced_open: 1, disabled: 0 }, refusing: ['b:1'] } });
+      const stats = (await request('/metrics/circuit-breakers')).json().breakers as { name: string; targets?: { refusing: string[] } }[];
+      expect(stats.find((b) => b.name === 'api')?.targets?.refusing).to.deep.equal(['b:1']);
+    });
+
+    it('applies an admin action on the parent to every one of its targets', async () => {
+      const a = registry.child('api', 'a:1').breaker;
+      const b = registry.child('api', 'b:1').breaker;
+      await start({ adminToken: TOKEN });
+      const opened = await post('/circuit-breakers/api/open', TOKEN);
+      expect(opened.json()).to.include({ breaker: 'api', state: 'forced_open', targets: 2 });
+      expect([a.state, b.state]).to.deep.equal(['forced_open', 'forced_open']);
+      // A target seen for the first time while the parent is forced open starts forced open too.
+      expect(registry.child('api', 'c:1').breaker.state).to.equal('forced_open');
+      await post('/circuit-breakers/api/close', TOKEN);
+      expect(registry.list().map((e) => e.breaker.state)).to.deep.equal(['closed', 'closed', 'closed', 'closed']);
+    });
+  });
+
+  describe('health scope', () => {
+    it('leaves advisory breakers (metrics_only, a ws server\'s slow-consumer breaker) out with ?scope=enforced', async () => {
+      registry = new BreakerRegistry(parseConfig('websocket:\n  per_target: true\nshadow:\n  mode: metrics_only\n  failure_threshold: 1\n', '/srv/app/breakerbox.yaml', { env: {}, cwd: '/srv/app' }));
+      registry.child('websocket', 'server:8080').breaker.forceOpen();
+      const shadow = registry.get('shadow');
+      await shadow.execute(() => Promise.reject(boom())).catch(() => undefined);
+      expect(shadow.state).to.equal('open');
+      await start();
+      const all = await request('/health/circuit-breakers');
+      expect(all.status).to.equal(503);
+      expect(all.json().unhealthy).to.deep.equal(['websocket', 'websocket@server:8080', 'shadow']);
+      const enforced = await request('/health/circuit-breakers?scope=enforced');
+      expect(enforced.status).to.equal(200);
+      expect((enforced.json().breakers as { name: string }[]).map((b) => b.name)).to.deep.equal(['websocket']);
+      registry.child('websocket', 'ws://peer:80').breaker.forceOpen();
+      expect((await request('/health/circuit-breakers?scope=enforced')).status).to.equal(503);
+    });
+
+    it('refuses an unknown scope with 400, naming the value and the accepted ones', async () => {
+      await start();
+      const res = await request('/health/circuit-breakers?scope=ready');
+      expect(res.status).to.equal(400);
+      expect(res.json().error).to.equal('scope="ready": expected one of all, enforced');
+    });
+  });
+
   describe('paths joined badly by proxies', () => {
     it('answers the route for repeated slashes such as //health/circuit-breakers and //metrics', async () => {
       registry.get('auth').forceOpen();
