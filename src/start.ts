@@ -8,6 +8,7 @@ import { BreakerboxInstrumentation } from './instrumentation/instrumentation';
 import { registry } from './registry';
 import { type MonitoringServer } from './server/monitoring-server';
 import { startMonitoringServer } from './server/start-monitoring';
+import { joinClusterHub, joinsHub, startClusterHub } from './cluster';
 import { BreakerboxMetricProducer, startTelemetry } from './telemetry';
 import { logLine } from './telemetry/transition-log';
 import { exporterNames, metricReadersFromEnv } from './telemetry/metric-readers';
@@ -96,10 +97,13 @@ export function startBreakerbox(): Started {
   // Worker threads run --require preloads too, and so does Node 20's module-hooks thread when
   // any --import registers hooks. One port, one owner: the app's main thread, whose registry
   // holds the app's breakers. Signals are only delivered there as well.
-  if (config.monitoring.enabled && isMainThread) {
+  // Cluster workers and worker threads hand their breakers to the process that owns the port.
+  if (joinsHub()) joinClusterHub(registry);
+  else if (config.monitoring.enabled && isMainThread) {
     const served = startMonitoringServer({
       registry,
       config,
+      members: startClusterHub(exporter ? producer : null),
       metricsHandler: exporter ? (req, res) => exporter.getMetricsRequestHandler(req, res) : null,
       metricsNote: sdkDisabled ? 'not served: OTEL_SDK_DISABLED=true' : undefined,
       startedMessage: 'breakerbox started',

@@ -14,3 +14,4 @@ type WithRegistry = typeof globalThis & { [KEY]?: BreakerRegistry };
  * the package (or two installed copies) agree on one set of breakers.
  */
 export const registry: BreakerRegistry = ((globalThis as WithRegistry)[KEY] ??= new BreakerRegistry());
+export { applyAdmin, ADMIN_ACTIONS, type AdminAction, type AdminOutcome } from './admin';

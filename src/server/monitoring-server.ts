@@ -52,7 +52,9 @@ export function createMonitoringServer(options: MonitoringServerOptions): Monito
       new Promise((resolve, reject) => {
         const onError = (err: Error): void => reject(err);
         server.once('error', onError);
-        server.listen(options.port, options.host, () => {
+        // exclusive: a cluster worker serving itself binds its own port instead of sharing the
+        // primary's, so two instances on one port fail loudly (EADDRINUSE) rather than answer at random.
+        server.listen({ port: options.port, host: options.host, exclusive: true }, () => {
           server.off('error', onError);
           const addr = server.address();
           resolve(typeof addr === 'object' && addr ? addr.port : options.port);

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CircuitBreaker } from '../core/circuit-breaker';
-import type { BreakerRegistry } from '../registry';
-import { HEALTH_SCOPES, healthOf, healthReport, refusesCalls, statsOf, type HealthScope } from '../registry';
+import type { AdminAction, BreakerRegistry } from '../registry';
+import { ADMIN_ACTIONS, applyAdmin, HEALTH_SCOPES, healthOf, healthReport, refusesCalls, statsOf, type HealthScope } from '../registry';
 import { checkAdminToken } from './admin-auth';
+import { answerAsync, clusterAdmin, clusterHealth, clusterHealthOne, clusterStats, type Members } from './cluster-routes';
 import { sendError, sendJson } from './respond';
 
 export interface RouteContext {
@@ -17,10 +17,9 @@ export interface RouteContext {
    * with this reason, so readiness probes keep the pods of a rollback in service.
    */
   disabledReason?: string;
+  /** Cluster workers and worker threads served on this port, when this process is their hub. */
+  members?: Members | null;
 }
-
-const ADMIN_ACTIONS = ['open', 'close', 'reset', 'disable', 'enable'] as const;
-type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
 /** Dispatches one request. Never throws and never puts a stack trace in an answer. */
 export function handle(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): void {
@@ -41,23 +40,34 @@ export function handle(ctx: RouteContext, req: IncomingMessage, res: ServerRespo
     if (!isRead) return sendError(res, 405, `${method} not allowed on ${path}`, { allow: 'GET, HEAD' });
     const scope = scopeOf(query);
     if (scope === null) return sendError(res, 400, `scope=${JSON.stringify(query.get('scope'))}: expected one of ${HEALTH_SCOPES.join(', ')}`);
-    const report = healthReport(ctx.registry, scope);
     if (ctx.disabledReason !== undefined) {
-      return sendJson(res, 200, { status: 'ok', enabled: false, reason: ctx.disabledReason, unhealthy: [], breakers: report.breakers }, head);
+      const breakers = healthReport(ctx.registry, scope).breakers;
+      return sendJson(res, 200, { status: 'ok', enabled: false, reason: ctx.disabledReason, unhealthy: [], breakers }, head);
     }
-    return sendJson(res, report.unhealthy.length > 0 ? 503 : 200, report, head);
+    const alone = (): void => {
+      const report = healthReport(ctx.registry, scope);
+      sendJson(res, report.unhealthy.length > 0 ? 503 : 200, report, head);
+    };
+    const members = served(ctx);
+    return members ? answerAsync(res, clusterHealth(ctx.registry, members, scope, res, head, alone)) : alone();
   }
   if ((m = ROUTE.healthOne.exec(path))) {
     if (!isRead) return sendError(res, 405, `${method} not allowed on ${path}`, { allow: 'GET, HEAD' });
     const name = decodeName(m[1]);
-    const entry = name === null ? undefined : ctx.registry.list().find((e) => e.breaker.name === name);
-    if (!entry) return sendError(res, 404, `no circuit breaker named ${JSON.stringify(name)}`);
-    const health = healthOf(entry, ctx.registry);
-    return sendJson(res, refusesCalls(health) ? 503 : 200, health, head);
+    const alone = (): void => {
+      const entry = name === null ? undefined : ctx.registry.list().find((e) => e.breaker.name === name);
+      if (!entry) return sendError(res, 404, `no circuit breaker named ${JSON.stringify(name)}`);
+      const health = healthOf(entry, ctx.registry);
+      sendJson(res, refusesCalls(health) ? 503 : 200, health, head);
+    };
+    const members = served(ctx);
+    return members && name !== null ? answerAsync(res, clusterHealthOne(ctx.registry, members, name, res, head, alone)) : alone();
   }
   if (ROUTE.stats.test(path)) {
     if (!isRead) return sendError(res, 405, `${method} not allowed on ${path}`, { allow: 'GET, HEAD' });
-    return sendJson(res, 200, { breakers: ctx.registry.list().map((e) => statsOf(e, ctx.registry)) }, head);
+    const alone = (): void => sendJson(res, 200, { breakers: ctx.registry.list().map((e) => statsOf(e, ctx.registry)) }, head);
+    const members = served(ctx);
+    return members ? answerAsync(res, clusterStats(ctx.registry, members, res, head, alone)) : alone();
   }
   if ((m = ROUTE.admin.exec(path))) {
     return handleAdmin(ctx, req, res, m[1]);
@@ -109,34 +119,19 @@ function handleAdmin(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
   if (req.method !== 'POST') return sendError(res, 405, `${req.method} not allowed; use POST`, { allow: 'POST' });
   const auth = checkAdminToken(req, ctx.adminToken);
   if (!auth.ok) return sendError(res, 401, auth.message, { 'www-authenticate': 'Bearer' });
-  const entry = ctx.registry.list().find((e) => e.breaker.name === name);
-  if (!entry) return sendError(res, 404, `no circuit breaker named ${JSON.stringify(name)}`);
-  // An action on a per-target parent is meant for every target it guards.
-  const children = ctx.registry.childrenOf(entry.breaker.name);
-  const before = entry.breaker.state;
-  for (const b of [entry.breaker, ...children.map((c) => c.breaker)]) applyAction(b, action);
+  const alone = (): void => {
+    const outcome = applyAdmin(ctx.registry, name, action);
+    if (!outcome.found) return sendError(res, 404, `no circuit breaker named ${JSON.stringify(name)}`);
+    sendJson(res, 200, { breaker: name, action, from: outcome.from, state: outcome.state, ...(outcome.targets !== undefined ? { targets: outcome.targets } : {}) });
+  };
   req.resume();
-  return sendJson(res, 200, { breaker: name, action, from: before, state: entry.breaker.state, ...(children.length > 0 ? { targets: children.length } : {}) });
+  const members = served(ctx);
+  return members ? answerAsync(res, clusterAdmin(ctx.registry, members, name, action, res, alone)) : alone();
 }
 
-function applyAction(b: CircuitBreaker, action: AdminAction): void {
-  switch (action) {
-    case 'open':
-      b.forceOpen();
-      break;
-    case 'close':
-      b.close();
-      break;
-    case 'reset':
-      b.reset();
-      break;
-    case 'disable':
-      b.disable();
-      break;
-    case 'enable':
-      b.enable();
-      break;
-  }
+/** The members to ask as well, when there are any right now. */
+function served(ctx: RouteContext): Members | null {
+  return ctx.members && ctx.members.size > 0 ? ctx.members : null;
 }
 
 function scopeOf(query: URLSearchParams): HealthScope | null {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadConfig, type BreakerboxConfig } from '../config';
 import { registry as processRegistry, type BreakerRegistry } from '../registry';
 import { logLine } from '../telemetry/transition-log';
+import type { Members } from './cluster-routes';
 import { createMonitoringServer, type MonitoringServer } from './monitoring-server';
 
 export interface StartMonitoringServerOptions {
@@ -24,6 +25,8 @@ export interface StartMonitoringServerOptions {
   adminToken?: string;
   /** Set when breakerbox is switched off: health answers 200 with this reason. */
   disabledReason?: string;
+  /** Cluster workers and worker threads served on this port (the preload's cluster hub). */
+  members?: Members | null;
   /** The startup line's message and extra fields. */
   startedMessage?: string;
   startedFields?: Record<string, unknown>;
@@ -56,6 +59,7 @@ export function startMonitoringServer(options: StartMonitoringServerOptions = {}
     metricsHandler,
     metricsNote,
     disabledReason: options.disabledReason,
+    members: options.members ?? null,
     // HTTP trims header values, so surrounding whitespace (the newline a secret file ends
     // with) could never be sent back: it is not part of the token.
     adminToken: options.adminToken ?? (process.env.BREAKERBOX_ADMIN_TOKEN?.trim() || undefined),

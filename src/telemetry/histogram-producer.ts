@@ -8,7 +8,8 @@ import { renderSeries, type SeriesSource } from './render-series';
 import { seriesOf } from './series';
 
 /** Series of other processes served on this port (cluster workers, worker threads). */
-export type RemoteSeries = () => Promise<SeriesSource[]>;
+/** Null when there are none right now: this process is then labelled as if alone. */
+export type RemoteSeries = () => Promise<SeriesSource[] | null>;
 
 /**
  * Every breakerbox series, handed to the metric reader at collection time straight from the
@@ -25,8 +26,8 @@ export class BreakerboxMetricProducer implements MetricProducer {
   constructor(private readonly registry: BreakerRegistry) {}
 
   /**
-   * Serves other processes' breakers next to this one's; this process's gauges are then
-   * labelled `worker=<localWorker>`.
+   * Serves other processes' breakers next to this one's; while there are some, this
+   * process's gauges are labelled `worker=<localWorker>`.
    * @internal
    */
   serveRemote(remote: RemoteSeries, localWorker: string): void {
@@ -35,15 +36,16 @@ export class BreakerboxMetricProducer implements MetricProducer {
   }
 
   async collect(): Promise<CollectionResult> {
-    const sources: SeriesSource[] = [{ worker: this.localWorker, series: seriesOf(this.registry) }];
     const errors: unknown[] = [];
+    let remote: SeriesSource[] | null = null;
     if (this.remote) {
       try {
-        sources.push(...(await this.remote()));
+        remote = await this.remote();
       } catch (err) {
         errors.push(err);
       }
     }
+    const sources: SeriesSource[] = [{ worker: remote ? this.localWorker : null, series: seriesOf(this.registry) }, ...(remote ?? [])];
     return {
       resourceMetrics: {
         resource: emptyResource(),

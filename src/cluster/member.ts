@@ -1,0 +1,42 @@
+import { connect } from 'node:net';
+import { isMainThread, threadId } from 'node:worker_threads';
+import { applyAdmin, healthOf, statsOf, type BreakerRegistry } from '../registry';
+import { seriesOf } from '../telemetry/series';
+import { hubPath, lineReader, type HubAddress, type HubRequest } from './protocol';
+
+/**
+ * A cluster worker or worker thread whose breakers are served by the hub (the primary, or
+ * the main thread). The connection is unref'd: it never keeps the member alive, and when
+ * it cannot be made the member simply goes unserved (its app runs exactly the same).
+ * No listener is added to the app's process and nothing goes through its IPC channel.
+ */
+export function joinHub(registry: BreakerRegistry, hub: HubAddress, attempt = 0): void {
+  const socket = connect(hubPath(hub.token));
+  socket.unref();
+  socket.setEncoding('utf8');
+  let connected = false;
+  socket.on('error', () => {
+    socket.destroy();
+    // The hub may still be starting: try a few more times, never holding the process.
+    if (!connected && attempt < 20) setTimeout(() => joinHub(registry, hub, attempt + 1), 100).unref();
+  });
+  socket.on('connect', () => {
+    connected = true;
+    socket.write(JSON.stringify({ hello: { token: hub.token, kind: isMainThread ? 'process' : 'thread', pid: process.pid, threadId } }) + '\n');
+  });
+  socket.on('data', lineReader((msg) => {
+    const req = msg as HubRequest;
+    if (typeof req?.id !== 'number') return;
+    let reply: object;
+    if (req.op === 'collect') {
+      reply = {
+        series: seriesOf(registry),
+        health: registry.list().map((e) => healthOf(e, registry, req.scope)),
+        stats: registry.list().map((e) => statsOf(e, registry)),
+      };
+    } else if (req.op === 'admin') {
+      reply = applyAdmin(registry, req.name, req.action);
+    } else return;
+    socket.write(JSON.stringify({ id: req.id, ...reply }) + '\n');
+  }));
+}
