@@ -436,3 +436,55 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
     expect(problems, context()).to.deep.equal([]);
   });
 });
+
+describe('Prometheus scraping a node:cluster app: a worker\'s open breaker and its alert', function () {
+  this.timeout(120_000);
+  let dir = '';
+  let app: NodeProcess | undefined;
+  let prometheus: PrometheusServer | undefined;
+  const context = (): string =>
+    [
+      `--- app stderr ---\n${tail(app?.stderrLines.join('\n') ?? '')}`,
+      `--- prometheus log ---\n${tail(prometheus?.logs() ?? '', 15)}`,
+    ].join('\n');
+
+  before(async function () {
+    await checkService(this, 'prometheus', prometheusAvailable);
+    if (!existsSync(REGISTER)) throw new Error('dist/register.js is missing: run `npm run build` first (npm test does)');
+    dir = mkdtempSync(path.join(os.tmpdir(), 'breakerbox-prom-cluster-'));
+    const port = await freePort();
+    const configFile = path.join(dir, 'breakerbox.yaml');
+    writeFileSync(configFile, stringifyYaml({ circuit_breakers: { auth: { failure_threshold: 2 }, monitoring: { host: LOOPBACK, port, log_level: 'warn' } } }));
+    const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
+    for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
+    // Worker 1 of 2 forces `auth` open; the primary makes no calls of its own.
+    app = spawnNode(['--require', REGISTER, path.join(REPO_ROOT, 'test', 'fixtures', 'apps', 'cluster-app.js')], {
+      env: { ...env, BREAKERBOX_CONFIG: configFile, WORKERS: '2' },
+      timeoutMs: 300_000,
+    });
+    await app.waitForLine('workers ready', 30_000);
+    prometheus = await startPrometheus(dir, `${LOOPBACK}:${port}`);
+  });
+
+  after(async () => {
+    await prometheus?.stop();
+    await app?.kill('SIGTERM');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sees the worker\'s forced-open breaker on the primary\'s port and fires CircuitBreakerOpen for it', async () => {
+    const p = prometheus!;
+    const open = await eventually('a worker\'s auth breaker scraped as forced_open', WAIT_MS, async () => {
+      const r = await resultOf(p, 'circuit_breaker_state{breaker="auth", state="forced_open"} == 1');
+      return r.length > 0 ? r : undefined;
+    }, { everyMs: 1_000, context });
+    expect(open).to.have.length(1);
+    expect(open[0].metric.worker).to.match(/^[12]$/);
+    const rejected = await resultOf(p, 'sum(circuit_breaker_calls_total{breaker="auth", outcome="rejected"})');
+    expect(Number(rejected[0]?.value?.[1])).to.equal(5);
+    await eventually('CircuitBreakerOpen firing for breaker="auth"', WAIT_MS, async () => {
+      const alerts = await activeAlerts(p);
+      return alerts.some((a) => a.labels.alertname === 'CircuitBreakerOpen' && a.labels.breaker === 'auth' && a.state === 'firing') ? true : undefined;
+    }, { everyMs: 1_000, context });
+  });
+});
