@@ -29,6 +29,7 @@ const ANSWER_TIMEOUT_MS = 2_000;
 export class BreakerHub {
   private readonly members = new Set<Member>();
   private readonly token = randomBytes(16).toString('hex');
+  private readonly socketId = randomBytes(8).toString('hex');
   private nextId = 1;
 
   private constructor(private readonly server: Server) {}
@@ -44,8 +45,8 @@ export class BreakerHub {
     server.on('connection', (socket) => hub.accept(socket));
     server.on('error', () => hub.close());
     server.unref();
-    server.listen(hubPath(hub.token));
-    process.env[HUB_ENV] = formatHubAddress({ ownerPid: process.pid, token: hub.token });
+    server.listen(hubPath(hub.socketId));
+    process.env[HUB_ENV] = formatHubAddress({ ownerPid: process.pid, socketId: hub.socketId, token: hub.token });
     return hub;
   }
 

@@ -10,15 +10,21 @@ import { hubPath, lineReader, type HubAddress, type HubRequest } from './protoco
  * it cannot be made the member simply goes unserved (its app runs exactly the same).
  * No listener is added to the app's process and nothing goes through its IPC channel.
  */
-export function joinHub(registry: BreakerRegistry, hub: HubAddress, attempt = 0): void {
-  const socket = connect(hubPath(hub.token));
+/** Returns a function that leaves the hub (tests; the connection never holds the process anyway). */
+export function joinHub(registry: BreakerRegistry, hub: HubAddress, attempt = 0): () => void {
+  const socket = connect(hubPath(hub.socketId));
   socket.unref();
   socket.setEncoding('utf8');
   let connected = false;
+  let left = false;
+  let leave = (): void => {
+    left = true;
+    socket.destroy();
+  };
   socket.on('error', () => {
     socket.destroy();
     // The hub may still be starting: try a few more times, never holding the process.
-    if (!connected && attempt < 20) setTimeout(() => joinHub(registry, hub, attempt + 1), 100).unref();
+    if (!connected && attempt < 20 && !left) setTimeout(() => (leave = joinHub(registry, hub, attempt + 1)), 100).unref();
   });
   socket.on('connect', () => {
     connected = true;
@@ -39,4 +45,5 @@ export function joinHub(registry: BreakerRegistry, hub: HubAddress, attempt = 0)
     } else return;
     socket.write(JSON.stringify({ id: req.id, ...reply }) + '\n');
   }));
+  return () => leave();
 }

@@ -8,7 +8,11 @@ import type { BreakerSeries } from '../telemetry/series';
 
 export type { AdminAction };
 
-/** Set by the hub for the processes and threads it can serve: `<ownerPid>:<token>`. */
+/**
+ * Set by the hub for the processes and threads it can serve: `<ownerPid>:<socketId>:<token>`.
+ * The socket's name is visible to every local user (/proc/net/unix); the token, only in the
+ * environment of the app's own processes, is what a member must present.
+ */
 export const HUB_ENV = 'BREAKERBOX_HUB';
 
 
@@ -31,16 +35,17 @@ export type MemberMessage =
 
 export interface HubAddress {
   ownerPid: number;
+  socketId: string;
   token: string;
 }
 
 export function formatHubAddress(a: HubAddress): string {
-  return `${a.ownerPid}:${a.token}`;
+  return `${a.ownerPid}:${a.socketId}:${a.token}`;
 }
 
 export function parseHubAddress(value: string | undefined): HubAddress | null {
-  const m = /^(\d+):([0-9a-f]{32})$/.exec(value ?? '');
-  return m ? { ownerPid: Number(m[1]), token: m[2] } : null;
+  const m = /^(\d+):([0-9a-f]{16}):([0-9a-f]{32})$/.exec(value ?? '');
+  return m ? { ownerPid: Number(m[1]), socketId: m[2], token: m[3] } : null;
 }
 
 /**
@@ -48,12 +53,12 @@ export function parseHubAddress(value: string | undefined): HubAddress | null {
  * app's first line forks a worker: an abstract socket on Linux (no file to clean up), a
  * named pipe on Windows, a socket file in the temp directory elsewhere.
  */
-export function hubPath(token: string): string {
-  if (process.platform === 'linux') return `\0breakerbox-${token}`;
-  if (process.platform === 'win32') return `\\\\.\\pipe\\breakerbox-${token}`;
+export function hubPath(socketId: string): string {
+  if (process.platform === 'linux') return `\0breakerbox-${socketId}`;
+  if (process.platform === 'win32') return `\\\\.\\pipe\\breakerbox-${socketId}`;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { tmpdir } = require('node:os') as typeof import('node:os');
-  return `${tmpdir()}/breakerbox-${token.slice(0, 16)}.sock`;
+  return `${tmpdir()}/breakerbox-${socketId}.sock`;
 }
 
 /** Splits a byte stream into JSON lines; bad lines are dropped (a peer is never trusted to be well-formed). */
