@@ -10,7 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { healthOf } from '../../src/registry';
+import { createMonitoringServer } from '../../src/server/monitoring-server';
 import { BreakerboxMetricProducer } from '../../src/telemetry';
+import { eventually } from '../helpers/eventually';
+import { freePort } from '../helpers/free-port';
 import { closedPort, startWsServer, type WsServerPeer } from '../helpers/ws-peers';
 import { findSamples, parsePrometheus } from '../helpers/prometheus-text';
 import { attempt, guardWs, wsBreakerYaml, type GuardedWs } from '../fixtures/ws/harness';
@@ -30,6 +34,7 @@ describe('ws per-target breakers under origin churn', function () {
     await live?.close();
     if (server) await new Promise((resolve) => server!.close(resolve));
     await provider?.shutdown();
+    g = live = server = provider = undefined;
   });
 
   it('never refuses a healthy origin for dead ones, and keeps the table, the series and /metrics bounded over 1,000 origins', async () => {
@@ -81,7 +86,35 @@ describe('ws per-target breakers under origin churn', function () {
       expect(shown.every((n) => names.includes(n)), `${family}: ${shown.join(', ')}`).to.equal(true);
       expect(shown.length, family).to.be.at.most(1 + MAX_TARGETS);
     }
+    // The parent rolls up what its table holds now: the dead origins still there refuse calls.
+    const parent = healthOf(registry.entry('websocket'), registry);
+    const deadInTable = registry.childrenOf('websocket').filter((c) => c.breaker.state === 'open').map((c) => c.target);
+    expect(deadInTable.length).to.be.greaterThan(0);
+    expect(parent.targets?.refusing.sort()).to.deep.equal(deadInTable.sort());
+    expect(parent.targets?.worstState).to.equal('open');
     // Bounded: the same number of live breakers weighs about the same, whatever the churn.
     expect(after.split('\n').length).to.be.at.most(before.split('\n').length + 40);
+  });
+
+  it('stops answering 503 for an origin nobody connects to any more once its retry time has passed', async () => {
+    g = guardWs(wsBreakerYaml({ failure_threshold: 1, timeout: '1s', per_target: true }));
+    const registry = g.registry;
+    const port = await freePort();
+    const monitoring = createMonitoringServer({ registry, metricsHandler: null, adminToken: undefined, host: '127.0.0.1', port });
+    await monitoring.listen();
+    try {
+      const health = async (): Promise<number> => (await fetch(`http://127.0.0.1:${port}/health/circuit-breakers`)).status;
+      const url = `ws://127.0.0.1:${await closedPort()}/`;
+      expect((await attempt(g.WebSocket, url)).events).to.deep.equal(['error:ECONNREFUSED', 'close:1006']);
+      expect(await health()).to.equal(503);
+      // The app never connects there again: no call will ever move the breaker.
+      await eventually('health back to 200 with no traffic', 10_000, async () => ((await health()) === 200 ? true : undefined));
+      expect(healthOf(registry.entry(g.childFor(url)), registry)).to.include({ state: 'open', refusing: false, retryAfterMs: 0 });
+      // The next connect is the trial, and it reaches the network.
+      expect((await attempt(g.WebSocket, url)).events).to.deep.equal(['error:ECONNREFUSED', 'close:1006']);
+      expect(await health()).to.equal(503);
+    } finally {
+      await monitoring.close();
+    }
   });
 });
