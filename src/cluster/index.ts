@@ -36,7 +36,8 @@ export function startClusterHub(producer: BreakerboxMetricProducer | null): Brea
   const hub = BreakerHub.start();
   producer?.serveRemote(async () => {
     if (hub.size === 0) return null;
-    return (await hub.collect('all')).map((m) => ({ worker: m.worker, series: m.answer.series }));
+    const members = await hub.collect('all');
+    return members.length === 0 ? null : members.map((m) => ({ worker: m.worker, series: m.answer.series }));
   }, 'primary');
   return hub;
 }

@@ -236,8 +236,12 @@ describe('preload: node --require / --import breakerbox/register', function () {
       env: cleanEnv({ BREAKERBOX_CONFIG: file, MONITORING_PORT: String(port) }),
     });
     expect(r.code, r.stderr).to.equal(0);
-    expectManualReport(lastJsonLine<ManualReport>(r));
+    const report = lastJsonLine<ManualReport>(r);
+    expectManualReport(report);
     expect(r.stderr).to.not.include('could not listen');
+    // The hooks thread has nothing to report: the app is served as the single process it is.
+    expect(report.metrics.body).to.not.include('worker="');
+    expect(report.health.body).to.not.include('"worker"');
   });
 
   for (const [flag, register, app] of [
