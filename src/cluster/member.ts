@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { isMainThread, threadId } from 'node:worker_threads';
-import { applyAdmin, healthOf, statsOf, type BreakerRegistry } from '../registry';
+import { applyAdmin, healthReport, statsOf, type BreakerRegistry } from '../registry';
 import { seriesOf } from '../telemetry/series';
 import { hubPath, lineReader, type HubAddress, type HubRequest } from './protocol';
 
@@ -37,7 +37,7 @@ export function joinHub(registry: BreakerRegistry, hub: HubAddress, attempt = 0)
     if (req.op === 'collect') {
       reply = {
         series: seriesOf(registry),
-        health: registry.list().map((e) => healthOf(e, registry, req.scope)),
+        health: healthReport(registry, req.scope).breakers,
         stats: registry.list().map((e) => statsOf(e, registry)),
       };
     } else if (req.op === 'admin') {

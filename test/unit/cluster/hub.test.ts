@@ -48,6 +48,14 @@ describe('cluster hub: members over a local socket', () => {
     expect(one.get('auth').state).to.equal('forced_open');
   });
 
+  it('leaves a member\'s advisory breakers out of health asked with scope "enforced"', async () => {
+    const registry = await member('auth');
+    registry.get('shadow', { mode: 'metrics_only' });
+    const names = async (scope: 'all' | 'enforced'): Promise<string[]> => (await hub.collect(scope))[0].answer.health.map((h) => h.name);
+    expect(await names('all')).to.deep.equal(['auth', 'shadow']);
+    expect(await names('enforced')).to.deep.equal(['auth']);
+  });
+
   it('ignores a connection that does not present the token', async () => {
     const registry = new BreakerRegistry();
     await registry.get('x').execute(async () => 1);
