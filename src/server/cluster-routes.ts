@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import {
   applyAdmin, healthReport, refusesCalls, statsOf,
   type AdminAction, type AdminOutcome, type BreakerHealth, type BreakerRegistry, type BreakerStatsSnapshot, type HealthScope,
@@ -68,8 +68,7 @@ export async function clusterAdmin(registry: BreakerRegistry, members: Members, 
 }
 
 /** Runs an async route; a failure answers 500 without details. */
-export function answerAsync(res: ServerResponse, work: Promise<void>, req?: IncomingMessage): void {
-  req?.resume();
+export function answerAsync(res: ServerResponse, work: Promise<void>): void {
   work.catch(() => {
     if (!res.headersSent) sendError(res, 500, 'internal error');
     else res.end();
