@@ -463,7 +463,7 @@ describe('Prometheus scraping a node:cluster app: a worker\'s open breaker and i
       timeoutMs: 300_000,
     });
     await app.waitForLine('workers ready', 30_000);
-    prometheus = await startPrometheus(dir, `${LOOPBACK}:${port}`);
+    prometheus = await startPrometheus(dir, { cluster: `${LOOPBACK}:${port}` });
   });
 
   after(async () => {

@@ -70,7 +70,8 @@ describe('cluster workers and worker threads', function () {
 
     const metrics = await eventually('both workers to be served', 10_000, async () => {
       const m = parsePrometheus((await get('/metrics')).text);
-      return new Set(findSamples(m, 'circuit_breaker_state').map((s) => s.labels.worker)).size === 2 ? m : undefined;
+      const workers = new Set(findSamples(m, 'circuit_breaker_state', { breaker: 'auth' }).map((s) => s.labels.worker));
+      return workers.has('1') && workers.has('2') ? m : undefined;
     });
     // Counters are summed over the workers: 5 successes in worker 2, 5 refusals in worker 1.
     const calls = { breaker: 'auth', module: 'manual', operation: 'execute' };
