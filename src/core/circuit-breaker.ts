@@ -3,9 +3,10 @@ import { BreakerTimeoutError, RejectionFactory, type BreakerOpenError } from './
 import { BreakerEmitter, type BreakerEventName, type BreakerEvents } from './events';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { RatePolicy } from './rate-policy';
-import { FAILURE, IGNORED, OUTCOMES, REJECTED, SUCCESS, TIMEOUT, type CallRecorder } from './recorder';
+import { FAILURE, IGNORED, NO_EVIDENCE, OUTCOMES, REJECTED, SUCCESS, TIMEOUT, type CallRecorder } from './recorder';
+import { disposeLate, type ResultHooks } from './result-hooks';
 import { CountWindow, TimeWindow, type RollingWindow } from './rolling-window';
-import type { BreakerSnapshot, BreakerState, CircuitBreakerOptions, TransitionReason } from './types';
+import type { BreakerSnapshot, BreakerState, CircuitBreakerOptions, ErrorVerdict, TransitionReason } from './types';
 
 /** Permit kinds; a permit token is `generation * 4 + kind`. */
 const PASS = 1;
@@ -66,7 +67,7 @@ export class CircuitBreaker {
   private unfoldedSuccesses = 0;
   /** The error being released, for the transition it may cause (error paths only). */
   private releasing: unknown = undefined;
-  private isFailureFn: ((err: unknown) => boolean) | null;
+  private isFailureFn: ((err: unknown) => boolean | ErrorVerdict) | null;
   private ownFallback: AnyFunction | null;
   /** Whose fallback applies: this breaker's own, or a parent's for per-target children. */
   private fallbackOwner: CircuitBreaker = this;
@@ -325,13 +326,15 @@ export class CircuitBreaker {
    */
   release(token: number, outcome: number, start: number, end: number, operation: number): void {
     const duration = start < 0 || end < 0 ? 0 : end - start;
-    if (this._recorder !== null) this._recorder.record(operation, outcome, duration);
+    if (this._recorder !== null) this._recorder.record(operation, outcome === NO_EVIDENCE ? IGNORED : outcome, duration);
     const generation = Math.floor(token / 4);
     if (generation !== this.generation) return;
     if (end < 0) end = this.clock();
     const slow = this.o.slowCallMs > 0 && duration >= this.o.slowCallMs;
     if (token % 4 === TRIAL) {
       this.trialsInFlight--;
+      // Nothing learnt (not even from its duration): the slot goes to the next call.
+      if (outcome === NO_EVIDENCE) return;
       // A trial is a real call to the dependency: it is what keeps the measured rate true
       // during a long outage. Decisions are unaffected: the window is cleared on closing.
       if (outcome !== IGNORED) {
@@ -345,7 +348,7 @@ export class CircuitBreaker {
       }
       return;
     }
-    if (this._state !== 'closed' || outcome === IGNORED) return;
+    if (this._state !== 'closed' || outcome === IGNORED || outcome === NO_EVIDENCE) return;
     const failed = outcome !== SUCCESS;
     let reason: TransitionReason | null = null;
     if (this.consecutive !== null) reason = this.consecutive.record(failed);
@@ -375,19 +378,41 @@ export class CircuitBreaker {
 
   /** Whether an error counts against the dependency (isFailure; a throwing isFailure counts). */
   counts(err: unknown): boolean {
-    if (this.isFailureFn === null) return true;
+    const verdict = this.verdict(err);
+    return verdict === 'failure' || verdict === 'timeout';
+  }
+
+  /** What `err` says about the dependency, by isFailure (a throwing isFailure counts as a failure). */
+  verdict(err: unknown): ErrorVerdict {
+    if (this.isFailureFn === null) return 'failure';
+    let v: boolean | ErrorVerdict;
     try {
-      return this.isFailureFn(err) === true;
+      v = this.isFailureFn(err);
     } catch {
-      return true;
+      return 'failure';
+    }
+    if (v === true || v === 'failure') return 'failure';
+    return v === 'timeout' || v === 'no_evidence' ? v : 'ignored';
+  }
+
+  /** The outcome index an error settles a call as (NO_EVIDENCE is recorded as ignored). */
+  outcomeOf(err: unknown): number {
+    if (err instanceof BreakerTimeoutError && err.breaker === this.name) return TIMEOUT;
+    switch (this.verdict(err)) {
+      case 'failure':
+        return FAILURE;
+      case 'timeout':
+        return TIMEOUT;
+      case 'no_evidence':
+        return NO_EVIDENCE;
+      default:
+        return IGNORED;
     }
   }
 
-  /** Settles a call that threw or rejected: returns the outcome index it was recorded as. */
+  /** Settles a call that threw or rejected: returns the outcome index it was settled as. */
   releaseError(token: number, err: unknown, start: number, operation: number): number {
-    const outcome = err instanceof BreakerTimeoutError && err.breaker === this.name
-      ? TIMEOUT
-      : this.counts(err) ? FAILURE : IGNORED;
+    const outcome = this.outcomeOf(err);
     this.releasing = err;
     this.release(token, outcome, start, start < 0 ? -1 : this.clock(), operation);
     this.releasing = undefined;
@@ -395,14 +420,17 @@ export class CircuitBreaker {
     return outcome;
   }
 
-  /** Guarded promise call with `this` and arguments, used by wrap() and the patchers. */
-  invoke(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number, passSignal: boolean): Promise<unknown> {
-    if (!this.timed && this._state === 'closed') return this.invokeLean(fn, thisArg, args, operation);
+  /**
+   * Guarded promise call with `this` and arguments, used by wrap() and the patchers; `hooks`
+   * (shared per operation) judge a success and dispose of a result that arrives too late.
+   */
+  invoke(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number, passSignal: boolean, hooks: ResultHooks | null = null): Promise<unknown> {
+    if (!this.timed && this._state === 'closed' && hooks === null) return this.invokeLean(fn, thisArg, args, operation);
     const closed = this._state === 'closed';
     const start = closed && !this.timed ? -1 : this.clock();
     const token = closed ? this.generation * 4 + PASS : this.acquire(start);
     if (token === REJECT) return this.onRejectedAsync(args, start, operation);
-    if (this.o.callTimeoutMs > 0) return this.invokeWithTimeout(fn, thisArg, args, operation, passSignal, token, start);
+    if (this.o.callTimeoutMs > 0) return this.invokeWithTimeout(fn, thisArg, args, operation, passSignal, token, start, hooks);
     let result: unknown;
     try {
       result = args === EMPTY ? fn.call(thisArg) : fn.apply(thisArg, args);
@@ -413,8 +441,9 @@ export class CircuitBreaker {
     // bluebird) is what the caller gets back, as without us.
     return thenableOf(result).then(
       (value) => {
-        this.release(token, SUCCESS, start, start < 0 ? -1 : this.clock(), operation);
-        if (this.events !== null) this.emitCall(SUCCESS, start, undefined);
+        const outcome = successOutcome(hooks, value, thisArg);
+        this.release(token, outcome, start, start < 0 ? -1 : this.clock(), operation);
+        if (this.events !== null) this.emitCall(outcome, start, undefined);
         return value;
       },
       (err: unknown) => this.onErrorAsync(token, err, start, operation, args),
@@ -460,7 +489,7 @@ export class CircuitBreaker {
       value = fn.apply(thisArg, args);
     } catch (err) {
       const outcome = this.releaseError(token, err, start, operation);
-      if (outcome !== IGNORED && this.failureFallback !== null) return this.runFallbackSync(args, err);
+      if ((outcome === FAILURE || outcome === TIMEOUT) && this.failureFallback !== null) return this.runFallbackSync(args, err);
       throw err;
     }
     this.release(token, SUCCESS, start, start < 0 ? -1 : this.clock(), operation);
@@ -473,7 +502,7 @@ export class CircuitBreaker {
    * one that records the outcome and then calls the original exactly as the library did
    * (same `this`, same arguments), so a throw from it propagates unchanged.
    */
-  invokeCallback(fn: AnyFunction, thisArg: unknown, args: unknown[], callbackIndex: number, operation: number): unknown {
+  invokeCallback(fn: AnyFunction, thisArg: unknown, args: unknown[], callbackIndex: number, operation: number, hooks: ResultHooks | null = null): unknown {
     const callback = args[callbackIndex] as Callback;
     const closed = this._state === 'closed';
     const start = closed && !this.timed ? -1 : this.clock();
@@ -492,17 +521,25 @@ export class CircuitBreaker {
     let released = false;
     let timedOut = false;
     let timer: NodeJS.Timeout | null = null;
-    const guardedCallback = function (this: unknown, err?: unknown): unknown {
-      if (timedOut) return undefined;
+    const guardedCallback = function (this: unknown, err?: unknown, value?: unknown): unknown {
+      if (timedOut) {
+        // The caller already got ECIRCUITTIMEOUT; whatever this produced is nobody's now.
+        if (err === null || err === undefined) disposeLate(hooks, value, thisArg);
+        return undefined;
+      }
       if (!released) {
         released = true;
         if (timer !== null) clearTimeout(timer);
         if (err === null || err === undefined) {
-          breaker.release(token, SUCCESS, start, start < 0 ? -1 : breaker.clock(), operation);
-          if (breaker.events !== null) breaker.emitCall(SUCCESS, start, undefined);
-        } else if (breaker.releaseError(token, err, start, operation) !== IGNORED && breaker.failureFallback !== null) {
-          breaker.deliverFallback(callback, withoutIndex(args, callbackIndex), err);
-          return undefined;
+          const outcome = successOutcome(hooks, value, thisArg);
+          breaker.release(token, outcome, start, start < 0 ? -1 : breaker.clock(), operation);
+          if (breaker.events !== null) breaker.emitCall(outcome, start, undefined);
+        } else {
+          const outcome = breaker.releaseError(token, err, start, operation);
+          if ((outcome === FAILURE || outcome === TIMEOUT) && breaker.failureFallback !== null) {
+            breaker.deliverFallback(callback, withoutIndex(args, callbackIndex), err);
+            return undefined;
+          }
         }
       }
       // eslint-disable-next-line prefer-rest-params
@@ -620,7 +657,7 @@ export class CircuitBreaker {
   private emitCall(outcome: number, start: number, error: unknown): void {
     const events = this.events;
     if (events === null) return;
-    const name = OUTCOMES[outcome] as 'success' | 'failure' | 'ignored' | 'timeout';
+    const name = OUTCOMES[outcome === NO_EVIDENCE ? IGNORED : outcome] as 'success' | 'failure' | 'ignored' | 'timeout';
     if (!events.has(name)) return;
     events.emit(name, { breaker: this.name, outcome: name, durationMs: start < 0 ? 0 : this.clock() - start, error });
   }
@@ -633,12 +670,13 @@ export class CircuitBreaker {
 
   private onErrorAsync(token: number, err: unknown, start: number, operation: number, args: unknown[]): Promise<unknown> {
     const outcome = this.releaseError(token, err, start, operation);
-    if (outcome !== IGNORED && this.failureFallback !== null) return this.runFallback(args, err);
+    if ((outcome === FAILURE || outcome === TIMEOUT) && this.failureFallback !== null) return this.runFallback(args, err);
     return Promise.reject(err);
   }
 
   private invokeWithTimeout(
     fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number, passSignal: boolean, token: number, start: number,
+    hooks: ResultHooks | null,
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const controller = new AbortController();
@@ -652,11 +690,15 @@ export class CircuitBreaker {
       }, this.o.callTimeoutMs);
       timer.unref();
       const onValue = (value: unknown): void => {
-        if (done) return;
+        if (done) {
+          disposeLate(hooks, value, thisArg);
+          return;
+        }
         done = true;
         clearTimeout(timer);
-        this.release(token, SUCCESS, start, this.clock(), operation);
-        if (this.events !== null) this.emitCall(SUCCESS, start, undefined);
+        const outcome = successOutcome(hooks, value, thisArg);
+        this.release(token, outcome, start, this.clock(), operation);
+        if (this.events !== null) this.emitCall(outcome, start, undefined);
         resolve(value);
       };
       const onError = (err: unknown): void => {
@@ -709,6 +751,16 @@ export class CircuitBreaker {
   private noteFallback(ok: boolean, error: unknown): void {
     if (this._recorder !== null) this._recorder.recordFallback(ok);
     if (this.events !== null && this.events.has('fallback')) this.events.emit('fallback', { breaker: this.name, ok, error });
+  }
+}
+
+/** SUCCESS, or NO_EVIDENCE when the hooks say the call never touched the dependency (a throwing hook: SUCCESS). */
+function successOutcome(hooks: ResultHooks | null, value: unknown, thisArg: unknown): number {
+  if (hooks === null || hooks.touched === undefined) return SUCCESS;
+  try {
+    return hooks.touched(value, thisArg) ? SUCCESS : NO_EVIDENCE;
+  } catch {
+    return SUCCESS;
   }
 }
 

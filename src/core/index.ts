@@ -2,5 +2,6 @@ export { CircuitBreaker, REJECT } from './circuit-breaker';
 export { BreakerOpenError, BreakerTimeoutError, BreakerOptionsError } from './errors';
 export type { StateChangeEvent, CallEvent, BreakerEvents, BreakerEventName } from './events';
 export { OUTCOMES, type CallRecorder } from './recorder';
-export type { BreakerState, BreakerMode, Outcome, TransitionReason, CircuitBreakerOptions, BreakerSnapshot } from './types';
+export type { BreakerState, BreakerMode, Outcome, TransitionReason, CircuitBreakerOptions, BreakerSnapshot, ErrorVerdict } from './types';
 export type { FailurePolicy } from './policy';
+export type { ResultHooks } from './result-hooks';

@@ -7,6 +7,12 @@ export const FAILURE = 1;
 export const IGNORED = 2;
 export const REJECTED = 3;
 export const TIMEOUT = 4;
+/**
+ * A call whose end says nothing about the dependency (the app gave up first, or nothing
+ * touched it). Recorded as `ignored`; unlike an ignored error that the dependency answered
+ * with, it neither closes a half-open breaker nor uses up its trial: the slot is freed.
+ */
+export const NO_EVIDENCE = 5;
 
 /**
  * Where a breaker reports each call. The core knows nothing of metrics: the registry plugs

@@ -10,6 +10,19 @@ export type BreakerMode = 'enforce' | 'metrics_only';
 /** How one guarded call ended, as counted in `circuit_breaker_calls_total`. */
 export type Outcome = 'success' | 'failure' | 'ignored' | 'rejected' | 'timeout';
 
+/**
+ * What an error says about the dependency, for an `isFailure` that knows more than yes or no
+ * (`true` is `'failure'`, `false` is `'ignored'`):
+ * - `'failure'`: it is down or failing; counts against it.
+ * - `'timeout'`: a client-side timeout while waiting on it; a failure, counted as `timeout`.
+ * - `'ignored'`: it answered (a constraint violation, a 404): not a failure, and proof it is up,
+ *   so a half-open trial ending this way closes the breaker.
+ * - `'no_evidence'`: it says nothing about the dependency (the app aborted first, bad
+ *   arguments, no I/O): counted as `ignored`, and a half-open trial ending this way frees its
+ *   slot without closing the breaker.
+ */
+export type ErrorVerdict = 'failure' | 'timeout' | 'ignored' | 'no_evidence';
+
 /** Why a transition happened; carried on `stateChange` events, spans and log lines. */
 export type TransitionReason =
   | 'failure_threshold'
@@ -59,8 +72,11 @@ export interface CircuitBreakerOptions {
   slowCallRate?: number;
   /** A call that takes longer fails with BreakerTimeoutError and its AbortSignal is aborted, ms. Default: off. */
   callTimeoutMs?: number;
-  /** Which errors mean "the dependency is down". Others pass through and count as `ignored`. Default: every error. */
-  isFailure?: (err: unknown) => boolean;
+  /**
+   * Which errors mean "the dependency is down": true (or an {@link ErrorVerdict}). Others pass
+   * through and count as `ignored`. Default: every error.
+   */
+  isFailure?: (err: unknown) => boolean | ErrorVerdict;
   /** Runs for rejected calls and counted failures/timeouts with the call's arguments followed by the error. */
   fallback?: (...args: unknown[]) => unknown;
   /** Default 'enforce'. */

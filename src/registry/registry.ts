@@ -127,7 +127,7 @@ export class BreakerRegistry {
     const p = parent.breaker;
     const breaker = new CircuitBreaker({
       ...childOptions(p.options),
-      isFailure: (err) => p.counts(err),
+      isFailure: (err) => p.verdict(err),
       name: `${parentName}@${target}`,
     });
     breaker.shareFallbackOf(p);
