@@ -11,6 +11,7 @@
  *
  * Pure: pg is never imported, so classifying works whether or not pg is installed.
  */
+import type { ErrorVerdict } from '../core/types';
 import { readString, walkErrorChain } from './common';
 
 /** Bounded set of reasons, safe to use as a log field or metric label. */
@@ -18,6 +19,7 @@ export type PgFailureKind =
   | 'socket'
   | 'terminated'
   | 'connect_timeout'
+  | 'query_timeout'
   | 'pool_timeout'
   | 'not_queryable'
   | 'sqlstate_08'
@@ -32,6 +34,7 @@ export const PG_FAILURE_KINDS: readonly PgFailureKind[] = Object.freeze([
   'socket',
   'terminated',
   'connect_timeout',
+  'query_timeout',
   'pool_timeout',
   'not_queryable',
   'sqlstate_08',
@@ -50,6 +53,8 @@ const SOCKET_CODES: ReadonlySet<string> = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'ENOTFOUND',
+  // The resolver could not answer (DNS down): the server cannot be reached by its name.
+  'EAI_AGAIN',
   'EPIPE',
 ]);
 
@@ -68,6 +73,9 @@ const MESSAGE_KINDS: ReadonlyMap<string, PgFailureKind> = new Map<string, PgFail
   ['Connection terminated due to connection timeout', 'connect_timeout'],
   // Client: its own connectionTimeoutMillis fired during connect (a stream error, no code).
   ['timeout expired', 'connect_timeout'],
+  // Client: its query_timeout fired with no answer from the server. A hung server answers
+  // nothing; if this were not counted, a half-open breaker would close on it.
+  ['Query read timeout', 'query_timeout'],
   // pg-pool: no client became available within connectionTimeoutMillis while the pool was full.
   ['timeout exceeded when trying to connect', 'pool_timeout'],
   // Client: a query issued after the connection already broke.
@@ -104,6 +112,9 @@ function sqlstateKind(code: string): PgFailureKind | null {
       return null;
   }
 }
+
+/** Client-side timeouts while waiting on the server: failures, counted as `timeout`. */
+const TIMEOUT_KINDS: ReadonlySet<PgFailureKind> = new Set<PgFailureKind>(['connect_timeout', 'query_timeout']);
 
 /**
  * Verdict from one error object's own fields: a kind, null for "definitely not", or
@@ -144,4 +155,27 @@ export function pgFailureKind(err: unknown): PgFailureKind | null {
  */
 export function isPgFailure(err: unknown): boolean {
   return pgFailureKind(err) !== null;
+}
+
+/** A SQLSTATE on the error or what it wraps: the server itself answered. */
+function answeredByServer(err: unknown): true | undefined {
+  const code = readString(err, 'code');
+  return code !== undefined && SQLSTATE.test(code) && !SOCKET_CODES.has(code) ? true : undefined;
+}
+
+/**
+ * What `err` says about Postgres (docs/configuration.md, "What counts as evidence"):
+ * - `'failure'`: an outage, as {@link isPgFailure};
+ * - `'timeout'`: pg's own client-side timeouts while waiting on the server (query_timeout,
+ *   connectionTimeoutMillis on connect);
+ * - `'ignored'`: the server answered with an error (any other SQLSTATE: SQL, data,
+ *   constraint, auth, serialization, deadlock, cancel): it is up;
+ * - `'no_evidence'`: anything else (misuse of a client, argument errors, unknown errors): the
+ *   call may never have reached the server.
+ * Never throws.
+ */
+export function pgVerdict(err: unknown): ErrorVerdict {
+  const kind = pgFailureKind(err);
+  if (kind !== null) return TIMEOUT_KINDS.has(kind) ? 'timeout' : 'failure';
+  return walkErrorChain(err, answeredByServer) === true ? 'ignored' : 'no_evidence';
 }

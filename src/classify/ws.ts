@@ -5,6 +5,7 @@
  * `ws` gives most handshake errors no `code`, only a message, so those messages are
  * matched exactly; they are the same in ws 7 and 8.
  */
+import type { ErrorVerdict } from '../core/types';
 import { isObjectLike, readString, walkErrorChain } from './common';
 
 /** Kinds that count as failures of the WebSocket dependency. */
@@ -90,6 +91,32 @@ const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_)|CERT/;
  */
 export function isWsFailure(err: unknown): boolean {
   return FAILURE_KINDS.has(wsFailureKind(err));
+}
+
+/**
+ * Ignored kinds that prove a live peer answered us (a 4xx, a handshake or frame it got
+ * wrong): a half-open trial ending so closes the breaker. The other ignored kinds (the app
+ * aborted the connect, bad arguments, a socket not open, TLS, unknown) say nothing about it.
+ */
+const ANSWERED_KINDS: ReadonlySet<WsErrorKind> = new Set<WsIgnoredKind>([
+  'client_status',
+  'unexpected_status',
+  'handshake_rejected',
+  'protocol',
+]);
+
+/**
+ * What `err` says about the WebSocket peer (docs/configuration.md, "What counts as
+ * evidence"): `'failure'` as {@link isWsFailure}, except ws's own handshake timeout, which
+ * is a client-side timeout waiting on the peer (`'timeout'`); `'ignored'` when the peer
+ * answered; `'no_evidence'` otherwise, notably for a connect the app aborted before the
+ * handshake ("WebSocket was closed before the connection was established"). Never throws.
+ */
+export function wsVerdict(err: unknown): ErrorVerdict {
+  const kind = wsFailureKind(err);
+  if (kind === 'handshake_timeout') return 'timeout';
+  if (FAILURE_KINDS.has(kind)) return 'failure';
+  return ANSWERED_KINDS.has(kind) ? 'ignored' : 'no_evidence';
 }
 
 /** True for HTTP statuses that count when a server answers an upgrade request with them. */

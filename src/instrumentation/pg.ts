@@ -10,7 +10,8 @@
 import { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { REJECT, type CircuitBreaker } from '../core/circuit-breaker';
 import { BreakerOpenError } from '../core/errors';
-import { FAILURE, IGNORED, SUCCESS } from '../core/recorder';
+import { IGNORED, NO_EVIDENCE, SUCCESS } from '../core/recorder';
+import type { ResultHooks } from '../core/result-hooks';
 import type { ManagedBreaker } from '../registry';
 import type { ModuleGuard } from './module-guard';
 import type { Patcher } from './patcher';
@@ -56,6 +57,19 @@ const POOL_METHODS = ['connect', 'query', 'newClient'] as const;
 
 function noop(): void {}
 
+/** Ends a client nobody will use; an error ending it is nobody's to handle either. */
+function endQuietly(client: unknown): void {
+  const result = (client as { end?: () => unknown }).end?.();
+  if (isThenable(result)) result.then(undefined, noop);
+}
+
+/** A Client.connect() that completed after its caller got ECIRCUITTIMEOUT: close the backend it opened. */
+const CLIENT_CONNECT_HOOKS: ResultHooks = {
+  disposeLate(_value: unknown, client: unknown): void {
+    endQuietly(client);
+  },
+};
+
 /**
  * Gives the caller the library's own promise type. The closed path already chains on pg's
  * promise; rejections and fallbacks come back as native promises, which only differ when
@@ -76,8 +90,8 @@ function settle(breaker: CircuitBreaker, token: number, start: number, op: numbe
   if (token === UNGATED) {
     const recorder = breaker.recorder;
     if (recorder === null) return;
-    const outcome = !failed ? SUCCESS : breaker.counts(err) ? FAILURE : IGNORED;
-    recorder.record(op, outcome, breaker.now() - start);
+    const outcome = !failed ? SUCCESS : breaker.outcomeOf(err);
+    recorder.record(op, outcome === NO_EVIDENCE ? IGNORED : outcome, breaker.now() - start);
   } else if (failed) {
     breaker.releaseError(token, err, start, op);
   } else {
@@ -182,10 +196,29 @@ class PgPatch {
   /** >0 while pg-pool creates a client: that client's `connect()` is the pool checkout's. */
   private poolClientConnects = 0;
   private connectionParameters: ConnectionParametersClass | null = null;
+  /**
+   * Clients pg-pool connected and has not handed out yet. Handing out any other client (an
+   * idle one) does no I/O, so that checkout is no evidence about the database either way.
+   */
+  private readonly freshClients = new WeakSet<object>();
+  private readonly poolConnectHooks: ResultHooks;
 
   constructor(private readonly guard: ModuleGuard) {
     this.guardsQuery = guard.guards('query');
     this.guardsConnect = guard.guards('connect');
+    const fresh = this.freshClients;
+    this.poolConnectHooks = {
+      touched(client: unknown): boolean {
+        return typeof client === 'object' && client !== null && fresh.delete(client);
+      },
+      // A checkout that completed after its caller got ECIRCUITTIMEOUT: nobody will release
+      // the client, and a pool at its max would wait for it forever.
+      disposeLate(client: unknown): void {
+        fresh.delete(client as object);
+        const release = (client as { release?: unknown } | null)?.release;
+        if (typeof release === 'function') (release as AnyFunction).call(client);
+      },
+    };
   }
 
   definitions(): InstrumentationNodeModuleDefinition[] {
@@ -264,12 +297,17 @@ class PgPatch {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const patch = this;
     return function connect(this: PgClient, callback?: unknown): unknown {
-      // A client pg-pool creates for itself, or a non-function callback pg will choke on as usual.
-      if (patch.poolClientConnects > 0 || (callback && typeof callback !== 'function')) return original.call(this, callback);
+      // A client pg-pool creates for itself (its checkout is the call that counts), or a
+      // non-function callback pg will choke on as usual.
+      if (patch.poolClientConnects > 0) {
+        patch.freshClients.add(this);
+        return original.call(this, callback);
+      }
+      if (callback && typeof callback !== 'function') return original.call(this, callback);
       const entry = patch.clientEntry(this);
       const op = patch.guard.op(entry, 'connect');
-      if (callback) return entry.breaker.invokeCallback(original, this, [callback], 0, op);
-      return libraryPromise(this._Promise, entry.breaker.invoke(original, this, NO_ARGS, op, false));
+      if (callback) return entry.breaker.invokeCallback(original, this, [callback], 0, op, CLIENT_CONNECT_HOOKS);
+      return libraryPromise(this._Promise, entry.breaker.invoke(original, this, NO_ARGS, op, false, CLIENT_CONNECT_HOOKS));
     } as AnyFunction;
   }
 
@@ -423,6 +461,9 @@ class PgPatch {
         if (typeof callback !== 'function') return original.call(this, callback);
         const inner = callback as AnyFunction;
         return original.call(this, function (this: unknown, ...args: unknown[]): unknown {
+          // Its connect, if it made one, was pool.query's round trip, not a later checkout's.
+          const client = args[1];
+          if (typeof client === 'object' && client !== null) patch.freshClients.delete(client);
           const previous = patch.poolQueryClient;
           patch.poolQueryClient = args[1] ?? null;
           try {
@@ -438,9 +479,9 @@ class PgPatch {
       const op = patch.guard.op(entry, 'connect');
       if (callback) {
         const cb = breaker.state === 'closed' ? callback : withReleaseOnRejection(callback as AnyFunction);
-        return breaker.invokeCallback(original, this, [cb], 0, op);
+        return breaker.invokeCallback(original, this, [cb], 0, op, patch.poolConnectHooks);
       }
-      return libraryPromise(this.Promise, breaker.invoke(original, this, NO_ARGS, op, false));
+      return libraryPromise(this.Promise, breaker.invoke(original, this, NO_ARGS, op, false, patch.poolConnectHooks));
     } as AnyFunction;
   }
 

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import { MAX_CHAIN_DEPTH } from '../../../src/classify/common';
-import { isPgFailure, pgFailureKind, PG_FAILURE_KINDS, type PgFailureKind } from '../../../src/classify/pg';
+import { isPgFailure, pgFailureKind, pgVerdict, PG_FAILURE_KINDS, type PgFailureKind } from '../../../src/classify/pg';
 import type { CapturedCase, CapturedError } from '../../../scripts/capture-pg-errors';
 import { loadFixture, revokedProxy } from './fixture-errors';
 
@@ -110,6 +110,14 @@ describe('pg failure classification', () => {
       }
     });
 
+    it('counts a name the resolver could not answer for (EAI_AGAIN: DNS down), as Node reports it', () => {
+      const err = Object.assign(new Error('getaddrinfo EAI_AGAIN db.internal'), {
+        errno: -3001, code: 'EAI_AGAIN', syscall: 'getaddrinfo', hostname: 'db.internal',
+      });
+      expect(pgFailureKind(err)).to.equal('socket');
+      expect(pgVerdict(err)).to.equal('failure');
+    });
+
     it('reads EPIPE as a socket error although it looks like a SQLSTATE', () => {
       expect(pgFailureKind({ code: 'EPIPE' })).to.equal('socket');
     });
@@ -134,8 +142,9 @@ describe('pg failure classification', () => {
       ['timeout expired', 'connect_timeout'],
       ['timeout exceeded when trying to connect', 'pool_timeout'],
       ['Client has encountered a connection error and is not queryable', 'not_queryable'],
+      ['Query read timeout', 'query_timeout'],
     ];
-    it('counts connection loss, connect timeouts, pool timeouts and broken clients', () => {
+    it('counts connection loss, connect and query timeouts, pool timeouts and broken clients', () => {
       for (const [message, kind] of outages) expect(pgFailureKind(new Error(message)), message).to.equal(kind);
     });
 
@@ -145,7 +154,6 @@ describe('pg failure classification', () => {
         'Client has already been connected. You cannot reuse a client.',
         'Cannot use a pool after calling end on the pool',
         'Release called on client which has already been released to the pool.',
-        'Query read timeout',
         'Connection terminated by the application',
         'connection terminated unexpectedly',
         ' Connection terminated',
@@ -158,6 +166,51 @@ describe('pg failure classification', () => {
     it('ignores argument errors (TypeError, RangeError) whatever their message', () => {
       expect(isPgFailure(new TypeError('Connection terminated'))).to.equal(false);
       expect(isPgFailure(new RangeError('timeout expired', { cause: socketError('ECONNREFUSED') }))).to.equal(false);
+    });
+  });
+
+  describe('what an error says about the server (pgVerdict)', () => {
+    it("calls pg's client-side timeouts waiting on the server timeouts", () => {
+      for (const message of ['Query read timeout', 'timeout expired', 'Connection terminated due to connection timeout']) {
+        expect(pgVerdict(new Error(message)), message).to.equal('timeout');
+      }
+    });
+
+    it('calls outages failures', () => {
+      expect(pgVerdict(socketError('ECONNREFUSED'))).to.equal('failure');
+      expect(pgVerdict(databaseError('53300'))).to.equal('failure');
+      expect(pgVerdict(new Error('timeout exceeded when trying to connect'))).to.equal('failure');
+    });
+
+    it('calls any other server answer ignored: the server is up', () => {
+      for (const code of ['42601', '23505', '22012', '28P01', '40001', '40P01', '57014', '3D000']) {
+        expect(pgVerdict(databaseError(code)), code).to.equal('ignored');
+      }
+      expect(pgVerdict(new Error('insert failed', { cause: databaseError('23505') }))).to.equal('ignored');
+    });
+
+    it('says nothing about misuse, argument errors, our own errors and unknown errors', () => {
+      for (const err of [
+        new Error('Client was closed and is not queryable'),
+        new Error('Cannot use a pool after calling end on the pool'),
+        new TypeError('Client was passed a null or undefined query'),
+        socketError('ECIRCUITOPEN'),
+        socketError('ECIRCUITTIMEOUT'),
+        new Error('something else'),
+        'a string',
+        null,
+      ]) {
+        expect(pgVerdict(err), String(err)).to.equal('no_evidence');
+      }
+    });
+
+    it('agrees with the captured fixtures: every outage counts, every SQLSTATE answer is ignored', () => {
+      for (const c of fixtures.cases) {
+        const verdict = pgVerdict(rebuild(c.error));
+        const code = c.error.own.code;
+        if (c.expected.failure) expect(['failure', 'timeout'], c.id).to.include(verdict);
+        else expect(verdict, c.id).to.equal(typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? 'ignored' : 'no_evidence');
+      }
     });
   });
 
