@@ -13,9 +13,11 @@
  * `fs.access`, `cp` through `fs.promises.stat`/`mkdir`/`copyFile`. While the breaker is open
  * they fail the way those helpers report errors (a stream emits 'error', `exists` says false).
  */
+import { close } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { compilePathMatcher } from '../config';
+import type { ResultHooks } from '../core/result-hooks';
 import type { ManagedBreaker } from '../registry';
 import { FS_OPERATIONS, type FsOperationShape } from './fs-operations';
 import { compilePathRoots, fsPathOf } from './fs-paths';
@@ -155,9 +157,29 @@ class FsPatch {
   }
 }
 
+// ------------------------------------------------------------------ late results
+
+function ignore(): void {}
+
+/** An `open` whose caller already got ECIRCUITTIMEOUT: nobody will close its descriptor. */
+const OPEN_CALLBACK_HOOKS: ResultHooks = {
+  disposeLate(fd: unknown): void {
+    if (typeof fd === 'number') close(fd, ignore);
+  },
+};
+
+/** The same for `fs.promises.open`, which resolves with a FileHandle. */
+const OPEN_PROMISE_HOOKS: ResultHooks = {
+  disposeLate(handle: unknown): void {
+    const closing = (handle as { close?: () => Promise<void> } | null)?.close?.();
+    if (closing !== undefined && typeof closing.then === 'function') closing.then(undefined, ignore);
+  },
+};
+
 // ------------------------------------------------------------------ patch factories
 
 function getCallbackPatch(patch: FsPatch, op: FsOperationShape): (original: AnyFunction) => AnyFunction {
+  const hooks = op.name === 'open' ? OPEN_CALLBACK_HOOKS : null;
   return function patchCallbackForm(original) {
     return function guardedFsCallback(this: unknown, ...args: unknown[]): unknown {
       if (!patch.active || nesting > 0) return original.apply(this, args);
@@ -187,7 +209,7 @@ function getCallbackPatch(patch: FsPatch, op: FsOperationShape): (original: AnyF
       };
       nesting++;
       try {
-        return entry.breaker.invokeCallback(original, this, args, index, patch.op(entry, op));
+        return entry.breaker.invokeCallback(original, this, args, index, patch.op(entry, op), hooks);
       } catch (err) {
         // Thrown before the callback could be scheduled (bad arguments): it will never run.
         if (removal) {
@@ -203,6 +225,7 @@ function getCallbackPatch(patch: FsPatch, op: FsOperationShape): (original: AnyF
 }
 
 function getPromisePatch(patch: FsPatch, op: FsOperationShape): (original: AnyFunction) => AnyFunction {
+  const hooks = op.name === 'open' ? OPEN_PROMISE_HOOKS : null;
   return function patchPromiseForm(original) {
     return function guardedFsPromise(this: unknown, ...args: unknown[]): unknown {
       if (!patch.active || nesting > 0) return original.apply(this, args);
@@ -213,7 +236,7 @@ function getPromisePatch(patch: FsPatch, op: FsOperationShape): (original: AnyFu
       let result: Promise<unknown>;
       nesting++;
       try {
-        result = entry.breaker.invoke(original, this, args, patch.op(entry, op), false);
+        result = entry.breaker.invoke(original, this, args, patch.op(entry, op), false, hooks);
       } catch (err) {
         if (op.removesTree) endRemoval(abs);
         throw err;
