@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { isWsFailure, isWsFailureStatus, wsFailureKind, wsStatusFromError } from '../../../src/classify/ws';
+import { isWsFailure, isWsFailureStatus, wsFailureKind, wsStatusFromError, wsVerdict } from '../../../src/classify/ws';
 import { cyclic, type FixtureCase, loadFixture, revive, revokedProxy, throwingGetter, trappingProxy } from './fixture-errors';
 
 const fixture = loadFixture<{
@@ -109,5 +109,32 @@ describe('classify/ws: synthetic cases', () => {
       expect(() => wsStatusFromError(v)).not.to.throw();
       expect(isWsFailure(v)).to.equal(false);
     }
+  });
+});
+
+describe('classify/ws: what an error says about the peer (wsVerdict)', () => {
+  it('agrees with isWsFailure on the captured errors, and says what the rest prove', () => {
+    const answered = new Set(['client_status', 'unexpected_status', 'handshake_rejected', 'protocol']);
+    for (const c of fixture.cases) {
+      const err = revive(c.error);
+      const verdict = wsVerdict(err);
+      if (c.expected.kind === 'handshake_timeout') expect(verdict, c.id).to.equal('timeout');
+      else if (c.expected.failure) expect(verdict, c.id).to.equal('failure');
+      else expect(verdict, c.id).to.equal(answered.has(c.expected.kind) ? 'ignored' : 'no_evidence');
+    }
+  });
+
+  it('a connect the app aborted before the handshake says nothing about the peer', () => {
+    expect(wsVerdict(new Error('WebSocket was closed before the connection was established'))).to.equal('no_evidence');
+  });
+
+  it('a 4xx answer proves the peer is up; a handshake timeout is a timeout', () => {
+    expect(wsVerdict(unexpected(404))).to.equal('ignored');
+    expect(wsVerdict(new Error('Opening handshake has timed out'))).to.equal('timeout');
+    expect(wsVerdict(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).to.equal('failure');
+  });
+
+  it('never throws on values that are not errors', () => {
+    for (const v of [null, undefined, 'x', 42, revokedProxy()]) expect(wsVerdict(v)).to.equal('no_evidence');
   });
 });
