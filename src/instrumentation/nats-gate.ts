@@ -30,6 +30,7 @@ import { operationFallback } from '../registry/operation-fallbacks';
 import type { ModuleGuard } from './module-guard';
 import { divertAsync, divertSync } from './nats-fallback';
 import { natsError, type NatsConnectionLike, type NatsProtocolLike, type NatsStatusLike } from './nats-internals';
+import { CONNECT_HOOKS } from './nats-late';
 import { asyncWhileReconnecting, isReconnecting, syncWhileReconnecting } from './nats-reconnecting';
 import { connectTarget } from './nats-target';
 
@@ -60,7 +61,7 @@ export class NatsGate {
   /** `NatsConnectionImpl.connect(opts)`: when half-open, the connect itself is the trial (it is a round trip and needs no other call). */
   connect(original: AnyFunction, thisArg: unknown, args: unknown[]): Promise<unknown> {
     const entry = this.guard.perTarget ? this.guard.entry(connectTarget(args[0])) : this.guard.entry();
-    const result = entry.breaker.invoke(original, thisArg, args, this.guard.op(entry, 'connect'), false);
+    const result = entry.breaker.invoke(original, thisArg, args, this.guard.op(entry, 'connect'), false, CONNECT_HOOKS);
     return this.withOperationFallback(entry, 'connect', args, result);
   }
 
