@@ -172,23 +172,23 @@ circuit_breakers:
     expect(d).to.deep.equal({ connect: {}, query: { failure: 1 } });
   });
 
-  it('counts a black-holed connect that hits connectionTimeoutMillis', async () => {
+  it('counts a black-holed connect that hits connectionTimeoutMillis, as a timeout', async () => {
     await proxy.setMode('blackhole');
     const d = await delta(async () => {
       const err = await rejectionOf(through({ connectionTimeoutMillis: 300 }).connect());
       expect(err.message).to.match(/timeout/i);
     });
-    expect(d).to.deep.equal({ connect: { failure: 1 }, query: {} });
+    expect(d).to.deep.equal({ connect: { timeout: 1 }, query: {} });
   });
 
-  it('counts a black-holed pool checkout that hits the pool connect timeout', async () => {
+  it('counts a black-holed pool checkout that hits the pool connect timeout, as a timeout', async () => {
     await proxy.setMode('blackhole');
     const pool = poolThrough({ connectionTimeoutMillis: 300 });
     const d = await delta(async () => {
       const err = await rejectionOf(pool.connect());
       expect(err.message).to.equal('Connection terminated due to connection timeout');
     });
-    expect(d).to.deep.equal({ connect: { failure: 1 }, query: {} });
+    expect(d).to.deep.equal({ connect: { timeout: 1 }, query: {} });
   });
 
   it('counts a connection cut mid-query ("Connection terminated unexpectedly")', async () => {
