@@ -6,6 +6,7 @@ export type {
   TransitionReason,
   CircuitBreakerOptions,
   BreakerSnapshot,
+  ErrorVerdict,
   StateChangeEvent,
   CallEvent,
   BreakerEvents,
