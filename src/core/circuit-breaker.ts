@@ -164,7 +164,7 @@ export class CircuitBreaker {
 
   /** Runs `fn` guarded; always returns a Promise. `fn` gets an AbortSignal when callTimeoutMs is set. */
   execute<T>(fn: (signal?: AbortSignal) => T | PromiseLike<T>): Promise<T> {
-    return this.invoke(fn as AnyFunction, undefined, EMPTY, this.publicOperation(), true) as Promise<T>;
+    return this.invoke(fn as AnyFunction, undefined, EMPTY, this.publicOperation(), true, null) as Promise<T>;
   }
 
   /** Runs a synchronous `fn` guarded: returns or throws synchronously. callTimeoutMs does not apply. */
@@ -178,7 +178,7 @@ export class CircuitBreaker {
    */
   executeCallback(fn: (...args: never[]) => unknown, args: readonly unknown[], callback: (err: unknown, ...results: unknown[]) => void): unknown {
     const all = [...args, callback];
-    return this.invokeCallback(fn as AnyFunction, undefined, all, args.length, this.publicOperation());
+    return this.invokeCallback(fn as AnyFunction, undefined, all, args.length, this.publicOperation(), null);
   }
 
   /** The same function, guarded: same arguments and `this`, always returns a Promise. */
@@ -186,7 +186,7 @@ export class CircuitBreaker {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const breaker = this;
     return function guarded(this: unknown, ...args: A): Promise<Awaited<R>> {
-      return breaker.invoke(fn as AnyFunction, this, args, breaker.publicOperation(), false) as Promise<Awaited<R>>;
+      return breaker.invoke(fn as AnyFunction, this, args, breaker.publicOperation(), false, null) as Promise<Awaited<R>>;
     };
   }
 
