@@ -552,7 +552,7 @@ export class CircuitBreaker {
         if (released) return;
         released = true;
         timedOut = true;
-        const err = new BreakerTimeoutError(this.name, this.o.callTimeoutMs);
+        const err = BreakerTimeoutError.create(this.name, this.o.callTimeoutMs);
         this.releaseError(token, err, start, operation);
         if (this.failureFallback !== null) this.deliverFallback(callback, withoutIndex(args, callbackIndex), err);
         else callback(err);
@@ -684,7 +684,7 @@ export class CircuitBreaker {
       const timer = setTimeout(() => {
         if (done) return;
         done = true;
-        const err = new BreakerTimeoutError(this.name, this.o.callTimeoutMs);
+        const err = BreakerTimeoutError.create(this.name, this.o.callTimeoutMs);
         controller.abort(err);
         this.onErrorAsync(token, err, start, operation, args).then(resolve, reject);
       }, this.o.callTimeoutMs);

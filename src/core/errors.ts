@@ -1,7 +1,7 @@
 import type { BreakerState } from './types';
 
 function rejectionMessage(breaker: string, state: BreakerState): string {
-  return `Circuit breaker "${breaker}" is ${state}: call rejected without reaching the dependency`;
+  return `Circuit breaker "${breaker}" is ${state}: call rejected without reaching the dependency (ECIRCUITOPEN)`;
 }
 
 /** Milliseconds from `now` until `retryAt` (never negative), or null when no trial is scheduled. */
@@ -9,22 +9,50 @@ export function msUntilRetry(retryAt: number | null, now: number): number | null
   return retryAt === null ? null : Math.max(0, Math.ceil(retryAt - now));
 }
 
+/**
+ * What every rejection of one open period shares: the time a trial is allowed and the
+ * breaker's clock. Kept out of the error's own properties, so printing, JSON and
+ * structured clones show only the public fields.
+ */
+interface RetryTicket {
+  readonly retryAt: number | null;
+  readonly clock: () => number;
+}
+
+/**
+ * Runs `build` with stack capture off. A breakerbox error is identified by its code and
+ * fields; a stack of breakerbox internals (or of a timer) says nothing and would cost more
+ * than the rest of a rejection.
+ */
+function withoutStack<T>(build: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return build();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Thrown (or passed to the callback) when an open breaker refuses a call. */
 export class BreakerOpenError extends Error {
-  declare readonly code: 'ECIRCUITOPEN';
+  // Own and enumerable, like Node's own error codes: crash output and loggers print it.
+  readonly code: 'ECIRCUITOPEN' = 'ECIRCUITOPEN';
   /** Name of the breaker that refused the call. */
   readonly breaker: string;
   /** State of the breaker when it refused: open, half_open (no trial slot free) or forced_open. */
   readonly state: BreakerState;
-  declare private readonly retryAt: number | null;
-  declare private readonly clock: () => number;
+  readonly #ticket: RetryTicket;
 
-  constructor(breaker: string, state: BreakerState, retryAt: number | null, clock: () => number) {
-    super(rejectionMessage(breaker, state));
+  constructor(breaker: string, state: BreakerState, retryAt: number | null, clock: () => number);
+  /** @internal One shared ticket and message per open period (RejectionFactory). */
+  constructor(breaker: string, state: BreakerState, ticket: RetryTicket, message: string);
+  constructor(breaker: string, state: BreakerState, retry: number | null | RetryTicket, clockOrMessage: (() => number) | string) {
+    const shared = typeof clockOrMessage === 'string';
+    super(shared ? clockOrMessage : rejectionMessage(breaker, state));
     this.breaker = breaker;
     this.state = state;
-    Object.defineProperty(this, 'retryAt', { value: retryAt });
-    Object.defineProperty(this, 'clock', { value: clock });
+    this.#ticket = shared ? (retry as RetryTicket) : { retryAt: retry as number | null, clock: clockOrMessage };
   }
 
   /**
@@ -32,54 +60,44 @@ export class BreakerOpenError extends Error {
    * 0 when a trial may run now, null while forced open (only an operator closes it).
    */
   get retryAfterMs(): number | null {
-    return msUntilRetry(this.retryAt, this.clock());
+    return msUntilRetry(this.#ticket.retryAt, this.#ticket.clock());
   }
 
   toJSON(): Record<string, unknown> {
     return { name: this.name, code: this.code, message: this.message, breaker: this.breaker, state: this.state, retryAfterMs: this.retryAfterMs };
   }
 }
-Object.defineProperty(BreakerOpenError.prototype, 'name', { value: 'BreakerOpenError' });
+Object.defineProperty(BreakerOpenError.prototype, 'name', { value: 'BreakerOpenError', writable: true, configurable: true });
 
 /**
- * Builds a breaker's rejections without running the Error constructor, so no stack is
- * captured: a refused call is identified by `code`, `breaker` and `retryAfterMs`, and a
- * stack of breakerbox internals would cost more than the rest of the rejection. Every rejection of one open period has the same message,
- * retry time and clock, so those live on a small prototype shared by the period's errors
- * (inherited, hence out of `Object.keys`, JSON and crash output), and each rejection is one
- * object with two own fields.
+ * Builds a breaker's rejections: each one a native Error of its own (callers annotate
+ * errors, so sharing one object would leak between requests), built without a stack. What
+ * is the same for every rejection of one open period (message, retry time, clock) is made
+ * once per period and shared.
  */
 export class RejectionFactory {
-  private proto: object | null = null;
-  private protoState: BreakerState | null = null;
-  private protoRetryAt: number | null = null;
+  private ticket: RetryTicket | null = null;
+  private message = '';
+  private ticketState: BreakerState | null = null;
 
   constructor(private readonly breaker: string, private readonly clock: () => number) {}
 
   make(state: BreakerState, retryAt: number | null): BreakerOpenError {
-    if (this.proto === null || state !== this.protoState || retryAt !== this.protoRetryAt) {
-      this.proto = Object.create(BreakerOpenError.prototype, {
-        message: { value: rejectionMessage(this.breaker, state), writable: true, configurable: true },
-        retryAt: { value: retryAt },
-        clock: { value: this.clock },
-      });
-      this.protoState = state;
-      this.protoRetryAt = retryAt;
+    let ticket = this.ticket;
+    if (ticket === null || state !== this.ticketState || retryAt !== ticket.retryAt) {
+      ticket = this.ticket = { retryAt, clock: this.clock };
+      this.message = rejectionMessage(this.breaker, state);
+      this.ticketState = state;
     }
-    const err = Object.create(this.proto as object) as { breaker: string; state: BreakerState };
-    err.breaker = this.breaker;
-    err.state = state;
-    return err as unknown as BreakerOpenError;
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return new BreakerOpenError(this.breaker, state, ticket, this.message);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 }
-Object.defineProperty(BreakerOpenError.prototype, 'code', { value: 'ECIRCUITOPEN', enumerable: true });
-// Rejections built by RejectionFactory have no own stack; this keeps `err.stack` a useful string.
-Object.defineProperty(BreakerOpenError.prototype, 'stack', {
-  get(this: BreakerOpenError) {
-    return `${this.name}: ${this.message}\n    (rejected by breakerbox; no stack is captured for rejections)`;
-  },
-  configurable: true,
-});
 
 /** The guarded call did not settle within `callTimeoutMs`. */
 export class BreakerTimeoutError extends Error {
@@ -88,12 +106,17 @@ export class BreakerTimeoutError extends Error {
   readonly timeoutMs: number;
 
   constructor(breaker: string, timeoutMs: number) {
-    super(`Circuit breaker "${breaker}": call did not settle within ${timeoutMs} ms`);
+    super(`Circuit breaker "${breaker}": call did not settle within ${timeoutMs} ms (ECIRCUITTIMEOUT)`);
     this.breaker = breaker;
     this.timeoutMs = timeoutMs;
   }
+
+  /** A timeout fires from a timer: its stack would show only timer internals, so none is captured. */
+  static create(breaker: string, timeoutMs: number): BreakerTimeoutError {
+    return withoutStack(() => new BreakerTimeoutError(breaker, timeoutMs));
+  }
 }
-Object.defineProperty(BreakerTimeoutError.prototype, 'name', { value: 'BreakerTimeoutError' });
+Object.defineProperty(BreakerTimeoutError.prototype, 'name', { value: 'BreakerTimeoutError', writable: true, configurable: true });
 
 /** Programmatic misuse (bad options, bad arguments). */
 export class BreakerOptionsError extends TypeError {

@@ -440,7 +440,7 @@ describe('BreakerOpenError output', () => {
     const b = new CircuitBreaker({ name: 'db' });
     b.forceOpen();
     const err = await b.execute(async () => 1).catch((e) => e);
-    expect(Object.keys(err).sort()).to.deep.equal(['breaker', 'state']);
+    expect(Object.keys(err).sort()).to.deep.equal(['breaker', 'code', 'state']);
     expect(inspect(err)).not.to.contain('clock');
   });
 });
