@@ -203,6 +203,20 @@ export class CircuitBreaker {
     return this.fallbackFn !== null;
   }
 
+  /** Sets (or clears, with null: every error counts) which errors count against the dependency. Returns the breaker. */
+  setIsFailure(fn: ((err: unknown) => boolean) | null): this {
+    if (fn !== null && typeof fn !== 'function') {
+      throw new TypeError(`CircuitBreaker "${this.name}": setIsFailure(fn): expected a function or null, got ${typeof fn}`);
+    }
+    this.isFailureFn = fn;
+    return this;
+  }
+
+  /** The breaker's own isFailure and fallback functions (the registry replaces them on request). */
+  get functions(): { readonly isFailure: ((err: unknown) => boolean) | null; readonly fallback: AnyFunction | null } {
+    return { isFailure: this.isFailureFn, fallback: this.ownFallback };
+  }
+
   /**
    * Lets the registry label calls made through `execute`/`executeSync`/`executeCallback`/`wrap`
    * with an app-level operation (withOperation) instead of the default one.

@@ -2,7 +2,9 @@ import { CircuitBreaker } from '../core/circuit-breaker';
 import type { ResolvedOptions } from '../core/options';
 import type { CircuitBreakerOptions } from '../core/types';
 import type { BreakerboxConfig, BreakerConfig, ModuleName } from '../config';
+import { logLine } from '../telemetry/transition-log';
 import { CallStats } from './call-stats';
+import { applyFunctions, checkAgainstExisting, checkAgainstFile, type CodeOptions, type FunctionOption } from './code-options';
 import { classifierFor } from './module-classifiers';
 import { currentOperation } from './app-operation';
 import { isOperationMap, setOperationFallbacks, type OperationFallbacks } from './operation-fallbacks';
@@ -45,6 +47,8 @@ export class BreakerRegistry {
   private readonly retired = new Map<string, Record<string, number>>();
   private config: BreakerboxConfig | null = null;
   private tick = 0;
+  /** `breaker\0option` pairs whose replacement was logged: once each, however often get() runs. */
+  private readonly replacedLogged = new Set<string>();
 
   constructor(config?: BreakerboxConfig) {
     if (config) this.config = config;
@@ -65,14 +69,16 @@ export class BreakerRegistry {
   }
 
   /**
-   * The named breaker, created the first time from the config (numbers an operator set in
-   * the file win over `options`, which can add functions such as `isFailure` or `fallback`).
+   * The named breaker, created the first time from the config (or the options and the
+   * defaults). Functions in `options` (`isFailure`, `fallback`) are applied to the breaker
+   * even when it already exists, e.g. built by the preload; for a configured breaker, a
+   * number in `options` that differs from the file's is an error naming both values.
    * `fallback` may be a map of one function per operation (`{ publish: fn }`, nats breakers),
    * applied whether or not the breaker existed already.
    */
   get(name: string, options?: RegistryGetOptions): CircuitBreaker {
     const fallback = options?.fallback;
-    if (!isOperationMap(fallback)) return this.entry(name, options as Omit<CircuitBreakerOptions, 'name'> | undefined).breaker;
+    if (!isOperationMap(fallback)) return this.entry(name, options as CodeOptions | undefined).breaker;
     // One function per operation (nats): kept beside the breaker, for this one and from now on.
     const { fallback: _perOperation, ...rest } = options as RegistryGetOptions;
     const entry = this.entry(name, rest);
@@ -81,19 +87,28 @@ export class BreakerRegistry {
   }
 
   /** Like `get`, with the registry's bookkeeping (module, stats). */
-  entry(name: string, options?: Omit<CircuitBreakerOptions, 'name'>): ManagedBreaker {
+  entry(name: string, options?: CodeOptions): ManagedBreaker {
     const existing = this.entries.get(name);
-    if (existing) return existing;
+    if (existing) {
+      if (options !== undefined) this.applyToExisting(existing, options);
+      return existing;
+    }
     if (typeof name !== 'string' || name.length === 0) {
       throw new TypeError(`registry.get(name): expected a non-empty breaker name, got ${JSON.stringify(name)}`);
     }
     const config = this.configFor(name);
     const module: ModuleName = config?.module ?? 'manual';
-    const breaker = new CircuitBreaker(
-      config
-        ? { isFailure: classifierFor(module), ...options, ...config.options, name }
-        : { ...this.defaults(), ...definedOnly(options), name },
-    );
+    let breaker: CircuitBreaker;
+    if (config) {
+      if (options !== undefined) checkAgainstFile(config, this.config?.source ?? null, options);
+      const { isFailure, fallback, ...rest } = options ?? {};
+      breaker = new CircuitBreaker({ isFailure: classifierFor(module), ...definedOnly(rest), ...config.options, name });
+      if (isFailure !== undefined || fallback !== undefined) {
+        applyFunctions(breaker, { isFailure, fallback }, (option, previous) => this.logReplaced(name, module, option, previous));
+      }
+    } else {
+      breaker = new CircuitBreaker({ ...this.defaults(), ...definedOnly(options), name });
+    }
     const stats = new CallStats(DEFAULT_OPERATION);
     if (module === 'manual' && config && config.appOperations.length > 0) {
       // Manual breakers have no module method to name their calls: withOperation() does.
@@ -174,6 +189,24 @@ export class BreakerRegistry {
     for (const e of [...this.entries.values()]) this.remove(e);
     this.children.clear();
     this.retired.clear();
+  }
+
+  private applyToExisting(entry: ManagedBreaker, options: CodeOptions): void {
+    if (entry.config !== null && entry.parent === null) {
+      checkAgainstFile(entry.config, this.config?.source ?? null, options);
+      checkAgainstExisting(entry.breaker, entry.config, options);
+    }
+    applyFunctions(entry.breaker, options, (option, previous) => this.logReplaced(entry.breaker.name, entry.module, option, previous));
+  }
+
+  /** Apps may call get() per request with fresh closures: say it once per breaker and function. */
+  private logReplaced(name: string, module: ModuleName, option: FunctionOption, previous: unknown): void {
+    const key = `${name}\0${option}`;
+    if (this.replacedLogged.has(key)) return;
+    this.replacedLogged.add(key);
+    const what = previous === classifierFor(module) ? `the built-in ${module} classifier` : `the ${option} it had`;
+    logLine(this.config?.monitoring.logLevel ?? 'info', 'debug',
+      `breakerbox: registry.get("${name}") replaced ${what} with the ${option} given in code`, { breaker: name, option });
   }
 
   private defaults(): Partial<CircuitBreakerOptions> {

@@ -32,16 +32,17 @@ describe('registry: named breakers', () => {
     expect(() => registry.get('')).to.throw(TypeError, /non-empty breaker name/);
   });
 
-  it('lets the numbers an operator wrote in the file win over the code, while code still adds functions', async () => {
+  it('takes its numbers from the file while code adds functions and settings the file has no key for', async () => {
     const registry = new BreakerRegistry(configOf(
       'circuit_breakers:',
       '  auth:',
       '    failure_threshold: 3',
       '    timeout: 10',
     ));
-    const b = registry.get('auth', { failureThreshold: 10, resetTimeoutMs: 999, fallback: () => 'cached' });
+    const b = registry.get('auth', { failureThreshold: 3, callTimeoutMs: 2_000, fallback: () => 'cached' });
     expect(b.options.failureThreshold).to.equal(3);
     expect(b.options.resetTimeoutMs).to.equal(10_000);
+    expect(b.options.callTimeoutMs).to.equal(2_000);
     expect(registry.entry('auth').module).to.equal('manual');
 
     await failTimes((fn) => b.execute(fn), 2);
@@ -50,6 +51,33 @@ describe('registry: named breakers', () => {
     expect(await b.execute(() => Promise.reject(boom()))).to.equal('cached');
     expect(b.state).to.equal('open');
     expect(await b.execute(async () => 'live')).to.equal('cached');
+  });
+
+  it('refuses a number in code that disagrees with the file, naming both values and the file', () => {
+    const registry = new BreakerRegistry(configOf(
+      'circuit_breakers:',
+      '  auth:',
+      '    failure_threshold: 3',
+      '    timeout: 10',
+    ));
+    expect(() => registry.get('auth', { failureThreshold: 10 })).to.throw(/option failureThreshold is 10 in code.*\/srv\/app\/breakerbox.yaml.*failure_threshold.* 3/);
+    expect(() => registry.get('auth', { resetTimeoutMs: 999 })).to.throw(/resetTimeoutMs is 999 in code.*timeout.* 10000 ms/);
+    registry.get('auth');
+    expect(() => registry.get('auth', { failureThreshold: 10 }), 'also once the breaker exists').to.throw(/failureThreshold is 10 in code.* 3/);
+    expect(() => registry.get('auth', { callTimeoutMs: 500 }), 'a setting the file is silent on, after creation')
+      .to.throw(/callTimeoutMs is 500 in code, but the breaker already exists with callTimeoutMs 0/);
+    expect(registry.get('auth', { failureThreshold: 3 }).options.failureThreshold, 'agreeing numbers are fine').to.equal(3);
+  });
+
+  it('applies functions given to get() to a breaker that already exists, the last ones winning', async () => {
+    const registry = new BreakerRegistry(configOf('circuit_breakers:', '  database:', '    failure_threshold: 1'));
+    const b = registry.get('database');
+    const syntax = Object.assign(new Error('syntax error'), { code: '42601', severity: 'ERROR' });
+    registry.get('database', { isFailure: () => false, fallback: () => 'first' });
+    registry.get('database', { isFailure: () => true, fallback: () => 'second' });
+    expect(await b.execute(() => Promise.reject(syntax))).to.equal('second');
+    expect(b.state).to.equal('open');
+    expect(() => registry.get('database', { fallback: 'nope' as never })).to.throw(/option fallback: got string, expected a function/);
   });
 
   it('builds breakers the file does not mention from the code options, then the section defaults', async () => {
