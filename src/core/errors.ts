@@ -37,7 +37,7 @@ function withoutStack<T>(build: () => T): T {
 /** Thrown (or passed to the callback) when an open breaker refuses a call. */
 export class BreakerOpenError extends Error {
   // Own and enumerable, like Node's own error codes: crash output and loggers print it.
-  readonly code: 'ECIRCUITOPEN' = 'ECIRCUITOPEN';
+  readonly code = 'ECIRCUITOPEN' as const;
   /** Name of the breaker that refused the call. */
   readonly breaker: string;
   /** State of the breaker when it refused: open, half_open (no trial slot free) or forced_open. */
