@@ -151,11 +151,8 @@ class WsGuard {
     }
     this.protos.clear();
     for (const [target, wrappers] of this.httpWrappers) {
-      for (const [name, wrapper] of wrappers) {
-        // Another tool may have wrapped on top of us since; restoring the original would
-        // drop its wrapper. Ours then stays in the chain, inert while disabled.
-        if ((target as Record<string, unknown>)[name] === wrapper) unwrap(target, name);
-      }
+      // unwrap() leaves a wrapper another tool put on top of ours in place.
+      for (const name of wrappers.keys()) unwrap(target, name);
     }
     this.httpWrappers.clear();
   }
