@@ -6,7 +6,8 @@ import { resolveGlob } from './paths';
 import type { Problems } from './problems';
 import {
   APP_OPERATION_RE, BREAKER_KEY_ALIASES, BREAKER_KEYS, BREAKER_NAME_RE, DEFAULT_MAX_BUFFERED_AMOUNT, DEFAULT_RECONNECT_FAILURES,
-  DEFAULT_MAX_TARGETS, IMPLIED_MODULES, MAX_APP_OPERATION_LENGTH, MAX_APP_OPERATIONS, MODES,
+  DEFAULT_MAX_TARGETS, IMPLIED_MODULES, MAX_APP_OPERATION_LENGTH, MAX_APP_OPERATIONS, MAX_BUFFERED_AMOUNT,
+  MAX_FAILURE_THRESHOLD, MAX_MINIMUM_CALLS, MAX_RECONNECT_FAILURES, MAX_TARGETS, MAX_TRIAL_CALLS, MAX_WINDOW_SIZE, MODES,
   MODULE_NAMES, MODULE_ONLY_KEYS, VALID_OPERATIONS,
 } from './schema';
 import { didYouMean } from './suggest';
@@ -32,16 +33,16 @@ type NumericOption = Exclude<keyof BreakerOptionsConfig, 'mode'>;
 
 /** Keys that map one-to-one onto a numeric core option. */
 const NUMERIC_OPTIONS: Readonly<Record<string, { option: NumericOption; read: Reader<number> }>> = {
-  failure_threshold: { option: 'failureThreshold', read: wholeNumber(0) },
+  failure_threshold: { option: 'failureThreshold', read: wholeNumber(0, MAX_FAILURE_THRESHOLD) },
   timeout: { option: 'resetTimeoutMs', read: readDuration },
   max_timeout: { option: 'maxResetTimeoutMs', read: readDuration },
-  half_open_max_calls: { option: 'halfOpenMaxCalls', read: wholeNumber(1) },
-  success_threshold: { option: 'successThreshold', read: wholeNumber(1) },
+  half_open_max_calls: { option: 'halfOpenMaxCalls', read: wholeNumber(1, MAX_TRIAL_CALLS) },
+  success_threshold: { option: 'successThreshold', read: wholeNumber(1, MAX_TRIAL_CALLS) },
   trial_timeout: { option: 'trialTimeoutMs', read: readDuration },
   failure_rate: { option: 'failureRate', read: readRate },
   window: { option: 'windowMs', read: readDuration },
-  window_size: { option: 'windowSize', read: wholeNumber(1) },
-  minimum_calls: { option: 'minimumCalls', read: wholeNumber(1) },
+  window_size: { option: 'windowSize', read: wholeNumber(1, MAX_WINDOW_SIZE) },
+  minimum_calls: { option: 'minimumCalls', read: wholeNumber(1, MAX_MINIMUM_CALLS) },
   slow_call_duration: { option: 'slowCallMs', read: readDuration },
   slow_call_rate: { option: 'slowCallRate', read: readRate },
   call_timeout: { option: 'callTimeoutMs', read: readDuration },
@@ -191,13 +192,13 @@ export function validateBreaker(
   }
 
   const perTarget = read('per_target', readBoolean) ?? module === 'ws';
-  const maxTargets = read('max_targets', wholeNumber(1)) ?? DEFAULT_MAX_TARGETS;
+  const maxTargets = read('max_targets', wholeNumber(1, MAX_TARGETS)) ?? DEFAULT_MAX_TARGETS;
   const syncCalls = (module === 'fs' ? read('sync', readBoolean) : undefined) ?? false;
   const maxBufferedAmount = module === 'ws'
-    ? read('max_buffered_amount', wholeNumber(1)) ?? DEFAULT_MAX_BUFFERED_AMOUNT
+    ? read('max_buffered_amount', wholeNumber(1, MAX_BUFFERED_AMOUNT)) ?? DEFAULT_MAX_BUFFERED_AMOUNT
     : null;
   const reconnectFailures = module === 'nats'
-    ? read('reconnect_failures', wholeNumber(1)) ?? DEFAULT_RECONNECT_FAILURES
+    ? read('reconnect_failures', wholeNumber(1, MAX_RECONNECT_FAILURES)) ?? DEFAULT_RECONNECT_FAILURES
     : null;
 
   return {

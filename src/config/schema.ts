@@ -1,3 +1,4 @@
+import { MAX_WINDOW_SIZE } from '../core/options';
 import type { LogLevel, ModuleName } from './types';
 
 export const MODULE_NAMES: readonly ModuleName[] = ['pg', 'nats', 'ws', 'fs', 'manual'];
@@ -83,6 +84,19 @@ export const BREAKER_KEY_ALIASES: Readonly<Record<string, string>> = {
   enabled: 'mode',
   disabled: 'mode',
 };
+
+/**
+ * Upper bounds of the numeric keys (durations are bounded in duration.ts, rates by 1). Each
+ * is far above any useful setting; past it a value is a typo or a unit mix-up, and some
+ * (window_size, max_targets) would cost memory or metric series in proportion.
+ */
+export const MAX_FAILURE_THRESHOLD = 1_000_000;
+export const MAX_TRIAL_CALLS = 10_000;
+export { MAX_WINDOW_SIZE };
+export const MAX_MINIMUM_CALLS = 1_000_000;
+export const MAX_TARGETS = 10_000;
+export const MAX_BUFFERED_AMOUNT = 2 ** 30;
+export const MAX_RECONNECT_FAILURES = 1_000;
 
 export const DEFAULT_FAILURE_THRESHOLD = 5;
 export const DEFAULT_RESET_TIMEOUT_MS = 60_000;

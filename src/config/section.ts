@@ -6,7 +6,7 @@ import { monitoringFromEnv } from './env';
 import type { Problems } from './problems';
 import {
   BREAKER_KEYS, DEFAULT_FAILURE_THRESHOLD, DEFAULT_LOG_LEVEL, DEFAULT_MONITORING_HOST,
-  DEFAULT_MONITORING_PORT, DEFAULT_RESET_TIMEOUT_MS, LOG_LEVELS, MONITORING_KEYS, SECTION_KEY, SECTION_KEYS,
+  DEFAULT_MONITORING_PORT, DEFAULT_RESET_TIMEOUT_MS, LOG_LEVELS, MAX_FAILURE_THRESHOLD, MONITORING_KEYS, SECTION_KEY, SECTION_KEYS,
   TRACING_KEYS,
 } from './schema';
 import { didYouMean } from './suggest';
@@ -42,7 +42,7 @@ export function validateSection(node: TreeNode | null, path: string, ctx: Sectio
   const enabled = readKey('enabled', readBoolean) ?? true;
   // Breakers are validated against these, so they are read before any breaker.
   const defaults: BreakerDefaults = {
-    failureThreshold: readKey('default_failure_threshold', wholeNumber(1)) ?? DEFAULT_FAILURE_THRESHOLD,
+    failureThreshold: readKey('default_failure_threshold', wholeNumber(1, MAX_FAILURE_THRESHOLD)) ?? DEFAULT_FAILURE_THRESHOLD,
     resetTimeoutMs: readKey('default_timeout', readDuration) ?? DEFAULT_RESET_TIMEOUT_MS,
   };
   const monitoringEntry = find('monitoring');

@@ -34,9 +34,17 @@ function fail(name: string, key: string, value: unknown, expected: string): neve
   throw new BreakerOptionsError(`CircuitBreaker "${name}": option ${key}: got ${describe(value)}, expected ${expected}`);
 }
 
-function wholeNumber(name: string, key: string, value: unknown, min: number, fallback: number): number {
+/**
+ * A count window keeps one byte per call: past this it stops being a breaker setting and
+ * becomes an allocation (5e9 throws a RangeError, 1e9 takes a gigabyte per breaker).
+ */
+export const MAX_WINDOW_SIZE = 100_000;
+
+function wholeNumber(name: string, key: string, value: unknown, min: number, fallback: number, max?: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) fail(name, key, value, `a whole number >= ${min}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
+    fail(name, key, value, max === undefined ? `a whole number >= ${min}` : `a whole number from ${min} to ${max}`);
+  }
   return value;
 }
 
@@ -96,7 +104,7 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
     trialTimeoutMs: millis(name, 'trialTimeoutMs', options.trialTimeoutMs, callTimeoutMs || resetTimeoutMs),
     failureRate,
     windowMs: millis(name, 'windowMs', options.windowMs, 60_000),
-    windowSize: wholeNumber(name, 'windowSize', options.windowSize, 1, 0),
+    windowSize: wholeNumber(name, 'windowSize', options.windowSize, 1, 0, MAX_WINDOW_SIZE),
     minimumCalls: wholeNumber(name, 'minimumCalls', options.minimumCalls, 1, 10),
     slowCallMs,
     slowCallRate,

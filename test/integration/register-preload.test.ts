@@ -263,7 +263,7 @@ describe('preload: node --require / --import breakerbox/register', function () {
       expect(r.code).to.not.equal(null);
       expect(r.stdout).to.not.include('APP FIRST LINE');
       expect(r.stderr).to.include(file);
-      expect(r.stderr).to.match(/circuit_breakers\.database\.failure_threshold: got -1, expected a whole number >= 0/);
+      expect(r.stderr).to.match(/circuit_breakers\.database\.failure_threshold: got -1, expected a whole number from 0 to 1000000/);
       expect(r.stderr).to.match(/circuit_breakers\.database\.operations\[1\]: got "qurey", expected one of the pg operations: connect, query/);
       expect(r.stderr).to.match(/circuit_breakers\.monitoring\.port: got 99999, expected a whole number from 1 to 65535/);
       noStackTrace(r.stderr);

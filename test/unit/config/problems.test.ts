@@ -19,13 +19,13 @@ const RATE = 'a number greater than 0 and at most 1 (0.5 = 50%)';
 /** Each file is refused with exactly these problems. */
 const BAD_FILES: Array<[string, string, Want[]]> = [
   ['a negative failure_threshold', 'database:\n  failure_threshold: -1\n',
-    [{ line: 2, path: 'database.failure_threshold', value: -1, expected: 'a whole number >= 0' }]],
+    [{ line: 2, path: 'database.failure_threshold', value: -1, expected: 'a whole number from 0 to 1000000' }]],
   ['a fractional failure_threshold', 'database: {failure_threshold: 2.5}\n',
-    [{ line: 1, path: 'database.failure_threshold', value: 2.5, expected: 'a whole number >= 0' }]],
+    [{ line: 1, path: 'database.failure_threshold', value: 2.5, expected: 'a whole number from 0 to 1000000' }]],
   ['a quoted number', 'database: {failure_threshold: "3"}\n',
-    [{ line: 1, path: 'database.failure_threshold', value: '3', expected: 'a whole number >= 0' }]],
+    [{ line: 1, path: 'database.failure_threshold', value: '3', expected: 'a whole number from 0 to 1000000' }]],
   ['default_failure_threshold 0', 'default_failure_threshold: 0\n',
-    [{ line: 1, path: 'default_failure_threshold', value: 0, expected: 'a whole number >= 1' }]],
+    [{ line: 1, path: 'default_failure_threshold', value: 0, expected: 'a whole number from 1 to 1000000' }]],
   ['a duration with no unit', 'default_timeout: "30"\n',
     [{ line: 1, path: 'default_timeout', value: '30', expected: DURATION_EXPECTED }]],
   ['a duration in words', 'database: {timeout: half a minute}\n',
@@ -56,7 +56,7 @@ const BAD_FILES: Array<[string, string, Want[]]> = [
   ['failure_threshold 0 with nothing else to open the breaker', 'database: {failure_threshold: 0}\n',
     [{ line: 1, path: 'database.failure_threshold', value: 0, expected: 'a whole number >= 1, or failure_rate / slow_call_duration set as well' }]],
   ['half_open_max_calls 0', 'database: {half_open_max_calls: 0}\n',
-    [{ line: 1, path: 'database.half_open_max_calls', value: 0, expected: 'a whole number >= 1' }]],
+    [{ line: 1, path: 'database.half_open_max_calls', value: 0, expected: 'a whole number from 1 to 10000' }]],
   ['an unknown mode', 'database: {mode: paused}\n',
     [{ line: 1, path: 'database.mode', value: 'paused', expected: 'one of: enforce, metrics_only, disabled, forced_open' }]],
   ['an invalid operation', 'database:\n  operations: [connect, select]\n',
@@ -80,7 +80,7 @@ const BAD_FILES: Array<[string, string, Want[]]> = [
   ]],
   ['reconnect_failures on a ws breaker, and an unusable count on a nats one', 'websocket: {reconnect_failures: 3}\nnats: {reconnect_failures: 0}\n', [
     { line: 1, path: 'websocket.reconnect_failures', value: 3, expected: "reconnect_failures only on nats breakers (this breaker's module is ws)" },
-    { line: 2, path: 'nats.reconnect_failures', value: 0, expected: 'a whole number >= 1' },
+    { line: 2, path: 'nats.reconnect_failures', value: 0, expected: 'a whole number from 1 to 1000' },
   ]],
   ['an fs breaker without paths', 'file_system:\n  sync: true\n',
     [{ line: 1, path: 'file_system.paths', value: undefined, expected: 'a non-empty list of globs, e.g. ["./data/**"]' }]],
@@ -100,7 +100,7 @@ const BAD_FILES: Array<[string, string, Want[]]> = [
   ]],
   ['bad per_target and max_targets', 'websocket: {per_target: 1, max_targets: 0}\n', [
     { line: 1, path: 'websocket.per_target', value: 1, expected: 'true or false' },
-    { line: 1, path: 'websocket.max_targets', value: 0, expected: 'a whole number >= 1' },
+    { line: 1, path: 'websocket.max_targets', value: 0, expected: 'a whole number from 1 to 10000' },
   ]],
   ['a string for enabled', 'enabled: "false"\n',
     [{ line: 1, path: 'enabled', value: 'false', expected: 'true or false' }]],
@@ -228,8 +228,8 @@ describe('config problems: reporting', () => {
     expect(err?.name).to.equal('ConfigError');
     expect(err?.message.split('\n')).to.deep.equal([
       `breakerbox: invalid configuration in ${FILE} (7 problems):`,
-      `${FILE}:2: circuit_breakers.default_failure_threshold: got -1, expected a whole number >= 1`,
-      `${FILE}:4: circuit_breakers.database.failure_threshold: got -1, expected a whole number >= 0`,
+      `${FILE}:2: circuit_breakers.default_failure_threshold: got -1, expected a whole number from 1 to 1000000`,
+      `${FILE}:4: circuit_breakers.database.failure_threshold: got -1, expected a whole number from 0 to 1000000`,
       `${FILE}:5: circuit_breakers.database.timeout: got "soon", expected ${DURATION_EXPECTED}`,
       `${FILE}:6: circuit_breakers.database.operations[1]: got "select", expected ${PG_OPS}`,
       `${FILE}:7: circuit_breakers.file_system.paths: got nothing, expected a non-empty list of globs, e.g. ["./data/**"]; fs breakers guard only the paths listed`,
@@ -249,7 +249,7 @@ describe('config problems: reporting', () => {
 
   it('words each problem as file:line: key: got value, expected what', () => {
     const [p] = problemsOf('circuit_breakers:\n  database:\n    failure_threshold: -1\n');
-    expect(p.message).to.equal(`${FILE}:3: circuit_breakers.database.failure_threshold: got -1, expected a whole number >= 0`);
+    expect(p.message).to.equal(`${FILE}:3: circuit_breakers.database.failure_threshold: got -1, expected a whole number from 0 to 1000000`);
   });
 
   it('reports YAML syntax errors with their line, and nothing else from that file', () => {
