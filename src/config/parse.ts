@@ -1,9 +1,10 @@
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { withBuiltInModules } from './defaults';
 import { Problems } from './problems';
 import { SECTION_KEY } from './schema';
 import { validateSection } from './section';
-import { fromYaml, type TreeNode } from './tree';
+import { sectionText } from './section-text';
+import { fromYaml, type FromYamlOptions } from './tree';
 import type { BreakerboxConfig, ConfigEnvOptions } from './types';
 
 /**
@@ -24,8 +25,12 @@ export function parseConfig(text: string, file: string, opts: ConfigEnvOptions =
   const cwd = opts.cwd ?? process.cwd();
   const problems = new Problems(file);
 
-  const lines = new LineCounter();
-  const doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter: lines, prettyErrors: true });
+  const source = text.replace(/^\uFEFF/, '');
+  // A big host file: parse only its section when that can be cut out exactly.
+  const cut = sectionText(source);
+  let parsed = cut === null ? null : parse(cut.text, cut.linesBefore);
+  if (parsed === null || parsed.doc.errors.length > 0) parsed = parse(source);
+  const { doc, lines } = parsed;
   if (doc.errors.length > 0) {
     // Past a syntax error the tree is guesswork; validating it would only add noise.
     for (const e of doc.errors) {
@@ -37,18 +42,60 @@ export function parseConfig(text: string, file: string, opts: ConfigEnvOptions =
     problems.throwIfAny();
   }
 
-  const root = fromYaml(doc, lines, problems);
-  const { node, path } = locateSection(root);
+  // Repeated keys are checked here, in the part that is ours, in linear time: the parser's
+  // own check compares every key with every earlier one of its mapping, over the whole
+  // document (a 2 MB host file took minutes), and the rest of a host file is the app's.
+  let duplicates = 0;
+  const duplicateKey = (line: number | null, path: string): void => {
+    duplicates++;
+    problems.addText(line, '', null, 'valid YAML', `YAML syntax error: Map keys must be unique (${path} appears more than once)`);
+  };
+  const { start, path } = locateSection(doc, lines, duplicateKey);
+  const node = fromYaml(doc, lines, problems, { start, onDuplicateKey: duplicateKey });
+  if (duplicates > 0) {
+    problems.sortByLine();
+    problems.throwIfAny();
+  }
   const config = validateSection(node, path, { source: file, env, cwd, problems });
   problems.sortByLine();
   problems.throwIfAny();
   return withBuiltInModules(config, { cwd });
 }
 
-function locateSection(root: TreeNode | null): { node: TreeNode | null; path: string } {
-  if (root?.kind === 'map') {
-    const wrapped = root.entries.find((e) => e.key === SECTION_KEY);
-    if (wrapped !== undefined) return { node: wrapped.value, path: SECTION_KEY };
-  }
-  return { node: root, path: '' };
+/** Line numbers of a parsed text, shifted by the lines of the file before it. */
+type Lines = Pick<LineCounter, 'linePos'>;
+
+function parse(text: string, linesBefore = 0): { doc: Document.Parsed; lines: Lines } {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: false });
+  const lines: Lines = linesBefore === 0 ? counter : {
+    linePos: (offset: number) => {
+      const pos = counter.linePos(offset);
+      return { line: pos.line + linesBefore, col: pos.col };
+    },
+  };
+  return { doc, lines };
+}
+
+/**
+ * The section node: the value of a top-level `circuit_breakers` key, else the whole
+ * document. A root with a merge key (`<<`) is converted whole, since the section could
+ * come from the merge.
+ */
+function locateSection(
+  doc: Document.Parsed,
+  lines: Lines,
+  duplicateKey: (line: number | null, path: string) => void,
+): { start: FromYamlOptions['start']; path: string } {
+  const root = doc.contents;
+  if (!isMap(root) || root.items.some((p) => isScalar(p.key) && p.key.value === '<<')) return { start: undefined, path: '' };
+  const pairs = root.items.filter((p) => isScalar(p.key) && String(p.key.value) === SECTION_KEY);
+  if (pairs.length === 0) return { start: undefined, path: '' };
+  const lineOf = (node: unknown): number | null => {
+    const range = (node as { range?: [number, number, number] | null }).range;
+    return range ? lines.linePos(range[0]).line : null;
+  };
+  for (const extra of pairs.slice(1)) duplicateKey(lineOf(extra.key), SECTION_KEY);
+  const pair = pairs[0];
+  return { start: { node: pair.value, line: lineOf(pair.key), path: SECTION_KEY }, path: SECTION_KEY };
 }

@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, visit, type Alias, type Document, type LineCounter } from 'yaml';
 import type { Problems } from './problems';
 
 /**
@@ -66,19 +66,34 @@ const MERGE_KEY = '<<';
 
 class TooLarge extends Error {}
 
-/** Converts a parsed document; `null` for an empty one. Problems go to `problems`. */
-export function fromYaml(doc: Document.Parsed, lines: LineCounter, problems: Problems): TreeNode | null {
-  if (doc.contents === null) return null;
+/** Where to start converting, and what to tell about repeated keys. */
+export interface FromYamlOptions {
+  /** The node to convert (default: the whole document), its line and its key path. */
+  readonly start?: { node: unknown; line: number | null; path: string };
+  /** Called for each key repeated in a mapping (the parser does not check: see parse.ts). */
+  readonly onDuplicateKey?: (line: number | null, path: string) => void;
+}
+
+/**
+ * Converts a parsed document, or the part of it at `opts.start`; `null` for an empty one.
+ * Problems go to `problems`. Only the converted part costs time: aliases are looked up in
+ * an index of the document's anchors built once, on the first alias.
+ */
+export function fromYaml(doc: Document.Parsed, lines: Pick<LineCounter, 'linePos'>, problems: Problems, opts: FromYamlOptions = {}): TreeNode | null {
+  const start = opts.start ?? { node: doc.contents, line: 1, path: '' };
+  if (start.node === null || start.node === undefined) return opts.start ? { kind: 'scalar', line: start.line, value: null } : null;
   let budget = MAX_NODES;
   const lineOf = (node: unknown, fallback: number | null): number | null => {
     const range = (node as { range?: [number, number, number] | null }).range;
     return range ? lines.linePos(range[0]).line : fallback;
   };
+  let anchors: AnchorIndex | null = null;
+  const resolveAlias = (alias: Alias): unknown => (anchors ??= indexAnchors(doc)).resolve(alias);
 
   const convert = (node: unknown, fallbackLine: number | null, path: string, resolving: Set<unknown>): TreeNode => {
     if (--budget < 0) throw new TooLarge();
     if (isAlias(node)) {
-      const target = node.resolve(doc);
+      const target = resolveAlias(node);
       if (target === undefined || resolving.has(target)) {
         problems.add(lineOf(node, fallbackLine), path, `*${node.source}`, 'an alias to an earlier, non-recursive anchor');
         return { kind: 'scalar', line: lineOf(node, fallbackLine), value: null };
@@ -94,10 +109,15 @@ export function fromYaml(doc: Document.Parsed, lines: LineCounter, problems: Pro
     if (isMap(node)) {
       const own: MapEntry[] = [];
       const merged: MapEntry[] = [];
+      const keys = new Set<string>();
       for (const pair of node.items) {
         const keyLine = lineOf(pair.key, line);
         const key = isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(pair.key);
         const childPath = path === '' ? key : `${path}.${key}`;
+        if (key !== MERGE_KEY) {
+          if (keys.has(key)) opts.onDuplicateKey?.(keyLine, childPath);
+          keys.add(key);
+        }
         const value: TreeNode = pair.value === null || pair.value === undefined
           ? { kind: 'scalar', line: keyLine, value: null }
           : convert(pair.value, keyLine, childPath, resolving);
@@ -134,11 +154,51 @@ export function fromYaml(doc: Document.Parsed, lines: LineCounter, problems: Pro
   };
 
   try {
-    return convert(doc.contents, 1, '', new Set());
+    return convert(start.node, start.line, start.path, new Set());
   } catch (err) {
     if (!(err instanceof TooLarge)) throw err;
     problems.addText(null, '', null, `at most ${MAX_NODES} nodes after alias expansion`,
       `the document expands to more than ${MAX_NODES} nodes through aliases`);
     return null;
   }
+}
+
+interface AnchorIndex {
+  /** The node an alias refers to: the last node before it with that anchor, as YAML says. */
+  resolve(alias: Alias): unknown;
+}
+
+/** One walk over the document, instead of one per alias (the library's `resolve` walks it each time). */
+function indexAnchors(doc: Document.Parsed): AnchorIndex {
+  const position = new Map<unknown, number>();
+  const byName = new Map<string, { at: number; node: unknown }[]>();
+  let n = 0;
+  visit(doc, {
+    Node: (_key, node) => {
+      const at = n++;
+      if (isAlias(node)) {
+        position.set(node, at);
+        return;
+      }
+      const anchor = (node as { anchor?: string }).anchor;
+      if (anchor) {
+        let list = byName.get(anchor);
+        if (!list) byName.set(anchor, (list = []));
+        list.push({ at, node });
+      }
+    },
+  });
+  return {
+    resolve(alias) {
+      const at = position.get(alias);
+      const list = byName.get(alias.source);
+      if (at === undefined || list === undefined) return undefined;
+      let found: unknown;
+      for (const a of list) {
+        if (a.at >= at) break;
+        found = a.node;
+      }
+      return found;
+    },
+  };
 }

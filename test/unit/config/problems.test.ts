@@ -265,7 +265,7 @@ describe('config problems: reporting', () => {
   it('reports duplicate keys as a YAML problem', () => {
     const problems = problemsOf('database: {}\ndatabase: {}\n');
     expect(problems).to.have.length(1);
-    expect(problems[0].message).to.equal(`${FILE}:2: YAML syntax error: Map keys must be unique`);
+    expect(problems[0].message).to.equal(`${FILE}:2: YAML syntax error: Map keys must be unique (database appears more than once)`);
   });
 
   it('reports several YAML documents in one file', () => {
