@@ -19,14 +19,23 @@ interface RetryTicket {
   readonly clock: () => number;
 }
 
+/** What `err.stack` says of an error built without capturing one. */
+function stackOf(name: string, message: string, why: string): string {
+  return `${name}: ${message}\n    (${why})`;
+}
+
+const REJECTION_STACK_NOTE = 'rejected by breakerbox; no stack is captured for rejections';
+
 /**
  * Runs `build` with stack capture off. A breakerbox error is identified by its code and
  * fields; a stack of breakerbox internals (or of a timer) says nothing and would cost more
- * than the rest of a rejection.
+ * than the rest of a rejection. A non-number `Error.stackTraceLimit` makes V8 skip the
+ * capture altogether (cheaper than a limit of 0, which still walks into it); the error then
+ * gets a one-line `stack` of its own.
  */
 function withoutStack<T>(build: () => T): T {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
+  (Error as { stackTraceLimit: unknown }).stackTraceLimit = undefined;
   try {
     return build();
   } finally {
@@ -37,21 +46,23 @@ function withoutStack<T>(build: () => T): T {
 /** Thrown (or passed to the callback) when an open breaker refuses a call. */
 export class BreakerOpenError extends Error {
   // Own and enumerable, like Node's own error codes: crash output and loggers print it.
-  readonly code = 'ECIRCUITOPEN' as const;
+  declare readonly code: 'ECIRCUITOPEN';
   /** Name of the breaker that refused the call. */
-  readonly breaker: string;
+  declare readonly breaker: string;
   /** State of the breaker when it refused: open, half_open (no trial slot free) or forced_open. */
-  readonly state: BreakerState;
-  readonly #ticket: RetryTicket;
+  declare readonly state: BreakerState;
+  #ticket: RetryTicket;
 
   constructor(breaker: string, state: BreakerState, retryAt: number | null, clock: () => number);
-  /** @internal One shared ticket and message per open period (RejectionFactory). */
-  constructor(breaker: string, state: BreakerState, ticket: RetryTicket, message: string);
-  constructor(breaker: string, state: BreakerState, retry: number | null | RetryTicket, clockOrMessage: (() => number) | string) {
+  /** @internal One shared ticket, message and stack line per open period (RejectionFactory). */
+  constructor(breaker: string, state: BreakerState, ticket: RetryTicket, message: string, stack: string);
+  constructor(breaker: string, state: BreakerState, retry: number | null | RetryTicket, clockOrMessage: (() => number) | string, stack?: string) {
     const shared = typeof clockOrMessage === 'string';
     super(shared ? clockOrMessage : rejectionMessage(breaker, state));
-    this.breaker = breaker;
-    this.state = state;
+    if (stack !== undefined) this.stack = stack;
+    (this as { code: string }).code = 'ECIRCUITOPEN';
+    (this as { breaker: string }).breaker = breaker;
+    (this as { state: BreakerState }).state = state;
     this.#ticket = shared ? (retry as RetryTicket) : { retryAt: retry as number | null, clock: clockOrMessage };
   }
 
@@ -71,14 +82,16 @@ Object.defineProperty(BreakerOpenError.prototype, 'name', { value: 'BreakerOpenE
 
 /**
  * Builds a breaker's rejections: each one a native Error of its own (callers annotate
- * errors, so sharing one object would leak between requests), built without a stack. What
- * is the same for every rejection of one open period (message, retry time, clock) is made
- * once per period and shared.
+ * errors and error trackers mark the ones they reported, so one object shared between
+ * calls would leak between requests), built without a stack. What is the same for every
+ * rejection of one open period (message, stack line, retry time, clock) is made once per
+ * period and shared.
  */
 export class RejectionFactory {
   private ticket: RetryTicket | null = null;
-  private message = '';
   private ticketState: BreakerState | null = null;
+  private message = '';
+  private stack = '';
 
   constructor(private readonly breaker: string, private readonly clock: () => number) {}
 
@@ -86,13 +99,15 @@ export class RejectionFactory {
     let ticket = this.ticket;
     if (ticket === null || state !== this.ticketState || retryAt !== ticket.retryAt) {
       ticket = this.ticket = { retryAt, clock: this.clock };
-      this.message = rejectionMessage(this.breaker, state);
       this.ticketState = state;
+      this.message = rejectionMessage(this.breaker, state);
+      this.stack = stackOf('BreakerOpenError', this.message, REJECTION_STACK_NOTE);
     }
+    // Inlined withoutStack(): this is the rejection hot path, no closure per call.
     const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
+    (Error as { stackTraceLimit: unknown }).stackTraceLimit = undefined;
     try {
-      return new BreakerOpenError(this.breaker, state, ticket, this.message);
+      return new BreakerOpenError(this.breaker, state, ticket, this.message, this.stack);
     } finally {
       Error.stackTraceLimit = limit;
     }
@@ -101,19 +116,22 @@ export class RejectionFactory {
 
 /** The guarded call did not settle within `callTimeoutMs`. */
 export class BreakerTimeoutError extends Error {
-  readonly code = 'ECIRCUITTIMEOUT' as const;
-  readonly breaker: string;
-  readonly timeoutMs: number;
+  declare readonly code: 'ECIRCUITTIMEOUT';
+  declare readonly breaker: string;
+  declare readonly timeoutMs: number;
 
   constructor(breaker: string, timeoutMs: number) {
     super(`Circuit breaker "${breaker}": call did not settle within ${timeoutMs} ms (ECIRCUITTIMEOUT)`);
-    this.breaker = breaker;
-    this.timeoutMs = timeoutMs;
+    (this as { code: string }).code = 'ECIRCUITTIMEOUT';
+    (this as { breaker: string }).breaker = breaker;
+    (this as { timeoutMs: number }).timeoutMs = timeoutMs;
   }
 
   /** A timeout fires from a timer: its stack would show only timer internals, so none is captured. */
   static create(breaker: string, timeoutMs: number): BreakerTimeoutError {
-    return withoutStack(() => new BreakerTimeoutError(breaker, timeoutMs));
+    const err = withoutStack(() => new BreakerTimeoutError(breaker, timeoutMs));
+    err.stack = stackOf('BreakerTimeoutError', err.message, 'raised by breakerbox when callTimeoutMs passed; no stack is captured');
+    return err;
   }
 }
 Object.defineProperty(BreakerTimeoutError.prototype, 'name', { value: 'BreakerTimeoutError', writable: true, configurable: true });
