@@ -11,6 +11,8 @@ const SECTION_LINE = new RegExp(`^${SECTION_KEY}[ \\t]*:(?=[ \\t\\r\\n]|$)`, 'gm
 const NEXT_TOP_LEVEL = /\n(?=[^\s#])/g;
 const DIRECTIVE_OR_MARKER = /^(?:%|---|\.\.\.)/gm;
 const BARE_DOCUMENT_START = /^---[ \t]*(?:#.*)?$/;
+/** The document's first content: a flow collection may span lines starting at column 0. */
+const FIRST_CONTENT = /^[ \t]*([^\s#])/m;
 /** An alias could point at an anchor outside the cut. */
 const ALIAS = /(?:^|[\s[{,])\*[^\s\]},]/;
 
@@ -24,8 +26,8 @@ export interface SectionCut {
  * The `circuit_breakers:` section of a large document as a document of its own; null when the full
  * document must be parsed instead: a small file (the full parse is cheap and also reports
  * YAML errors elsewhere in it), no such top-level key or more than one, directives or
- * several documents, an alias that may reach outside the section, or a section that does
- * not end at the next top-level key.
+ * several documents, a document that is a flow collection, an alias that may reach outside
+ * the section, or a section that does not end at the next top-level key.
  *
  * In a valid document, a line starting at column 0 is a top-level key, a comment, a
  * document marker or a compact sequence item (flow and quoted scalars must be indented on
@@ -38,6 +40,8 @@ export function sectionText(text: string): SectionCut | null {
   if (found === null || SECTION_LINE.exec(text) !== null) return null;
   const start = found.index;
   if (!onlyALeadingDocumentStart(text, start)) return null;
+  const first = FIRST_CONTENT.exec(text.startsWith('---') ? text.slice(text.indexOf('\n') + 1) : text);
+  if (first !== null && (first[1] === '{' || first[1] === '[')) return null;
 
   NEXT_TOP_LEVEL.lastIndex = start + found[0].length;
   const next = NEXT_TOP_LEVEL.exec(text);
