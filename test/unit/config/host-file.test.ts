@@ -120,6 +120,6 @@ describe('config: a large host file with the section inside', function () {
     const keys = Array.from({ length: 3_000 }, (_, i) => `app_key_${i}: "some value of the app number ${i}",`);
     const text = ['{', ...keys, 'circuit_breakers: {database: {failure_threshold: 4}},', 'last: 1', '}', ''].join('\n');
     expect(text.length).to.be.greaterThan(HOST_FILE_FAST_PATH_CHARS);
-    expect(load(text).breakers.map((b) => [b.name, b.options.failureThreshold])).to.deep.equal([['database', 4]]);
+    expect(load(text).breakers.find((b) => b.name === 'database')?.options.failureThreshold).to.equal(4);
   });
 });
