@@ -204,7 +204,7 @@ export class CircuitBreaker {
   }
 
   /** Sets (or clears, with null: every error counts) which errors count against the dependency. Returns the breaker. */
-  setIsFailure(fn: ((err: unknown) => boolean) | null): this {
+  setIsFailure(fn: ((err: unknown) => boolean | ErrorVerdict) | null): this {
     if (fn !== null && typeof fn !== 'function') {
       throw new TypeError(`CircuitBreaker "${this.name}": setIsFailure(fn): expected a function or null, got ${typeof fn}`);
     }
@@ -213,7 +213,7 @@ export class CircuitBreaker {
   }
 
   /** The breaker's own isFailure and fallback functions (the registry replaces them on request). */
-  get functions(): { readonly isFailure: ((err: unknown) => boolean) | null; readonly fallback: AnyFunction | null } {
+  get functions(): { readonly isFailure: ((err: unknown) => boolean | ErrorVerdict) | null; readonly fallback: AnyFunction | null } {
     return { isFailure: this.isFailureFn, fallback: this.ownFallback };
   }
 

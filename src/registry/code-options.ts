@@ -1,6 +1,6 @@
 import type { CircuitBreaker } from '../core/circuit-breaker';
 import { BreakerOptionsError } from '../core/errors';
-import type { CircuitBreakerOptions } from '../core/types';
+import type { CircuitBreakerOptions, ErrorVerdict } from '../core/types';
 import type { BreakerConfig } from '../config';
 
 /** What `registry.get(name, options)` accepts. */
@@ -85,7 +85,7 @@ export function applyFunctions(breaker: CircuitBreaker, options: CodeOptions, on
     }
     const current = breaker.functions[key];
     if (current === fn) continue;
-    if (key === 'isFailure') breaker.setIsFailure(fn as (err: unknown) => boolean);
+    if (key === 'isFailure') breaker.setIsFailure(fn as (err: unknown) => boolean | ErrorVerdict);
     else breaker.fallback(fn as (...args: never[]) => unknown);
     if (current !== null) onReplace(key, current);
   }
