@@ -45,11 +45,12 @@ export const SECTION_KEY = 'circuit_breakers';
 
 /** Keys of the section that are not breaker names. */
 export const SECTION_KEYS = [
-  'enabled', 'default_failure_threshold', 'default_timeout', 'monitoring', 'tracing',
+  'enabled', 'default_failure_threshold', 'default_timeout', 'monitoring', 'tracing', 'fleet',
 ] as const;
 
 export const MONITORING_KEYS = ['enabled', 'port', 'host', 'log_level'] as const;
 export const TRACING_KEYS = ['call_spans'] as const;
+export const FLEET_KEYS = ['enabled', 'url', 'name', 'quorum', 'heartbeat', 'breakers'] as const;
 
 export const BREAKER_KEYS = [
   'module', 'mode', 'failure_threshold', 'timeout', 'max_timeout', 'half_open_max_calls',
@@ -111,7 +112,14 @@ export const DEFAULT_RECONNECT_FAILURES = 3;
 export const DEFAULT_MONITORING_PORT = 9464;
 export const DEFAULT_MONITORING_HOST = '0.0.0.0';
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+export const DEFAULT_FLEET_URL = 'nats://127.0.0.1:4222';
+export const DEFAULT_FLEET_QUORUM = 2;
+export const DEFAULT_FLEET_HEARTBEAT_MS = 1000;
+/** Below this the heartbeats alone would be a noticeable load on NATS for a large fleet. */
+export const MIN_FLEET_HEARTBEAT_MS = 100;
 
 export const ENV_CONFIG = 'BREAKERBOX_CONFIG';
 export const ENV_PROMETHEUS_PORT = 'OTEL_EXPORTER_PROMETHEUS_PORT';
 export const ENV_PROMETHEUS_HOST = 'OTEL_EXPORTER_PROMETHEUS_HOST';
+export const ENV_NATS_URL = 'NATS_URL';
+export const ENV_SERVICE_NAME = 'OTEL_SERVICE_NAME';

@@ -3,10 +3,11 @@ import {
   asMap, joinPath, oneOf, readBoolean, readDuration, readNonEmptyString, reportUnknownKey, wholeNumber,
 } from './checks';
 import { monitoringFromEnv } from './env';
+import { validateFleet } from './fleet';
 import type { Problems } from './problems';
 import {
   BREAKER_KEYS, DEFAULT_FAILURE_THRESHOLD, DEFAULT_LOG_LEVEL, DEFAULT_MONITORING_HOST,
-  DEFAULT_MONITORING_PORT, DEFAULT_RESET_TIMEOUT_MS, LOG_LEVELS, MAX_FAILURE_THRESHOLD, MONITORING_KEYS, SECTION_KEY, SECTION_KEYS,
+  DEFAULT_MONITORING_PORT, DEFAULT_RESET_TIMEOUT_MS, FLEET_KEYS, LOG_LEVELS, MAX_FAILURE_THRESHOLD, MONITORING_KEYS, SECTION_KEY, SECTION_KEYS,
   TRACING_KEYS,
 } from './schema';
 import { didYouMean } from './suggest';
@@ -73,8 +74,10 @@ export function validateSection(node: TreeNode | null, path: string, ctx: Sectio
     }
     breakers.push(breaker);
   }
+  const fleetEntry = find('fleet');
+  const fleet = validateFleet(fleetEntry?.value ?? null, joinPath(path, 'fleet'), breakers, ctx);
 
-  return { enabled, source: ctx.source, defaults, breakers, monitoring, tracing };
+  return { enabled, source: ctx.source, defaults, breakers, monitoring, tracing, fleet };
 }
 
 /**
@@ -105,7 +108,7 @@ function breakerBody(entry: MapEntry, path: string, problems: Problems): MapNode
 
 /** `monitorng: { port: 9464 }` is a typo, not a breaker; `tracking: { timeout: 5 }` is a breaker. */
 function looksLikeSection(guess: string | undefined, body: MapNode): boolean {
-  const own = guess === 'monitoring' ? MONITORING_KEYS : guess === 'tracing' ? TRACING_KEYS : undefined;
+  const own = guess === 'monitoring' ? MONITORING_KEYS : guess === 'tracing' ? TRACING_KEYS : guess === 'fleet' ? FLEET_KEYS : undefined;
   if (own === undefined) return false;
   return body.entries.some((e) => (own as readonly string[]).includes(e.key) && !(BREAKER_KEYS as readonly string[]).includes(e.key));
 }

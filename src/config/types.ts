@@ -94,6 +94,31 @@ export interface BreakerboxConfig {
     /** `tracing.call_spans:` one span per guarded call. Default false. */
     readonly callSpans: boolean;
   };
+  /** `fleet:` breakers that coordinate across the instances of a service (DESIGN.md section 5). */
+  readonly fleet: FleetConfig;
+}
+
+/** The `fleet:` section, validated. Read only when `enabled`; always present. */
+export interface FleetConfig {
+  /** Default false: nothing of fleet mode runs and the `nats` package is not needed. */
+  readonly enabled: boolean;
+  /** NATS server(s), comma-separated. The file, else NATS_URL, else nats://127.0.0.1:4222. */
+  readonly url: string;
+  /**
+   * The fleet (one NATS subject token): the file, else OTEL_SERVICE_NAME. Required when
+   * enabled; '' when disabled and neither says.
+   */
+  readonly name: string;
+  /**
+   * Members that must hold a breaker open on their own evidence before the others open it.
+   * Either a count (>= 2, default 2) or a percentage of the current members (then never
+   * fewer than 2): exactly one of the two is set.
+   */
+  readonly quorum: { readonly count: number; readonly percent: null } | { readonly count: null; readonly percent: number };
+  /** `heartbeat:` in ms, default 1000; a member silent for 3 heartbeats has left. */
+  readonly heartbeatMs: number;
+  /** Breakers shared with the fleet. Default: every configured breaker but the nats one. */
+  readonly breakers: string[];
 }
 
 /** One thing wrong with a configuration; `ConfigError` carries all of them. */
