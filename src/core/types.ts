@@ -33,6 +33,8 @@ export type TransitionReason =
   | 'reconnect_failures'
   /** A client reconnected on its own: recovery evidence, acted on before the reset timeout. */
   | 'reconnected'
+  /** Fleet mode: `quorum` other instances hold this breaker open on their own evidence. */
+  | 'fleet'
   | 'trial_failed'
   | 'trial_timeout'
   | 'trial_succeeded'

@@ -31,6 +31,7 @@ import {
   type NatsProtocolLike,
   type NatsStatusLike,
 } from './nats-internals';
+import { isOwnConnect, isOwnConnection } from './nats-own';
 import type { Patcher } from './patcher';
 import { unwrap, wrap } from './wrap';
 
@@ -47,7 +48,7 @@ const CONNECTION_METHODS = ['publish', 'subscribe', 'request', 'requestMany', 'r
 const closedByApp = new WeakSet<object>();
 
 function bypass(nc: unknown): boolean {
-  return libraryDepth > 0 || (typeof nc === 'object' && nc !== null && closedByApp.has(nc));
+  return libraryDepth > 0 || (typeof nc === 'object' && nc !== null && (closedByApp.has(nc) || isOwnConnection(nc)));
 }
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
@@ -77,6 +78,7 @@ function patchConnectionClass(gate: NatsGate, Connection: { prototype: object })
   const guard = gate.guard;
   if (guard.guards('connect')) {
     wrap<AnyFunction>(Connection, 'connect', (original) => function connect(this: unknown, ...args: unknown[]): unknown {
+      if (isOwnConnect()) return original.apply(this, args);
       return gate.connect(original, this, args);
     });
   }
@@ -134,7 +136,7 @@ function dialMethod(proto: object): '_doDial' | 'dial' | null {
 function patchProtocolClass(gate: NatsGate, Protocol: { prototype: object }): void {
   wrap<AnyFunction>(Protocol.prototype, 'dispatchStatus', (original) => function dispatchStatus(this: unknown, ...args: unknown[]): unknown {
     const result = original.apply(this, args);
-    gate.observeStatus(this as NatsProtocolLike, args[0] as NatsStatusLike | undefined);
+    if (!isOwnConnection((this as NatsProtocolLike).publisher)) gate.observeStatus(this as NatsProtocolLike, args[0] as NatsStatusLike | undefined);
     return result;
   });
   const dial = dialMethod(Protocol.prototype);
@@ -142,7 +144,7 @@ function patchProtocolClass(gate: NatsGate, Protocol: { prototype: object }): vo
   wrap<AnyFunction>(Protocol.prototype, dial, (original) => function dialAttempt(this: unknown, ...args: unknown[]): unknown {
     const attempt = original.apply(this, args);
     const publisher = (this as NatsProtocolLike).publisher;
-    if (!(typeof publisher === 'object' && publisher !== null && closedByApp.has(publisher))) {
+    if (!(typeof publisher === 'object' && publisher !== null && (closedByApp.has(publisher) || isOwnConnection(publisher)))) {
       gate.observeDial(this as NatsProtocolLike, args[0], attempt);
     }
     return attempt;

@@ -1,0 +1,70 @@
+/**
+ * What members say to each other, on two subjects per fleet:
+ * - `breakerbox.fleet.<fleet>.state`: a member's full report (every shared breaker it holds
+ *   open, and how). Sent every heartbeat and at once on each local transition, so a missed
+ *   announcement is repaired by the next heartbeat and nothing needs ordering or acks.
+ * - `breakerbox.fleet.<fleet>.leave`: a clean shutdown, so the others need not wait 3 beats.
+ * JSON, versioned; anything malformed (another version, a stranger on the subject) is dropped.
+ */
+import type { FleetHold, MemberReport } from './view';
+
+const VERSION = 1;
+const MAX_ID_CHARS = 128;
+
+export function stateSubject(fleet: string): string {
+  return `breakerbox.fleet.${fleet}.state`;
+}
+
+export function leaveSubject(fleet: string): string {
+  return `breakerbox.fleet.${fleet}.leave`;
+}
+
+export function fleetWildcard(fleet: string): string {
+  return `breakerbox.fleet.${fleet}.*`;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeReport(report: MemberReport): Uint8Array {
+  return encoder.encode(JSON.stringify({ v: VERSION, id: report.id, holds: report.holds }));
+}
+
+export function encodeLeave(id: string): Uint8Array {
+  return encoder.encode(JSON.stringify({ v: VERSION, id }));
+}
+
+/** The sender's id, or null when the message is not one of ours. */
+export function decodeLeave(data: Uint8Array): string | null {
+  const m = parse(data);
+  return m === null ? null : m.id;
+}
+
+/**
+ * A report, keeping only the breakers this member shares: names are metric labels and map
+ * keys here, so they must stay a bounded set whatever a peer sends.
+ */
+export function decodeReport(data: Uint8Array, shared: ReadonlySet<string>): MemberReport | null {
+  const m = parse(data);
+  if (m === null) return null;
+  const raw = m.body.holds;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
+  const holds: Record<string, FleetHold> = {};
+  for (const [name, hold] of Object.entries(raw as Record<string, unknown>)) {
+    if (shared.has(name) && (hold === 'own' || hold === 'fleet')) holds[name] = hold;
+  }
+  return { id: m.id, holds };
+}
+
+function parse(data: Uint8Array): { id: string; body: Record<string, unknown> } | null {
+  let body: unknown;
+  try {
+    body = JSON.parse(decoder.decode(data));
+  } catch {
+    return null;
+  }
+  if (typeof body !== 'object' || body === null) return null;
+  const { v, id } = body as { v?: unknown; id?: unknown };
+  if (v !== VERSION || typeof id !== 'string' || id === '' || id.length > MAX_ID_CHARS) return null;
+  return { id, body: body as Record<string, unknown> };
+}

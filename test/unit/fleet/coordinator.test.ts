@@ -1,0 +1,192 @@
+import { expect } from 'chai';
+import { CircuitBreaker } from '../../../src/core';
+import { FleetCoordinator } from '../../../src/fleet/coordinator';
+import type { MemberReport } from '../../../src/fleet/view';
+import { FakeClock } from '../core/fake-clock';
+
+const HB = 1000;
+
+/**
+ * Members wired by an in-memory bus (the NATS transport has its own test against a real
+ * server): what one sends reaches every other at `deliver()`, so tests control the order.
+ */
+class Fleet {
+  readonly clock = new FakeClock();
+  readonly members = new Map<string, { coordinator: FleetCoordinator; database: CircuitBreaker }>();
+  private queue: (() => void)[] = [];
+  /** Reports sent synchronously from inside a breaker transition (must stay empty). */
+  sentInsideTransition = 0;
+  private inTransition = false;
+
+  constructor(ids: string[], quorum: { count: number; percent: null } | { count: null; percent: number } = { count: 2, percent: null }) {
+    for (const id of ids) {
+      const database = new CircuitBreaker({ name: 'database', failureThreshold: 1, resetTimeoutMs: 10_000, now: this.clock.now });
+      database.on('stateChange', () => undefined);
+      const coordinator = new FleetCoordinator({
+        selfId: id,
+        config: { quorum, heartbeatMs: HB },
+        breakers: new Map([['database', database]]),
+        now: this.clock.now,
+        send: (report) => this.send(id, report),
+        defer: (fn) => this.queue.push(fn),
+      });
+      coordinator.start();
+      this.members.set(id, { coordinator, database });
+    }
+  }
+
+  private send(from: string, report: MemberReport): void {
+    if (this.inTransition) this.sentInsideTransition++;
+    for (const [id, m] of this.members) if (id !== from) this.queue.push(() => m.coordinator.receive(report));
+  }
+
+  /** Runs deferred announcements and deliveries until nothing is left. */
+  deliver(): void {
+    while (this.queue.length > 0) this.queue.shift()!();
+  }
+
+  /** Every member sends a heartbeat (and expires the silent), then everything is delivered. */
+  beat(ids = [...this.members.keys()]): void {
+    for (const id of ids) this.get(id).coordinator.tick();
+    this.deliver();
+  }
+
+  get(id: string) {
+    return this.members.get(id)!;
+  }
+
+  /** A user call on `id` fails against the dead dependency: with failure_threshold 1 it opens there. */
+  fail(id: string): void {
+    this.inTransition = true;
+    try {
+      this.get(id).database.executeSync(() => {
+        throw new Error('ECONNREFUSED');
+      });
+    } catch {
+      // The user's failure, as without fleet mode.
+    } finally {
+      this.inTransition = false;
+    }
+  }
+
+  state(id: string): string {
+    return this.get(id).database.state;
+  }
+
+  reason(id: string): string | undefined {
+    return this.get(id).database.lastTransition?.reason;
+  }
+}
+
+describe('fleet coordinator: quorum opening', () => {
+  it('opens the idle members with reason fleet once quorum members opened on their own evidence', () => {
+    const f = new Fleet(['a', 'b', 'c', 'd']);
+    f.beat();
+    f.fail('a');
+    f.deliver();
+    expect(['b', 'c', 'd'].map((id) => f.state(id)), 'one member is not a quorum').to.deep.equal(['closed', 'closed', 'closed']);
+    f.fail('b');
+    f.deliver();
+    expect(f.state('c')).to.equal('open');
+    expect(f.reason('c')).to.equal('fleet');
+    expect(f.state('d')).to.equal('open');
+    expect(f.reason('a')).to.equal('failure_threshold');
+    expect(f.sentInsideTransition, 'no NATS work inside the guarded call').to.equal(0);
+  });
+
+  it('one member with a bad path of its own never opens the others, however long it stays open', () => {
+    const f = new Fleet(['a', 'b', 'c']);
+    f.fail('a');
+    for (let i = 0; i < 10; i++) {
+      f.clock.advance(HB);
+      f.beat();
+    }
+    expect([f.state('b'), f.state('c')]).to.deep.equal(['closed', 'closed']);
+  });
+
+  it('members opened by the fleet never count toward the quorum', () => {
+    const f = new Fleet(['a', 'b', 'c', 'd']);
+    f.fail('a');
+    f.fail('b');
+    f.deliver();
+    expect(f.get('c').coordinator.report().holds).to.deep.equal({ database: 'fleet' });
+    // a recovers on its own: only b still sees the outage itself; c and d must not prop it up.
+    f.get('a').database.reset();
+    f.beat();
+    const view = f.get('d').coordinator.view;
+    expect(view.ownOpenCount('database')).to.equal(1);
+    expect(view.quorumReached('database')).to.equal(false);
+  });
+
+  it('a member joining while quorum holds opens at once; the quorum reached again opens again', () => {
+    const f = new Fleet(['a', 'b', 'c', 'late']);
+    const late = f.get('late');
+    f.members.delete('late');
+    f.fail('a');
+    f.fail('b');
+    f.deliver();
+    f.members.set('late', late);
+    expect(f.state('late')).to.equal('closed');
+    f.beat();
+    expect(f.state('late')).to.equal('open');
+    expect(f.reason('late')).to.equal('fleet');
+  });
+
+  it('members that stop beating leave after 3 heartbeats, and their evidence with them', () => {
+    const f = new Fleet(['a', 'b', 'c']);
+    f.fail('a');
+    f.fail('b');
+    f.deliver();
+    expect(f.state('c')).to.equal('open');
+    f.get('c').database.reset();
+    for (let i = 0; i < 4; i++) {
+      f.clock.advance(HB);
+      f.beat(['c']);
+    }
+    expect(f.get('c').coordinator.view.memberCount).to.equal(1);
+    // They come back still holding it open: quorum is reached again, and c opens again.
+    f.beat();
+    expect(f.state('c')).to.equal('open');
+    expect(f.reason('c')).to.equal('fleet');
+  });
+
+  it("a fleet-opened member whose own trial succeeds stays closed: its own evidence wins", () => {
+    const f = new Fleet(['a', 'b', 'c']);
+    f.fail('a');
+    f.fail('b');
+    f.deliver();
+    for (let i = 0; i < 10; i++) {
+      f.clock.advance(HB);
+      f.beat();
+    }
+    expect(f.state('c'), 'still held open while quorum holds').to.equal('open');
+    f.get('c').database.executeSync(() => 'ok');
+    expect(f.state('c')).to.equal('closed');
+    f.beat();
+    expect(f.state('c')).to.equal('closed');
+    expect(f.get('c').coordinator.report().holds).to.deep.equal({});
+  });
+
+  it('leaves operator states alone: a disabled or forced-open breaker is not opened by the fleet', () => {
+    const f = new Fleet(['a', 'b', 'c', 'd']);
+    f.get('c').database.disable();
+    f.get('d').database.forceOpen();
+    f.fail('a');
+    f.fail('b');
+    f.deliver();
+    expect([f.state('c'), f.state('d')]).to.deep.equal(['disabled', 'forced_open']);
+    expect(f.get('d').coordinator.report().holds, 'forced open is no evidence').to.deep.equal({});
+  });
+
+  it('with a percentage quorum, needs that share of the current members', () => {
+    const f = new Fleet(['a', 'b', 'c', 'd', 'e', 'f'], { count: null, percent: 50 });
+    f.beat();
+    f.fail('a');
+    f.fail('b');
+    f.deliver();
+    expect(f.state('f')).to.equal('closed');
+    f.fail('c');
+    f.deliver();
+    expect(f.state('f')).to.equal('open');
+  });
+});
