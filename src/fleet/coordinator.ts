@@ -22,8 +22,8 @@ import { FleetView, type FleetHold, type MemberReport } from './view';
 export interface FleetCoordinatorOptions {
   readonly selfId: string;
   readonly config: Pick<FleetConfig, 'quorum' | 'heartbeatMs'>;
-  /** The shared breakers, by name. */
-  readonly breakers: ReadonlyMap<string, CircuitBreaker>;
+  /** Shared breakers that exist already, by name; later ones come through `attach`. */
+  readonly breakers?: ReadonlyMap<string, CircuitBreaker>;
   /** Fire and forget: publishes this member's report (or drops it when NATS is away). */
   readonly send: (report: MemberReport) => void;
   /** Clock in ms (the breakers' own clock, in production). */
@@ -37,7 +37,9 @@ export class FleetCoordinator {
   private readonly openedByFleet = new Set<string>();
   private readonly reached = new Set<string>();
   private readonly listeners = new Map<string, (e: StateChangeEvent) => void>();
+  private readonly breakers = new Map<string, CircuitBreaker>();
   private announcePending = false;
+  private stopped = false;
 
   constructor(private readonly o: FleetCoordinatorOptions) {
     this.view = new FleetView(o.selfId, o.config.heartbeatMs, o.config.quorum);
@@ -45,17 +47,38 @@ export class FleetCoordinator {
 
   /** Starts listening to the shared breakers' transitions. */
   start(): void {
-    for (const [name, breaker] of this.o.breakers) {
-      const listener = (e: StateChangeEvent): void => this.onLocalTransition(name, e);
-      this.listeners.set(name, listener);
-      breaker.on('stateChange', listener);
-    }
+    for (const [name, breaker] of this.o.breakers ?? []) this.attach(name, breaker);
     this.view.setOwn(this.holds());
   }
 
+  /**
+   * Shares one more breaker (a manual breaker the app builds after startup). A replaced
+   * breaker of the same name (registry cleared) is let go first.
+   */
+  attach(name: string, breaker: CircuitBreaker): void {
+    if (this.stopped || this.breakers.get(name) === breaker) return;
+    this.detach(name);
+    const listener = (e: StateChangeEvent): void => this.onLocalTransition(name, e);
+    this.listeners.set(name, listener);
+    this.breakers.set(name, breaker);
+    breaker.on('stateChange', listener);
+    this.view.setOwn(this.holds());
+    // Quorum may already be reached for it.
+    this.reached.delete(name);
+    this.evaluate();
+  }
+
   stop(): void {
-    for (const [name, listener] of this.listeners) this.o.breakers.get(name)?.off('stateChange', listener);
-    this.listeners.clear();
+    this.stopped = true;
+    for (const name of [...this.breakers.keys()]) this.detach(name);
+  }
+
+  private detach(name: string): void {
+    const listener = this.listeners.get(name);
+    if (listener !== undefined) this.breakers.get(name)?.off('stateChange', listener);
+    this.listeners.delete(name);
+    this.breakers.delete(name);
+    this.openedByFleet.delete(name);
   }
 
   /** Every heartbeat: forget silent members, act on the view, say where this member stands. */
@@ -88,7 +111,7 @@ export class FleetCoordinator {
 
   private holds(): Record<string, FleetHold> {
     const holds: Record<string, FleetHold> = {};
-    for (const [name, breaker] of this.o.breakers) {
+    for (const [name, breaker] of this.breakers) {
       const state = breaker.state;
       if (state !== 'open' && state !== 'half_open') continue;
       holds[name] = this.openedByFleet.has(name) ? 'fleet' : 'own';
@@ -104,7 +127,7 @@ export class FleetCoordinator {
 
   /** Opens, with reason `fleet`, each closed breaker whose quorum has just been reached. */
   private evaluate(): void {
-    for (const [name, breaker] of this.o.breakers) {
+    for (const [name, breaker] of this.breakers) {
       const now = this.view.quorumReached(name);
       const before = this.reached.has(name);
       if (now === before) continue;
@@ -128,7 +151,7 @@ export class FleetCoordinator {
     this.announcePending = true;
     (this.o.defer ?? setImmediate)(() => {
       this.announcePending = false;
-      this.o.send(this.report());
+      if (!this.stopped) this.o.send(this.report());
     });
   }
 }

@@ -1,0 +1,167 @@
+/**
+ * Fleet mode over a real, private nats-server: several members in one test process, each with
+ * its own registry, breakers and NATS connection, exactly as separate instances would be.
+ * The server is killed and restarted for real.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'chai';
+import { parseConfig } from '../../src/config';
+import { startFleetMember, type FleetMember } from '../../src/fleet/member';
+import { BreakerRegistry } from '../../src/registry';
+import { requireNatsServer, startPrivateNats, type PrivateNats } from '../helpers/private-nats';
+import { eventually, instrumentNats, type NatsHarness } from '../fixtures/nats/harness';
+
+const HEARTBEAT = '200ms';
+
+function fleetYaml(url: string, fleet: string, extra = ''): string {
+  return `
+circuit_breakers:
+  database:
+    failure_threshold: 1
+    timeout: 30
+  fleet:
+    enabled: true
+    url: ${url}
+    name: ${fleet}
+    quorum: 2
+    heartbeat: ${HEARTBEAT}
+${extra}`;
+}
+
+/** What a refused pg connection looks like: counted by the database breaker's classifier. */
+function refused(): Error {
+  return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+}
+
+interface Instance {
+  registry: BreakerRegistry;
+  member: FleetMember;
+  database(): string;
+  reason(): string | undefined;
+  /** A user call that fails against the dead database (and opens this instance's breaker). */
+  fail(): Promise<void>;
+}
+
+describe('fleet mode over NATS', function () {
+  let srv: PrivateNats;
+  let nats: typeof import('nats');
+  const running: FleetMember[] = [];
+  let fleetNo = 0;
+
+  before(async function () {
+    requireNatsServer(this);
+    srv = await startPrivateNats();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    nats = require('nats') as typeof import('nats');
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((m) => m.stop()));
+    if (!srv.running) await srv.start();
+  });
+  after(() => srv?.cleanup());
+
+  function instances(n: number): Instance[] {
+    const name = `fleet${++fleetNo}`;
+    return Array.from({ length: n }, (_, i) => {
+      const config = parseConfig(fleetYaml(srv.url, name), 'test.yaml');
+      const registry = new BreakerRegistry(config);
+      registry.entry('database');
+      const member = startFleetMember({ config: config.fleet, registry, connect: nats.connect, selfId: `m${i}` });
+      running.push(member);
+      const b = () => registry.entry('database').breaker;
+      return {
+        registry,
+        member,
+        database: () => b().state,
+        reason: () => b().lastTransition?.reason,
+        fail: async () => {
+          await b().execute(() => Promise.reject(refused())).catch(() => undefined);
+        },
+      };
+    });
+  }
+
+  const members = (i: Instance) => i.member.coordinator.view.memberCount;
+  const allSee = (list: Instance[], n: number) => eventually(`every member to see ${n} members`, () => list.every((i) => members(i) === n));
+
+  it('members find each other through heartbeats', async () => {
+    const fleet = instances(3);
+    await allSee(fleet, 3);
+    expect(fleet.map((i) => i.member.transport.connected)).to.deep.equal([true, true, true]);
+  });
+
+  it('when 2 members open on their own evidence, the idle ones open with reason fleet without failing a call', async () => {
+    const [a, b, c, d] = instances(4);
+    await allSee([a, b, c, d], 4);
+    await a.fail();
+    await b.fail();
+    await eventually('the idle members to open', () => c.database() === 'open' && d.database() === 'open');
+    expect([c.reason(), d.reason()]).to.deep.equal(['fleet', 'fleet']);
+    expect(c.registry.entry('database').stats.totals().failure ?? 0, 'c failed no user call').to.equal(0);
+    // An idle instance's user call is now refused at once, without touching the database.
+    let touched = false;
+    const err = await c.registry.entry('database').breaker.execute(async () => { touched = true; }).catch((e: { code?: string }) => e);
+    expect((err as { code?: string }).code).to.equal('ECIRCUITOPEN');
+    expect(touched).to.equal(false);
+  });
+
+  it('one member open on its own evidence never opens the others', async () => {
+    const [a, b, c] = instances(3);
+    await allSee([a, b, c], 3);
+    await a.fail();
+    // Each report is acted on as it arrives: once the others have heard it, they have decided.
+    await eventually('the others to hear of it', () => [b, c].every((i) => i.member.coordinator.view.ownOpenCount('database') === 1));
+    await sleep(600);
+    expect([b.database(), c.database()]).to.deep.equal(['closed', 'closed']);
+  });
+
+  it('a member that leaves cleanly is gone at once; a silent one after 3 missed heartbeats', async () => {
+    const [a, b, c] = instances(3);
+    await allSee([a, b, c], 3);
+    await c.member.stop();
+    await eventually('a and b to see c leave', () => members(a) === 2 && members(b) === 2, 1000);
+    // b goes silent without a goodbye: its beats stop, its connection stays open.
+    b.member.coordinator.stop();
+    (b.member.transport as unknown as { send: () => void }).send = () => undefined;
+    await eventually('a to drop the silent member', () => members(a) === 1, 3000);
+  });
+
+  it('with NATS killed, breakers keep working on their own evidence; members rejoin when it is back', async () => {
+    const [a, b, c] = instances(3);
+    await allSee([a, b, c], 3);
+    await srv.kill();
+    await eventually('each member alone', () => [a, b, c].every((i) => members(i) === 1 && !i.member.transport.connected), 5000);
+    await a.fail();
+    await b.fail();
+    expect(a.database(), 'local evidence still opens').to.equal('open');
+    expect(c.database(), 'no fleet without NATS').to.equal('closed');
+    await srv.start();
+    await allSee([a, b, c], 3);
+    // Rejoined, the heartbeats repair what was missed: quorum, and c opens.
+    await eventually('c to open through the fleet', () => c.database() === 'open');
+    expect(c.reason()).to.equal('fleet');
+  });
+
+  describe("breakerbox's own connection and the nats patcher", () => {
+    let h: NatsHarness;
+    afterEach(() => h?.instrumentation.disable());
+
+    it('is neither guarded nor counted, and its outage never opens the app nats breaker', async () => {
+      h = instrumentNats(fleetYaml(srv.url, `own${++fleetNo}`, '  nats:\n    failure_threshold: 1\n    reconnect_failures: 1\n    operations: [connect, publish, request, flush, subscribe]\n'));
+      const config = h.config.fleet;
+      expect(config.breakers, 'the nats breaker is not shared by default').to.deep.equal(['database']);
+      const member = startFleetMember({ config, registry: h.registry, connect: h.nats.connect, selfId: 'own' });
+      running.push(member);
+      await eventually('connected', () => member.transport.connected);
+      // Several heartbeats published on our connection.
+      await sleep(500);
+      const nats = h.entry().stats.totals();
+      expect(Object.values(nats).reduce((s, n) => s + n, 0), JSON.stringify(nats)).to.equal(0);
+      await srv.kill();
+      await eventually('the fleet connection to notice', () => !member.transport.connected, 5000);
+      await sleep(500);
+      expect(h.entry().breaker.state).to.equal('closed');
+      expect(h.transitions()).to.deep.equal(['closed']);
+    });
+  });
+});
