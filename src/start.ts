@@ -4,6 +4,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { isMainThread } from 'node:worker_threads';
 import { ConfigError, loadConfig, type BreakerboxConfig } from './config';
 import { moduleCoverage } from './config/coverage';
+import { startFleet } from './fleet/preload';
 import { BreakerboxInstrumentation } from './instrumentation/instrumentation';
 import { registry } from './registry';
 import { type MonitoringServer } from './server/monitoring-server';
@@ -113,9 +114,10 @@ export function startBreakerbox(): Started {
     monitoringPort = served.port;
   }
 
+  const fleet = isMainThread ? startFleet(config, registry, log) : null;
   let stopping: Promise<void> | null = null;
   const shutdown = (): Promise<void> =>
-    (stopping ??= Promise.all([sdk?.shutdown().catch(() => undefined), monitoring?.close()]).then(() => undefined));
+    (stopping ??= Promise.all([sdk?.shutdown().catch(() => undefined), monitoring?.close(), fleet?.stop()]).then(() => undefined));
   // Signal listeners are only worth adding when something would be lost without a flush
   // (spans or metrics pushed to a collector): apps count process listeners, and with only
   // the pull endpoint there is nothing to flush.
