@@ -151,7 +151,7 @@ const UNKNOWN_KEYS: Array<[string, string, Want[]]> = [
     [{ line: 1, path: 'monitoring.log_level', value: 'warning', expected: 'one of: debug, info, warn, error, silent', says: 'did you mean "warn"?' }]],
 ];
 
-const SECTION_OR_ROOT = 'enabled, default_failure_threshold, default_timeout, monitoring, tracing';
+const SECTION_OR_ROOT = 'enabled, default_failure_threshold, default_timeout, monitoring, tracing, fleet';
 const nearName = (name: string, meant: string, module: string): Want => ({
   line: 1, path: name, value: name,
   expected: `"${meant}" (the breaker that guards ${module}), or a module: key saying what ${name} guards`,
