@@ -178,6 +178,22 @@ describe('fleet coordinator: quorum opening', () => {
     expect(f.get('d').coordinator.report().holds, 'forced open is no evidence').to.deep.equal({});
   });
 
+  it('a shared manual breaker the app builds after quorum was reached opens as soon as it exists', () => {
+    const f = new Fleet(['a', 'b', 'c']);
+    f.fail('a');
+    f.fail('b');
+    f.deliver();
+    const coordinator = new FleetCoordinator({
+      selfId: 'late', config: { quorum: { count: 2, percent: null }, heartbeatMs: HB }, now: f.clock.now, send: () => undefined,
+    });
+    coordinator.start();
+    for (const id of ['a', 'b']) coordinator.receive(f.get(id).coordinator.report());
+    const database = new CircuitBreaker({ name: 'database', now: f.clock.now });
+    coordinator.attach('database', database);
+    expect(database.state).to.equal('open');
+    expect(database.lastTransition?.reason).to.equal('fleet');
+  });
+
   it('with a percentage quorum, needs that share of the current members', () => {
     const f = new Fleet(['a', 'b', 'c', 'd', 'e', 'f'], { count: null, percent: 50 });
     f.beat();
