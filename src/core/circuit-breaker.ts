@@ -307,6 +307,15 @@ export class CircuitBreaker {
     if (this._state === (up ? 'open' : 'closed')) this.transition(up ? 'half_open' : 'open', reason, this.clock());
   }
 
+  /**
+   * @internal Fleet mode: another instance runs the trial, so an open breaker keeps refusing
+   * until `at` (clock time) instead of its own reset timeout, and `retryAfterMs` counts to it.
+   * Only ever later: shifting the open time costs the call path nothing.
+   */
+  postponeTrial(at: number): void {
+    if (this._state === 'open' && at > this.openedAt + this.currentResetMs) this.openedAt = at - this.currentResetMs;
+  }
+
 
   /**
    * Asks to run one call. Returns REJECT, or a token to hand back to `release()` exactly once.

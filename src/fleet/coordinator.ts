@@ -12,12 +12,20 @@
  * - The fleet opens a breaker when quorum is *reached* (the view goes from no to yes), not
  *   whenever it holds: a member whose own trial succeeded during a fleet-wide outage has
  *   evidence that its path works, and its own evidence wins.
+ * - One trial for the fleet (prober.ts says who): while this member holds a breaker open and
+ *   another member is the prober, its own trial is postponed to the prober's next trial (plus
+ *   a heartbeat for the news to arrive), so `retryAfterMs` counts to the fleet's trial. When
+ *   the prober closes, this member goes half-open after a random part of a heartbeat (no herd)
+ *   and closes on its own trial; when the prober fails, the next prober takes the next trial.
+ *   A prober that stays due for 2 heartbeats without a result (an idle instance: its trial
+ *   waits for a call that never comes) is waited for no longer: each member trials on its own.
  */
 import type { CircuitBreaker } from '../core/circuit-breaker';
 import type { StateChangeEvent } from '../core/events';
 import type { BreakerState } from '../core/types';
 import type { FleetConfig } from '../config/types';
-import { FleetView, type FleetHold, type MemberReport } from './view';
+import { chooseProber } from './prober';
+import { FleetView, type FleetHold, type MemberReport, type ProbeInfo } from './view';
 
 export interface FleetCoordinatorOptions {
   readonly selfId: string;
@@ -30,6 +38,14 @@ export interface FleetCoordinatorOptions {
   readonly now: () => number;
   /** Deferral for announcements, so a transition inside a guarded call does no I/O there. Default setImmediate. */
   readonly defer?: (fn: () => void) => void;
+  /** Runs `fn` after `ms` (the jittered half-open after the prober closed). Default an unref'd setTimeout. */
+  readonly later?: (fn: () => void, ms: number) => void;
+  /** 0 ≤ x < 1, for the jitter. Default Math.random. */
+  readonly random?: () => number;
+}
+
+function laterUnref(fn: () => void, ms: number): void {
+  setTimeout(fn, ms).unref();
 }
 
 export class FleetCoordinator {
@@ -40,6 +56,14 @@ export class FleetCoordinator {
   private readonly breakers = new Map<string, CircuitBreaker>();
   private announcePending = false;
   private stopped = false;
+  /** Trials this member failed in the current outage, per breaker. */
+  private readonly failedTrials = new Map<string, number>();
+  /** Breaker → the other member whose trial this one waits on. */
+  private readonly prober = new Map<string, string>();
+  /** Breaker → breaker-clock time this member first saw its prober due with no result yet. */
+  private readonly proberDueSince = new Map<string, number>();
+  /** `breaker\0member` → failed trials last seen in that member's reports. */
+  private readonly seenFailed = new Map<string, number>();
 
   constructor(private readonly o: FleetCoordinatorOptions) {
     this.view = new FleetView(o.selfId, o.config.heartbeatMs, o.config.quorum);
@@ -91,6 +115,7 @@ export class FleetCoordinator {
   /** A report from another member (heartbeat or announcement). */
   receive(report: MemberReport): void {
     this.view.heard(report, this.o.now());
+    this.followProbers(report);
     this.evaluate();
   }
 
@@ -101,7 +126,17 @@ export class FleetCoordinator {
   }
 
   report(): MemberReport {
-    return { id: this.o.selfId, holds: this.holds() };
+    const holds = this.holds();
+    const probes: Record<string, ProbeInfo> = {};
+    for (const name of Object.keys(holds)) {
+      const breaker = this.breakers.get(name)!;
+      const retryAt = breaker.retryAt;
+      probes[name] = {
+        failed: this.failedTrials.get(name) ?? 0,
+        dueInMs: retryAt === null ? 0 : Math.max(0, Math.round(retryAt - breaker.now())),
+      };
+    }
+    return { id: this.o.selfId, holds, probes };
   }
 
   /** Whether `name` is currently held open here because of the fleet. */
@@ -120,7 +155,14 @@ export class FleetCoordinator {
   }
 
   private onLocalTransition(name: string, e: StateChangeEvent): void {
-    if (e.to !== 'open' && e.to !== 'half_open') this.openedByFleet.delete(name);
+    if (e.from === 'half_open' && e.to === 'open') this.failedTrials.set(name, (this.failedTrials.get(name) ?? 0) + 1);
+    if (e.to !== 'open' && e.to !== 'half_open') {
+      this.openedByFleet.delete(name);
+      this.failedTrials.delete(name);
+      this.prober.delete(name);
+      this.proberDueSince.delete(name);
+      for (const key of [...this.seenFailed.keys()]) if (key.startsWith(`${name}\u0000`)) this.seenFailed.delete(key);
+    }
     this.view.setOwn(this.holds());
     this.announceSoon();
   }
@@ -142,6 +184,64 @@ export class FleetCoordinator {
       breaker.actOnEvidence(false, 'fleet');
       // Re-read: the getter changed under the narrowing above.
       if ((breaker.state as BreakerState) !== 'open') this.openedByFleet.delete(name);
+    }
+    this.coordinateTrials();
+  }
+
+  /** The prober this member waits on reports the breaker closed: its trial succeeded. */
+  private followProbers(report: MemberReport): void {
+    for (const [name, id] of this.prober) {
+      if (id !== report.id || report.holds[name] !== undefined) continue;
+      this.prober.delete(name);
+      this.proberDueSince.delete(name);
+      const breaker = this.breakers.get(name);
+      if (breaker === undefined || breaker.state !== 'open') continue;
+      const jitter = (this.o.random ?? Math.random)() * this.o.config.heartbeatMs;
+      (this.o.later ?? laterUnref)(() => {
+        if (!this.stopped && this.breakers.get(name) === breaker) breaker.actOnEvidence(true, 'fleet');
+      }, jitter);
+    }
+  }
+
+  /** For each breaker open here: who runs the next trial, and if not this member, wait for it. */
+  private coordinateTrials(): void {
+    const hb = this.o.config.heartbeatMs;
+    for (const [name, breaker] of this.breakers) {
+      if (breaker.state !== 'open') continue;
+      const others = this.view.otherHolders(name);
+      const chosen = chooseProber(name, [
+        { id: this.o.selfId, failed: this.failedTrials.get(name) ?? 0 },
+        ...others.map((o) => ({ id: o.id, failed: o.probe.failed })),
+      ]);
+      // A member that just failed a trial sets the fleet's next trial: when its next would have
+      // been (its reset timeout, with backoff). Taken once per failure: following its due time
+      // continuously would ratchet the new prober and it forward forever.
+      let justFailedDue = 0;
+      for (const o of others) {
+        const key = `${name}\u0000${o.id}`;
+        const seen = this.seenFailed.get(key) ?? 0;
+        if (o.probe.failed === seen) continue;
+        this.seenFailed.set(key, o.probe.failed);
+        if (o.probe.failed > seen) justFailedDue = Math.max(justFailedDue, o.probe.dueInMs);
+      }
+      const info = others.find((o) => o.id === chosen)?.probe;
+      if (chosen === null || chosen === this.o.selfId || info === undefined) {
+        this.prober.delete(name);
+        this.proberDueSince.delete(name);
+        if (chosen === this.o.selfId && justFailedDue > 0) breaker.postponeTrial(breaker.now() + justFailedDue);
+        continue;
+      }
+      if (this.prober.get(name) !== chosen) this.proberDueSince.delete(name);
+      this.prober.set(name, chosen);
+      const now = breaker.now();
+      if (info.dueInMs > 0) {
+        this.proberDueSince.delete(name);
+        breaker.postponeTrial(now + info.dueInMs + hb);
+      } else {
+        const since = this.proberDueSince.get(name) ?? now;
+        this.proberDueSince.set(name, since);
+        breaker.postponeTrial(since + 2 * hb);
+      }
     }
   }
 

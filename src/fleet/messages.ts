@@ -6,7 +6,7 @@
  * - `breakerbox.fleet.<fleet>.leave`: a clean shutdown, so the others need not wait 3 beats.
  * JSON, versioned; anything malformed (another version, a stranger on the subject) is dropped.
  */
-import type { FleetHold, MemberReport } from './view';
+import type { FleetHold, MemberReport, ProbeInfo } from './view';
 
 const VERSION = 1;
 const MAX_ID_CHARS = 128;
@@ -27,7 +27,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export function encodeReport(report: MemberReport): Uint8Array {
-  return encoder.encode(JSON.stringify({ v: VERSION, id: report.id, holds: report.holds }));
+  return encoder.encode(JSON.stringify({ v: VERSION, id: report.id, holds: report.holds, probes: report.probes ?? {} }));
 }
 
 export function encodeLeave(id: string): Uint8Array {
@@ -53,7 +53,19 @@ export function decodeReport(data: Uint8Array, shared: ReadonlySet<string>): Mem
   for (const [name, hold] of Object.entries(raw as Record<string, unknown>)) {
     if (shared.has(name) && (hold === 'own' || hold === 'fleet')) holds[name] = hold;
   }
-  return { id: m.id, holds };
+  const probes: Record<string, ProbeInfo> = {};
+  const rawProbes = m.body.probes;
+  if (typeof rawProbes === 'object' && rawProbes !== null) {
+    for (const name of Object.keys(holds)) {
+      const p = (rawProbes as Record<string, { failed?: unknown; dueInMs?: unknown } | undefined>)[name];
+      if (p && isCount(p.failed) && isCount(p.dueInMs)) probes[name] = { failed: p.failed, dueInMs: p.dueInMs };
+    }
+  }
+  return { id: m.id, holds, probes };
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
 }
 
 function parse(data: Uint8Array): { id: string; body: Record<string, unknown> } | null {

@@ -12,11 +12,21 @@ import type { FleetConfig } from '../config/types';
  */
 export type FleetHold = 'own' | 'fleet';
 
+/** Where a member stands with the trial of a breaker it holds open. */
+export interface ProbeInfo {
+  /** Trials it failed in the current outage. */
+  readonly failed: number;
+  /** Until its own next trial is due (0: due now, or under way), ms. Relative: clocks differ between hosts. */
+  readonly dueInMs: number;
+}
+
 /** What a member says about itself in each heartbeat and announcement. */
 export interface MemberReport {
   readonly id: string;
   /** Breaker name → how it is held open. Only the breakers the fleet shares. */
   readonly holds: Readonly<Record<string, FleetHold>>;
+  /** For the breakers in `holds`: trial bookkeeping, for choosing one prober. */
+  readonly probes?: Readonly<Record<string, ProbeInfo>>;
 }
 
 /** A member silent for this many heartbeats has left. */
@@ -28,6 +38,7 @@ const MIN_QUORUM = 2;
 interface Member {
   lastHeard: number;
   holds: Readonly<Record<string, FleetHold>>;
+  probes: Readonly<Record<string, ProbeInfo>>;
 }
 
 export class FleetView {
@@ -48,7 +59,7 @@ export class FleetView {
   /** A heartbeat or announcement from another member: it is (still) a member, with these holds. */
   heard(report: MemberReport, now: number): void {
     if (report.id === this.selfId) return;
-    this.others.set(report.id, { lastHeard: now, holds: report.holds });
+    this.others.set(report.id, { lastHeard: now, holds: report.holds, probes: report.probes ?? {} });
   }
 
   /** A member said goodbye (clean shutdown): it leaves at once rather than after 3 heartbeats. */
@@ -80,6 +91,20 @@ export class FleetView {
     let n = this.ownHolds[breaker] === 'own' ? 1 : 0;
     for (const m of this.others.values()) if (m.holds[breaker] === 'own') n++;
     return n;
+  }
+
+  /** Other members holding `breaker` open (either way), with their trial bookkeeping. */
+  otherHolders(breaker: string): { id: string; probe: ProbeInfo }[] {
+    const out: { id: string; probe: ProbeInfo }[] = [];
+    for (const [id, m] of this.others) {
+      if (m.holds[breaker] !== undefined) out.push({ id, probe: m.probes[breaker] ?? { failed: 0, dueInMs: 0 } });
+    }
+    return out;
+  }
+
+  /** Whether member `id` (another one) currently holds `breaker` open. */
+  holds(id: string, breaker: string): boolean {
+    return this.others.get(id)?.holds[breaker] !== undefined;
   }
 
   /** Members needed: the configured count, or the percentage of the current members; at least 2. */

@@ -13,12 +13,12 @@ import { eventually, instrumentNats, type NatsHarness } from '../fixtures/nats/h
 
 const HEARTBEAT = '200ms';
 
-function fleetYaml(url: string, fleet: string, extra = ''): string {
+function fleetYaml(url: string, fleet: string, extra = '', timeout = '30'): string {
   return `
 circuit_breakers:
   database:
     failure_threshold: 1
-    timeout: 30
+    timeout: ${timeout}
   fleet:
     enabled: true
     url: ${url}
@@ -60,10 +60,10 @@ describe('fleet mode over NATS', function () {
   });
   after(() => srv?.cleanup());
 
-  function instances(n: number): Instance[] {
+  function instances(n: number, timeout?: string): Instance[] {
     const name = `fleet${++fleetNo}`;
     return Array.from({ length: n }, (_, i) => {
-      const config = parseConfig(fleetYaml(srv.url, name), 'test.yaml');
+      const config = parseConfig(fleetYaml(srv.url, name, '', timeout), 'test.yaml');
       const registry = new BreakerRegistry(config);
       registry.entry('database');
       const member = startFleetMember({ config: config.fleet, registry, connect: nats.connect, selfId: `m${i}` });
@@ -140,6 +140,36 @@ describe('fleet mode over NATS', function () {
     // Rejoined, the heartbeats repair what was missed: quorum, and c opens.
     await eventually('c to open through the fleet', () => c.database() === 'open');
     expect(c.reason()).to.equal('fleet');
+  });
+
+  it('after the reset timeout one member runs the trial; when it succeeds the others follow and close', async () => {
+    const fleet = instances(3, '1s');
+    await allSee(fleet, 3);
+    await fleet[0].fail();
+    await fleet[1].fail();
+    await eventually('the third to open through the fleet', () => fleet[2].database() === 'open');
+    // How each member got to half-open: on its own reset timeout, or moved by the fleet.
+    const halfOpen: string[][] = fleet.map(() => []);
+    fleet.forEach((inst, i) => inst.registry.entry('database').breaker.on('stateChange', (e) => {
+      if (e.to === 'half_open') halfOpen[i].push(e.reason);
+    }));
+    // Every member calls the (now recovered) database every 20 ms.
+    let running = true;
+    const loops = fleet.map(async (inst) => {
+      while (running) {
+        await inst.registry.entry('database').breaker.execute(async () => 'ok').catch(() => undefined);
+        await sleep(20);
+      }
+    });
+    await eventually('every member closed again', () => fleet.every((i) => i.database() === 'closed'), 8000);
+    running = false;
+    await Promise.all(loops);
+    // One trial for the fleet: exactly one member went half-open on its own timer; the others
+    // were moved to half-open by the fleet once that trial had succeeded, then closed on their own trials.
+    const own = halfOpen.filter((r) => r.includes('reset_timeout'));
+    expect(own, JSON.stringify(halfOpen)).to.have.length(1);
+    expect(halfOpen.filter((r) => r.length === 1 && r[0] === 'fleet'), JSON.stringify(halfOpen)).to.have.length(2);
+    expect(fleet.map((i) => i.reason())).to.deep.equal(['trial_succeeded', 'trial_succeeded', 'trial_succeeded']);
   });
 
   describe("breakerbox's own connection and the nats patcher", () => {

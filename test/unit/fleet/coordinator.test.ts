@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CircuitBreaker } from '../../../src/core';
+import { BreakerOpenError, CircuitBreaker } from '../../../src/core';
 import { FleetCoordinator } from '../../../src/fleet/coordinator';
 import type { MemberReport } from '../../../src/fleet/view';
 import { FakeClock } from '../core/fake-clock';
@@ -29,6 +29,8 @@ class Fleet {
         now: this.clock.now,
         send: (report) => this.send(id, report),
         defer: (fn) => this.queue.push(fn),
+        later: (fn) => this.queue.push(fn),
+        random: () => 0.5,
       });
       coordinator.start();
       this.members.set(id, { coordinator, database });
@@ -67,6 +69,33 @@ class Fleet {
     } finally {
       this.inTransition = false;
     }
+  }
+
+  /** A user call on `id`: whether it reached the dependency, and the refusal if it did not. */
+  call(id: string, ok: boolean): { ran: boolean; err?: BreakerOpenError } {
+    let ran = false;
+    try {
+      this.get(id).database.executeSync(() => {
+        ran = true;
+        if (!ok) throw new Error('ECONNREFUSED');
+      });
+    } catch (err) {
+      if (err instanceof BreakerOpenError) return { ran, err };
+    }
+    return { ran };
+  }
+
+  /** Time passes by `ms`, with every listed member beating each heartbeat. */
+  pass(ms: number, ids = [...this.members.keys()]): void {
+    for (let t = 0; t < ms; t += HB) {
+      this.clock.advance(HB);
+      this.beat(ids);
+    }
+  }
+
+  /** The member currently holding the fleet's trial, as the members see it (the one whose call runs). */
+  probers(): string[] {
+    return [...this.members.keys()].filter((id) => this.state(id) === 'open' && this.get(id).database.retryAt! <= this.clock.t);
   }
 
   state(id: string): string {
@@ -160,7 +189,13 @@ describe('fleet coordinator: quorum opening', () => {
       f.beat();
     }
     expect(f.state('c'), 'still held open while quorum holds').to.equal('open');
-    f.get('c').database.executeSync(() => 'ok');
+    // a and b keep failing their trials, so the fleet's trial passes to c (which failed none).
+    for (let round = 0; round < 3 && f.state('c') !== 'closed'; round++) {
+      f.pass(10_000);
+      for (const id of ['a', 'b']) f.call(id, false);
+      f.deliver();
+      f.call('c', true);
+    }
     expect(f.state('c')).to.equal('closed');
     f.beat();
     expect(f.state('c')).to.equal('closed');
@@ -204,5 +239,83 @@ describe('fleet coordinator: quorum opening', () => {
     f.fail('c');
     f.deliver();
     expect(f.state('f')).to.equal('open');
+  });
+});
+
+describe('fleet coordinator: one trial for the fleet', () => {
+  /** a and b open on their own evidence, c and d through the fleet, all at the same moment. */
+  function outage(): Fleet {
+    const f = new Fleet(['a', 'b', 'c', 'd']);
+    f.beat();
+    f.fail('a');
+    f.fail('b');
+    f.deliver();
+    f.beat();
+    return f;
+  }
+
+  it('one member runs the trial; the others refuse, retryAfterMs counting to the fleet trial', () => {
+    const f = outage();
+    f.pass(5 * HB);
+    const [prober] = f.probers().length === 0 ? [undefined] : f.probers();
+    expect(prober, 'nobody is due yet').to.equal(undefined);
+    f.pass(5 * HB);
+    const due = f.probers();
+    expect(due, 'exactly one member is due for a trial').to.have.length(1);
+    for (const id of ['a', 'b', 'c', 'd'].filter((x) => x !== due[0])) {
+      const r = f.call(id, true);
+      expect(r.ran, `${id} must not trial`).to.equal(false);
+      expect(r.err!.retryAfterMs, `${id} waits for the fleet's trial`).to.be.greaterThan(0).and.at.most(2 * HB);
+    }
+    expect(f.call(due[0], true).ran).to.equal(true);
+  });
+
+  it('when the trial succeeds, the others go half-open and close on their own trials', () => {
+    const f = outage();
+    f.pass(10 * HB);
+    const [prober] = f.probers();
+    f.call(prober, true);
+    expect(f.state(prober)).to.equal('closed');
+    f.deliver();
+    const others = ['a', 'b', 'c', 'd'].filter((x) => x !== prober);
+    expect(others.map((id) => f.state(id))).to.deep.equal(['half_open', 'half_open', 'half_open']);
+    expect(f.reason(others[0])).to.equal('fleet');
+    for (const id of others) expect(f.call(id, true).ran).to.equal(true);
+    expect(others.map((id) => f.state(id))).to.deep.equal(['closed', 'closed', 'closed']);
+  });
+
+  it('when the trial fails, the fleet stays open and the next trial goes to another member', () => {
+    const f = outage();
+    f.pass(10 * HB);
+    const [first] = f.probers();
+    f.call(first, false);
+    f.deliver();
+    expect(['a', 'b', 'c', 'd'].map((id) => f.state(id))).to.deep.equal(['open', 'open', 'open', 'open']);
+    f.pass(9 * HB);
+    expect(f.probers(), 'the next trial is one reset period after the failed one').to.deep.equal([]);
+    f.pass(HB);
+    const [second] = f.probers();
+    expect(second).to.be.a('string').and.not.equal(first);
+    expect(f.probers()).to.have.length(1);
+  });
+
+  it('a prober that stops beating is replaced once it has missed 3 heartbeats', () => {
+    const f = outage();
+    f.pass(10 * HB);
+    const [gone] = f.probers();
+    const rest = ['a', 'b', 'c', 'd'].filter((x) => x !== gone);
+    f.pass(4 * HB, rest);
+    const next = f.probers().filter((id) => id !== gone);
+    expect(next).to.have.length(1);
+  });
+
+  it('an idle prober (due, no call to trial with) is waited for 2 heartbeats, then each member trials on its own', () => {
+    const f = outage();
+    f.pass(10 * HB);
+    const [idle] = f.probers();
+    const rest = ['a', 'b', 'c', 'd'].filter((x) => x !== idle);
+    expect(f.call(rest[0], true).ran).to.equal(false);
+    f.pass(3 * HB);
+    expect(f.call(rest[0], true).ran).to.equal(true);
   });
 });
