@@ -65,12 +65,12 @@ describe('config: fleet section', () => {
     expect(parse(yaml('circuit_breakers:', '  fleet:', '    quorum: 3')).fleet.enabled).to.equal(false);
   });
 
-  it('refuses a quorum of 0, of 1 (one member alone would open the others) and bad percentages', () => {
-    for (const bad of ['0', '1', '"0%"', '"150%"', '"half"', '2.5']) {
+  it('refuses a quorum of 0, of 1 (one member alone would open the others), a huge one and bad percentages', () => {
+    for (const bad of ['0', '1', '10001', '"0%"', '"150%"', '"half"', '2.5']) {
       const problems = problemsOf(yaml('circuit_breakers:', '  fleet:', '    name: api', `    quorum: ${bad}`));
       expect(problems, bad).to.have.length(1);
       expect(problems[0].path).to.equal('circuit_breakers.fleet.quorum');
-      expect(problems[0].message).to.contain('a whole number >= 2').and.contain('percentage');
+      expect(problems[0].message).to.contain('a whole number from 2 to 10000').and.contain('percentage');
     }
   });
 
