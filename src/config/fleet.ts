@@ -14,8 +14,8 @@ const MAX_QUORUM = 10_000;
 /** The fleet name is one token of the NATS subjects the members talk on. */
 const FLEET_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const FLEET_NAME_EXPECTED = 'letters, digits, "-" and "_" only (at most 64): it is part of a NATS subject';
-const QUORUM_EXPECTED = `a whole number from 2 to ${MAX_QUORUM}, or a percentage of the members like "50%" (from 1% to 100%);'
-  + ' a quorum of 1 would let one instance with a bad path of its own open the breaker for the whole fleet`;
+const QUORUM_EXPECTED = `a whole number from 2 to ${MAX_QUORUM}, or a percentage of the members like "50%" (from 1% to 100%);`
+  + ' a quorum of 1 would let one instance with a bad path of its own open the breaker for the whole fleet';
 const URL_EXPECTED = 'NATS server addresses, comma-separated: nats://host:port (or tls://, ws://, wss://, or host:port)';
 const SERVER_RE = /^(?:(?:nats|tls|ws|wss):\/\/[^\s,/]+(?:\/[^\s,]*)?|[^\s,:/]+:\d{1,5})$/;
 

@@ -70,7 +70,7 @@ describe('config: fleet section', () => {
       const problems = problemsOf(yaml('circuit_breakers:', '  fleet:', '    name: api', `    quorum: ${bad}`));
       expect(problems, bad).to.have.length(1);
       expect(problems[0].path).to.equal('circuit_breakers.fleet.quorum');
-      expect(problems[0].message).to.contain('a whole number from 2 to 10000').and.contain('percentage');
+      expect(problems[0].message).to.contain('expected a whole number from 2 to 10000, or a percentage of the members like "50%" (from 1% to 100%); a quorum of 1');
     }
   });
 
