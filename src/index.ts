@@ -18,7 +18,7 @@ export {
 export { loadConfig, parseConfig, defaultConfig, ConfigError, type BreakerboxConfig, type BreakerConfig, type ConfigProblem } from './config';
 export { BreakerboxInstrumentation, type BreakerboxInstrumentationConfig } from './instrumentation/instrumentation';
 export { withOperation } from './registry/app-operation';
-export { BreakerboxMetricProducer, startTelemetry } from './telemetry';
-export { startBreakerbox } from './start';
-export { startMonitoringServer, type StartMonitoringServerOptions, type RunningMonitoringServer } from './server/start-monitoring';
+export { BreakerboxMetricProducer } from './telemetry/histogram-producer';
+export { startBreakerbox, startMonitoringServer, startTelemetry } from './on-demand';
+export type { StartMonitoringServerOptions, RunningMonitoringServer } from './server/start-monitoring';
 export { VERSION } from './version';

@@ -1,25 +1,22 @@
-import type { ContextManager } from '@opentelemetry/api';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { NodeSDK } from '@opentelemetry/sdk-node';
 import { isMainThread } from 'node:worker_threads';
 import { ConfigError, loadConfig, type BreakerboxConfig } from './config';
 import { moduleCoverage } from './config/coverage';
 import { startFleet } from './fleet/preload';
 import { BreakerboxInstrumentation } from './instrumentation/instrumentation';
+import { startTelemetry } from './on-demand';
 import { registry } from './registry';
 import { type MonitoringServer } from './server/monitoring-server';
-import { startMonitoringServer } from './server/start-monitoring';
+import { startMonitoringServer, type StartMonitoringServerOptions } from './server/start-monitoring';
 import { joinClusterHub, joinsHub, startClusterHub } from './cluster';
-import { BreakerboxMetricProducer, startTelemetry } from './telemetry';
 import { logLine } from './telemetry/transition-log';
-import { exporterNames, metricReadersFromEnv } from './telemetry/metric-readers';
-
-/** NodeSDK reads a null context manager as "register none" (its types do not say so). */
-const NO_CONTEXT_MANAGER = null as unknown as ContextManager;
+import { exporterNames } from './telemetry/metric-readers';
+import { startPipeline, type Pipeline } from './telemetry/pipeline';
 
 export interface Started {
   config: BreakerboxConfig;
   instrumentation: BreakerboxInstrumentation | null;
+  /** The NodeSDK, started when OTEL_TRACES_EXPORTER or OTEL_LOGS_EXPORTER asks for traces or logs; null otherwise. */
   sdk: NodeSDK | null;
   monitoring: MonitoringServer | null;
   /** Resolves with the monitoring port once listening, or null if it could not listen. */
@@ -75,22 +72,14 @@ export function startBreakerbox(): Started {
 
   const instrumentation = new BreakerboxInstrumentation({ breakerbox: config, registry });
   const sdkDisabled = envFlag('OTEL_SDK_DISABLED');
-  const producer = new BreakerboxMetricProducer(registry);
-  const exporter = config.monitoring.enabled && !sdkDisabled ? new PrometheusExporter({ preventServerStart: true, metricProducers: [producer] }) : null;
-  let sdk: NodeSDK | null = null;
-  if (!sdkDisabled) {
-    sdk = new NodeSDK({
-      instrumentations: [instrumentation],
-      metricReaders: [...(exporter ? [exporter] : []), ...metricReadersFromEnv(producer, process.env, (msg) => log('warn', `breakerbox: ${msg}`))],
-      // Without an exporter chosen in OTEL_*_EXPORTER the SDK would default to OTLP and try
-      // to connect to a collector that is usually not there: send nothing instead.
-      // No spans are exported then, so no context needs tracking either: skipping the
-      // AsyncLocalStorage context manager keeps async_hooks off every promise of the app.
-      ...(process.env.OTEL_TRACES_EXPORTER ? {} : { spanProcessors: [], contextManager: NO_CONTEXT_MANAGER }),
-      ...(process.env.OTEL_LOGS_EXPORTER ? {} : { logRecordProcessors: [] }),
-    });
-    sdk.start();
-  }
+  // OTEL_SDK_DISABLED keeps the breakers, health routes and log lines, and loads no SDK.
+  const pipeline = sdkDisabled ? null : startPipeline({
+    instrumentation,
+    registry,
+    prometheus: config.monitoring.enabled,
+    env: process.env,
+    warn: (msg) => log('warn', `breakerbox: ${msg}`),
+  });
   startTelemetry({ registry, logLevel: config.monitoring.logLevel, callSpans: config.tracing.callSpans });
 
   let monitoring: MonitoringServer | null = null;
@@ -104,8 +93,8 @@ export function startBreakerbox(): Started {
     const served = startMonitoringServer({
       registry,
       config,
-      members: startClusterHub(exporter ? producer : null),
-      metricsHandler: exporter ? (req, res) => exporter.getMetricsRequestHandler(req, res) : null,
+      members: startClusterHub(pipeline?.prometheus ? pipeline.producer : null),
+      metricsHandler: metricsHandler(pipeline),
       metricsNote: sdkDisabled ? 'not served: OTEL_SDK_DISABLED=true' : undefined,
       startedMessage: 'breakerbox started',
       startedFields: { breakers: config.breakers.map((b) => b.name), config: config.source ?? 'built-in defaults', ...moduleCoverage(config) },
@@ -117,12 +106,17 @@ export function startBreakerbox(): Started {
   const fleet = isMainThread ? startFleet(config, registry, log) : null;
   let stopping: Promise<void> | null = null;
   const shutdown = (): Promise<void> =>
-    (stopping ??= Promise.all([sdk?.shutdown().catch(() => undefined), monitoring?.close(), fleet?.stop()]).then(() => undefined));
+    (stopping ??= Promise.all([pipeline?.shutdown().catch(() => undefined), monitoring?.close(), fleet?.stop()]).then(() => undefined));
   // Signal listeners are only worth adding when something would be lost without a flush
   // (spans or metrics pushed to a collector): apps count process listeners, and with only
   // the pull endpoint there is nothing to flush.
-  if (isMainThread && sdk !== null && pushesTelemetry(process.env)) installSignalShutdown(shutdown);
-  return (g[STARTED] = { config, instrumentation, sdk, monitoring, monitoringPort, shutdown });
+  if (isMainThread && pipeline !== null && pushesTelemetry(process.env)) installSignalShutdown(shutdown);
+  return (g[STARTED] = { config, instrumentation, sdk: pipeline?.sdk ?? null, monitoring, monitoringPort, shutdown });
+}
+
+function metricsHandler(pipeline: Pipeline | null): StartMonitoringServerOptions['metricsHandler'] {
+  const exporter = pipeline?.prometheus;
+  return exporter ? (req, res) => exporter.getMetricsRequestHandler(req, res) : null;
 }
 
 function pushesTelemetry(env: NodeJS.ProcessEnv): boolean {

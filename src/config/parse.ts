@@ -1,4 +1,4 @@
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import { withBuiltInModules } from './defaults';
 import { Problems } from './problems';
 import { SECTION_KEY } from './schema';
@@ -6,6 +6,7 @@ import { validateSection } from './section';
 import { sectionText } from './section-text';
 import { fromYaml, type FromYamlOptions } from './tree';
 import type { BreakerboxConfig, ConfigEnvOptions } from './types';
+import { yaml } from './yaml';
 
 /**
  * Parses and validates a configuration document. `file` is only used to name the source
@@ -66,6 +67,7 @@ export function parseConfig(text: string, file: string, opts: ConfigEnvOptions =
 type Lines = Pick<LineCounter, 'linePos'>;
 
 function parse(text: string, linesBefore = 0): { doc: Document.Parsed; lines: Lines } {
+  const { LineCounter, parseDocument } = yaml();
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: false });
   const lines: Lines = linesBefore === 0 ? counter : {
@@ -87,6 +89,7 @@ function locateSection(
   lines: Lines,
   duplicateKey: (line: number | null, path: string) => void,
 ): { start: FromYamlOptions['start']; path: string } {
+  const { isMap, isScalar } = yaml();
   const root = doc.contents;
   if (!isMap(root) || root.items.some((p) => isScalar(p.key) && p.key.value === '<<')) return { start: undefined, path: '' };
   const pairs = root.items.filter((p) => isScalar(p.key) && String(p.key.value) === SECTION_KEY);

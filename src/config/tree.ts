@@ -1,5 +1,6 @@
-import { isAlias, isMap, isScalar, isSeq, visit, type Alias, type Document, type LineCounter } from 'yaml';
+import type { Alias, Document, LineCounter } from 'yaml';
 import type { Problems } from './problems';
+import { yaml } from './yaml';
 
 /**
  * The document as plain data plus line numbers, so validation needs neither the YAML
@@ -82,6 +83,7 @@ export interface FromYamlOptions {
 export function fromYaml(doc: Document.Parsed, lines: Pick<LineCounter, 'linePos'>, problems: Problems, opts: FromYamlOptions = {}): TreeNode | null {
   const start = opts.start ?? { node: doc.contents, line: 1, path: '' };
   if (start.node === null || start.node === undefined) return opts.start ? { kind: 'scalar', line: start.line, value: null } : null;
+  const { isAlias, isMap, isScalar, isSeq } = yaml();
   let budget = MAX_NODES;
   const lineOf = (node: unknown, fallback: number | null): number | null => {
     const range = (node as { range?: [number, number, number] | null }).range;
@@ -170,6 +172,7 @@ interface AnchorIndex {
 
 /** One walk over the document, instead of one per alias (the library's `resolve` walks it each time). */
 function indexAnchors(doc: Document.Parsed): AnchorIndex {
+  const { isAlias, visit } = yaml();
   const position = new Map<unknown, number>();
   const byName = new Map<string, { at: number; node: unknown }[]>();
   let n = 0;

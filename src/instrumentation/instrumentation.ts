@@ -1,10 +1,9 @@
-import { InstrumentationBase, type InstrumentationConfig, type InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+/* eslint-disable @typescript-eslint/no-require-imports */
+import type { InstrumentationBase, InstrumentationConfig, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { loadConfig, type BreakerboxConfig } from '../config';
 import { registry as processRegistry, type BreakerRegistry } from '../registry';
 import { VERSION } from '../version';
-import { ModuleGuard } from './module-guard';
-import type { Patcher } from './patcher';
-import { PATCHERS } from './patchers';
+import type { ModuleGuard } from './module-guard';
 
 export interface BreakerboxInstrumentationConfig extends InstrumentationConfig {
   /**
@@ -16,17 +15,27 @@ export interface BreakerboxInstrumentationConfig extends InstrumentationConfig {
   registry?: BreakerRegistry;
 }
 
+type BaseClass = typeof InstrumentationBase<BreakerboxInstrumentationConfig>;
+
+// What TypeScript sees: a subclass of InstrumentationBase. What runs: the same, linked on first
+// construction (see linkBase), so that exporting this class from 'breakerbox' costs nothing.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface BreakerboxInstrumentation extends InstrumentationBase<BreakerboxInstrumentationConfig> {}
+
 /**
  * The OpenTelemetry instrumentation that puts configured breakers in front of pg, pg-pool,
  * nats, ws and fs. Add it to your own NodeSDK's `instrumentations` next to others (e.g.
  * instrumentation-pg); `breakerbox/register` does that for you.
  */
-export class BreakerboxInstrumentation extends InstrumentationBase<BreakerboxInstrumentationConfig> {
-  // Set in init(), which InstrumentationBase calls from its constructor before field initialisers run.
-  private guards!: ModuleGuard[];
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class BreakerboxInstrumentation {
+  // Set in init(), which InstrumentationBase calls from its constructor.
+  private declare guards: ModuleGuard[];
 
   constructor(config: BreakerboxInstrumentationConfig = {}) {
-    super('breakerbox', VERSION, config);
+    // Construct as InstrumentationBase with this class (or the app's subclass) as new.target:
+    // the instance gets our prototype, and the base constructor calls our init().
+    return Reflect.construct(linkBase(), ['breakerbox', VERSION, config], new.target) as BreakerboxInstrumentation;
   }
 
   /** The guards in force, one per guarded module (for tests and the demo's status line). */
@@ -35,23 +44,28 @@ export class BreakerboxInstrumentation extends InstrumentationBase<BreakerboxIns
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
-    const reg = this._config.registry ?? processRegistry;
-    let config = this._config.breakerbox ?? reg.configuration;
-    if (!config) {
-      config = loadConfig();
-    }
+    const { breakerbox, registry } = this.getConfig();
+    const reg = registry ?? processRegistry;
+    const config = breakerbox ?? reg.configuration ?? loadConfig();
     if (reg.configuration !== config) reg.configure(config);
-    this.guards = [];
-    if (!config.enabled) return [];
-    const definitions: InstrumentationNodeModuleDefinition[] = [];
-    for (const patcher of PATCHERS as readonly Patcher[]) {
-      // A disabled breaker is patched too: it passes calls straight through until an operator enables it.
-      const breaker = config.breakers.find((b) => b.module === patcher.module);
-      if (!breaker) continue;
-      const guard = new ModuleGuard(patcher.module, breaker, reg);
-      this.guards.push(guard);
-      definitions.push(...patcher.definitions(guard));
-    }
+    const { moduleDefinitions } = require('./module-definitions') as typeof import('./module-definitions');
+    const { guards, definitions } = moduleDefinitions(config, reg);
+    this.guards = guards;
     return definitions;
   }
+}
+
+/**
+ * @opentelemetry/instrumentation (require hooks, shimmer, diag) is loaded when the first
+ * instrumentation is built, not when 'breakerbox' is imported: a process that only uses
+ * CircuitBreaker never pays for it. Linking the prototype chain then makes instances
+ * `instanceof InstrumentationBase` with every inherited method, exactly as `extends` would.
+ */
+function linkBase(): BaseClass {
+  const Base = (require('@opentelemetry/instrumentation') as typeof import('@opentelemetry/instrumentation')).InstrumentationBase as BaseClass;
+  if (Object.getPrototypeOf(BreakerboxInstrumentation.prototype) !== Base.prototype) {
+    Object.setPrototypeOf(BreakerboxInstrumentation.prototype, Base.prototype);
+    Object.setPrototypeOf(BreakerboxInstrumentation, Base);
+  }
+  return Base;
 }

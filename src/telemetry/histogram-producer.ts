@@ -1,10 +1,10 @@
-import { hrTime } from '@opentelemetry/core';
-import { emptyResource } from '@opentelemetry/resources';
+/* eslint-disable @typescript-eslint/no-require-imports */
 import type { CollectionResult, MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { HrTime } from '@opentelemetry/api';
 import type { BreakerRegistry } from '../registry';
 import { VERSION } from '../version';
-import { renderSeries, type SeriesSource } from './render-series';
+import { otelCore, resources } from './deferred';
+import type { SeriesSource } from './render-series';
 import { seriesOf } from './series';
 
 /** Series of other processes served on this port (cluster workers, worker threads). */
@@ -17,9 +17,13 @@ export type RemoteSeries = () => Promise<SeriesSource[] | null>;
  * show the same breakers, and a breaker the registry dropped leaves /metrics at once (the
  * SDK's observable instruments would keep every attribute set they ever saw).
  * Apps with their own NodeSDK add it to their reader: `metricProducers: [new BreakerboxMetricProducer(registry)]`.
+ * What it needs of the SDK (and the rendering, which uses the SDK's enums) is loaded at the
+ * first collection, where a reader exists: the library entry exports this class without it.
  */
 export class BreakerboxMetricProducer implements MetricProducer {
-  private readonly startTime: HrTime = hrTime();
+  /** Epoch milliseconds, the same clock as OpenTelemetry's hrTime(). */
+  private readonly startMs = performance.timeOrigin + performance.now();
+  private startTime: HrTime | null = null;
   private remote: RemoteSeries | null = null;
   private localWorker: string | null = null;
 
@@ -46,9 +50,13 @@ export class BreakerboxMetricProducer implements MetricProducer {
       }
     }
     const sources: SeriesSource[] = [{ worker: remote ? this.localWorker : null, series: seriesOf(this.registry) }, ...(remote ?? [])];
+    const { hrTime, millisToHrTime } = otelCore();
+    this.startTime ??= millisToHrTime(this.startMs);
+    const { renderSeries } = require('./render-series') as typeof import('./render-series');
     return {
       resourceMetrics: {
-        resource: emptyResource(),
+        // Readers keep their own resource and take only the scope metrics from producers.
+        resource: resources().emptyResource(),
         scopeMetrics: [{ scope: { name: 'breakerbox', version: VERSION }, metrics: renderSeries(sources, this.startTime, hrTime()) }],
       },
       errors,

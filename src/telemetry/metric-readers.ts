@@ -1,4 +1,5 @@
-import { ConsoleMetricExporter, PeriodicExportingMetricReader, type MetricProducer, type MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { MetricProducer, MetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { sdkMetrics } from './deferred';
 
 /**
  * Extra metric readers from OTEL_METRICS_EXPORTER, which keeps its standard meaning under the
@@ -9,6 +10,8 @@ import { ConsoleMetricExporter, PeriodicExportingMetricReader, type MetricProduc
 export function metricReadersFromEnv(producer: MetricProducer, env: NodeJS.ProcessEnv = process.env, warn: (msg: string) => void = () => undefined): MetricReader[] {
   const names = exporterNames(env.OTEL_METRICS_EXPORTER);
   const readers: MetricReader[] = [];
+  if (names.every((n) => n === 'prometheus' || n === 'none')) return readers;
+  const { ConsoleMetricExporter, PeriodicExportingMetricReader } = sdkMetrics();
   for (const name of new Set(names)) {
     let exporter: PushMetricExporter | null = null;
     if (name === 'otlp') exporter = otlpExporter(env, warn);

@@ -1,0 +1,26 @@
+import type { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import type { BreakerboxConfig } from '../config';
+import type { BreakerRegistry } from '../registry';
+import { ModuleGuard } from './module-guard';
+import type { Patcher } from './patcher';
+import { PATCHERS } from './patchers';
+
+/**
+ * One guard and its module definitions per configured module. The patchers load
+ * @opentelemetry/instrumentation, so this file is only required once an instrumentation
+ * is being built.
+ */
+export function moduleDefinitions(config: BreakerboxConfig, registry: BreakerRegistry): { guards: ModuleGuard[]; definitions: InstrumentationNodeModuleDefinition[] } {
+  const guards: ModuleGuard[] = [];
+  const definitions: InstrumentationNodeModuleDefinition[] = [];
+  if (!config.enabled) return { guards, definitions };
+  for (const patcher of PATCHERS as readonly Patcher[]) {
+    // A disabled breaker is patched too: it passes calls straight through until an operator enables it.
+    const breaker = config.breakers.find((b) => b.module === patcher.module);
+    if (!breaker) continue;
+    const guard = new ModuleGuard(patcher.module, breaker, registry);
+    guards.push(guard);
+    definitions.push(...patcher.definitions(guard));
+  }
+  return { guards, definitions };
+}
