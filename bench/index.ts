@@ -12,7 +12,10 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { formatNs, heapPerObject, measure, type Candidate } from './measure';
 import { otelCandidates } from './otel';
+import { pgPatchCost } from './pg-patch-cost';
 import { pgThroughput } from './pg-throughput';
+import { formatSpread } from './stats';
+import { startup } from './startup';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const PER_ROUND = Number(process.env.BENCH_ITERATIONS ?? 100_000);
@@ -133,19 +136,40 @@ async function main(): Promise<void> {
   const mem = memory();
   const bbMem = mem[0][1];
   table('Heap per breaker (10,000 breakers)', mem.map(([name, bytes]) => [name, `${Math.round(bytes)} B`, `${(bytes / bbMem).toFixed(2)}x breakerbox`]));
-  if (process.env.BENCH_PG !== '0') {
-    const pg = pgThroughput(Number(process.env.BENCH_PG_RUNS ?? 15));
-    if (typeof pg === 'string') {
-      console.log(`
-pg SELECT 1 throughput: ${pg}`);
-    } else {
-      table(`pg SELECT 1 throughput, one client, sequential, taskset-pinned, ${pg.runs} alternating pairs of runs`, [
-        ['bare pg (median)', `${Math.round(pg.bare)} q/s`, ''],
-        ['--require breakerbox/register (median)', `${Math.round(pg.instrumented)} q/s`, `${pg.ratio.toFixed(3)}x bare (median of pair ratios; pairs ranged ${pg.spread[0].toFixed(3)}..${pg.spread[1].toFixed(3)})`],
-        ['CPU per query, bare / instrumented', `${pg.cpuBare.toFixed(1)} / ${pg.cpuInstrumented.toFixed(1)} µs`, ''],
-      ]);
-    }
+  if (process.env.BENCH_STARTUP !== '0') startupSection();
+  if (process.env.BENCH_PG !== '0') pgSection();
+}
+
+function startupSection(): void {
+  const rows = startup(Number(process.env.BENCH_STARTUP_ROUNDS ?? 20));
+  if (typeof rows === 'string') {
+    console.log(`\nStart-up: ${rows}`);
+    return;
   }
+  table('Start-up over bare `node` (empty script): median of per-round differences, IQR in brackets', rows.map((r) => [
+    r.name,
+    `+${formatSpread(r.wallMs, 0, ' ms')}`,
+    `peak RSS +${formatSpread(r.rssMiB, 1, ' MiB')}`,
+  ]));
+}
+
+function pgSection(): void {
+  const patch = pgPatchCost(Number(process.env.BENCH_PG_PAIRS ?? 60));
+  table('pg patch alone, in-process stub backend (no network, no SDK), patched minus bare per pair of 2,000-query blocks', [
+    ['bare stubbed query', formatNs(patch.bareNs), ''],
+    ['patch, wall', `+${formatSpread(patch.wallNs, 0, ' ns')}`, ''],
+    ['patch, CPU', `+${formatSpread(patch.cpuNs, 0, ' ns')}`, ''],
+  ]);
+  const pg = pgThroughput(Number(process.env.BENCH_PG_RUNS ?? 20), Number(process.env.BENCH_PG_SECONDS ?? 1));
+  if (typeof pg === 'string') {
+    console.log(`\npg SELECT 1 throughput: ${pg}`);
+    return;
+  }
+  table(`pg SELECT 1 throughput, real server, one client, sequential, taskset-pinned, ${pg.runs} rounds (ratios per round, IQR in brackets)`, [
+    ['bare pg', `${Math.round(pg.bare)} q/s`, `client CPU ${pg.cpuBare.toFixed(1)} µs/query`],
+    ['preload, pg not guarded (environment)', formatSpread(pg.envRatio, 3, 'x bare'), `client CPU ${pg.cpuEnv.toFixed(1)} µs/query`],
+    ['--require breakerbox/register', formatSpread(pg.ratio, 3, 'x bare'), `client CPU ${pg.cpuInstrumented.toFixed(1)} µs/query, +${formatSpread(pg.cpuDiff, 1, ' µs')} per round`],
+  ]);
 }
 
 main().catch((err) => {

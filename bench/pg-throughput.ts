@@ -1,29 +1,31 @@
 /**
- * pg `SELECT 1` throughput, bare vs under `--require breakerbox/register`, in alternating
- * child processes pinned with taskset (node on core 1, the Postgres backend on core 0):
- * unpinned, this 2-core machine's noise is larger than the difference being measured.
+ * pg `SELECT 1` throughput against the real server: bare, under the preload with pg not
+ * guarded (what the loaded environment costs), and under the preload guarding pg (all of
+ * it). Each run is a child process pinned with taskset (node on core 1, the Postgres backend
+ * on core 0): unpinned, this 2-core machine's noise is larger than the difference measured.
+ * The arms rotate within each round and each is compared with the bare run of its round.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { median, spread, type Spread } from './stats';
 
 export interface PgThroughput {
+  /** Median queries per second of each arm. */
   bare: number;
   instrumented: number;
-  /** Median over runs of instrumented/bare within each adjacent pair: drift cancels within a pair. */
-  ratio: number;
-  /** Lowest and highest pair ratio, to show the noise. */
-  spread: [number, number];
-  /** Median CPU time per query, µs, of each side. */
+  /** instrumented/bare throughput, per round. */
+  ratio: Spread;
+  /** preload-without-pg-breaker/bare throughput, per round: the environment alone. */
+  envRatio: Spread;
+  /** Client CPU µs per query, median of each arm. */
   cpuBare: number;
+  cpuEnv: number;
   cpuInstrumented: number;
+  /** instrumented minus bare client CPU µs per query, per round. */
+  cpuDiff: Spread;
   runs: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 function hasTaskset(): boolean {
@@ -35,43 +37,56 @@ function hasTaskset(): boolean {
   }
 }
 
-export function pgThroughput(runs = 15, seconds = 2): PgThroughput | string {
+type Arm = 'bare' | 'env' | 'guarded';
+
+export function pgThroughput(runs = 20, seconds = 1): PgThroughput | string {
   const root = resolve(__dirname, '..', '..');
   const client = join(root, 'dist-bench', 'bench', 'pg-client.js');
   const register = join(root, 'dist', 'register.js');
   const dir = mkdtempSync(join(tmpdir(), 'breakerbox-bench-'));
-  const config = join(dir, 'breakerbox.yaml');
-  writeFileSync(config, 'circuit_breakers:\n  database:\n    failure_threshold: 3\n    timeout: 30\n  monitoring:\n    enabled: true\n    port: 19466\n    host: 127.0.0.1\n    log_level: warn\n');
+  const monitoring = (port: number): string => `  monitoring:\n    enabled: true\n    port: ${port}\n    host: 127.0.0.1\n    log_level: warn\n`;
+  const configs: Record<Arm, string | null> = { bare: null, env: join(dir, 'env.yaml'), guarded: join(dir, 'guarded.yaml') };
+  // The environment arm loads and starts everything, but has no breaker in front of pg.
+  writeFileSync(configs.env!, `circuit_breakers:\n  auth:\n    failure_threshold: 3\n${monitoring(19465)}`);
+  writeFileSync(configs.guarded!, `circuit_breakers:\n  database:\n    failure_threshold: 3\n    timeout: 30\n${monitoring(19466)}`);
   const pin = hasTaskset();
-  const cpu: { bare: number[]; inst: number[] } = { bare: [], inst: [] };
-  const run = (instrumented: boolean): number => {
-    const nodeArgs = [...(instrumented ? ['--require', register] : []), client];
+  const run = (arm: Arm): { qps: number; cpuUsPerQuery: number } => {
+    const config = configs[arm];
+    const nodeArgs = [...(config ? ['--require', register] : []), client];
     const cmd = pin ? 'taskset' : process.execPath;
     const args = pin ? ['-c', '1', process.execPath, ...nodeArgs] : nodeArgs;
-    const out = spawnSync(cmd, args, { env: { ...process.env, BREAKERBOX_CONFIG: config, BENCH_PG_SECONDS: String(seconds) }, encoding: 'utf8' });
+    const env = { ...process.env, BENCH_PG_SECONDS: String(seconds), ...(config ? { BREAKERBOX_CONFIG: config } : {}) };
+    const out = spawnSync(cmd, args, { env, encoding: 'utf8' });
     if (out.status !== 0) throw new Error(`pg throughput run failed: ${out.stderr}`);
-    const result = JSON.parse(out.stdout.trim().split('\n').pop() as string) as { qps: number; cpuUsPerQuery: number };
-    (instrumented ? cpu.inst : cpu.bare).push(result.cpuUsPerQuery);
-    return result.qps;
+    return JSON.parse(out.stdout.trim().split('\n').pop() as string) as { qps: number; cpuUsPerQuery: number };
   };
   try {
-    run(false);
+    run('bare');
   } catch (err) {
     return `skipped: ${(err as Error).message.split('\n')[0]}`;
   }
-  const bare: number[] = [];
-  const inst: number[] = [];
+  const arms: Arm[] = ['bare', 'env', 'guarded'];
+  const qps: Record<Arm, number[]> = { bare: [], env: [], guarded: [] };
+  const cpu: Record<Arm, number[]> = { bare: [], env: [], guarded: [] };
   for (let i = 0; i < runs; i++) {
-    // Alternate the order each round so drift does not favour one side.
-    if (i % 2 === 0) {
-      bare.push(run(false));
-      inst.push(run(true));
-    } else {
-      inst.push(run(true));
-      bare.push(run(false));
+    // Rotate the order each round so drift does not favour one arm.
+    for (let k = 0; k < arms.length; k++) {
+      const arm = arms[(i + k) % arms.length];
+      const r = run(arm);
+      qps[arm].push(r.qps);
+      cpu[arm].push(r.cpuUsPerQuery);
     }
   }
-  const ratios = inst.map((q, i) => q / bare[i]);
-  cpu.bare.shift(); // the warm-up run
-  return { bare: median(bare), instrumented: median(inst), ratio: median(ratios), spread: [Math.min(...ratios), Math.max(...ratios)], cpuBare: median(cpu.bare), cpuInstrumented: median(cpu.inst), runs };
+  const perRound = (f: (i: number) => number): number[] => qps.bare.map((_, i) => f(i));
+  return {
+    bare: median(qps.bare),
+    instrumented: median(qps.guarded),
+    ratio: spread(perRound((i) => qps.guarded[i] / qps.bare[i])),
+    envRatio: spread(perRound((i) => qps.env[i] / qps.bare[i])),
+    cpuBare: median(cpu.bare),
+    cpuEnv: median(cpu.env),
+    cpuInstrumented: median(cpu.guarded),
+    cpuDiff: spread(perRound((i) => cpu.guarded[i] - cpu.bare[i])),
+    runs,
+  };
 }

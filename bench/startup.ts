@@ -1,0 +1,75 @@
+/**
+ * Start-up cost against bare `node` on a script that does nothing: `require('breakerbox')`
+ * with one CircuitBreaker, the preload with its default pipeline (Prometheus), and the
+ * preload with OTEL_SDK_DISABLED=true, plus importing cockatiel as an anchor. Cases run in
+ * rotating order within each round, and each case is compared with the bare run of its own
+ * round: the median of those differences, wall time and peak RSS (from /usr/bin/time).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spread, type Spread } from './stats';
+
+export interface StartupRow {
+  name: string;
+  wallMs: Spread;
+  rssMiB: Spread;
+}
+
+interface Case {
+  name: string;
+  args: string[];
+  env?: Record<string, string>;
+}
+
+const TIME = '/usr/bin/time';
+
+function runOnce(c: Case, dir: string): { wallMs: number; rssMiB: number } {
+  const out = join(dir, 'time.txt');
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(TIME, ['-o', out, '-f', '%M', process.execPath, ...c.args], { env: { ...process.env, ...c.env }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${c.name} failed: ${r.stderr}`);
+  const kib = Number(readFileSync(out, 'utf8').trim().split('\n').pop());
+  return { wallMs, rssMiB: kib / 1024 };
+}
+
+export function startup(rounds = 20): StartupRow[] | string {
+  if (!existsSync(TIME)) return `skipped: ${TIME} is not installed (it reports peak RSS)`;
+  const root = resolve(__dirname, '..', '..');
+  const dir = mkdtempSync(join(tmpdir(), 'breakerbox-startup-'));
+  const empty = join(dir, 'empty.js');
+  writeFileSync(empty, '');
+  const lib = join(dir, 'library.js');
+  writeFileSync(lib, `const { CircuitBreaker } = require(${JSON.stringify(join(root, 'dist', 'index.js'))});\nnew CircuitBreaker({ name: 'startup' });\n`);
+  const cockatiel = join(dir, 'cockatiel.js');
+  writeFileSync(cockatiel, `require(${JSON.stringify(require.resolve('cockatiel'))});\n`);
+  const config = join(dir, 'breakerbox.yaml');
+  // A port of its own (the run ends before anything connects): monitoring is on, as by default.
+  writeFileSync(config, 'circuit_breakers:\n  monitoring:\n    port: 19467\n    host: 127.0.0.1\n    log_level: warn\n');
+  const register = join(root, 'dist', 'register.js');
+  const env = { BREAKERBOX_CONFIG: config };
+  const bare: Case = { name: 'bare node', args: [empty] };
+  const cases: Case[] = [
+    { name: "require('breakerbox') + a CircuitBreaker", args: [lib] },
+    { name: '--require breakerbox/register (Prometheus)', args: ['--require', register, empty], env },
+    { name: '--require breakerbox/register, OTEL_SDK_DISABLED=true', args: ['--require', register, empty], env: { ...env, OTEL_SDK_DISABLED: 'true' } },
+    { name: "anchor: require('cockatiel')", args: [cockatiel] },
+  ];
+  const all = [bare, ...cases];
+  for (const c of all) runOnce(c, dir); // warm-up: file cache
+  const diffs = cases.map(() => ({ wall: [] as number[], rss: [] as number[] }));
+  for (let r = 0; r < rounds; r++) {
+    // Rotate the order so no case always runs right after another.
+    const order = all.map((_, i) => all[(i + r) % all.length]);
+    const results = new Map(order.map((c) => [c, runOnce(c, dir)]));
+    const base = results.get(bare)!;
+    cases.forEach((c, i) => {
+      const m = results.get(c)!;
+      diffs[i].wall.push(m.wallMs - base.wallMs);
+      diffs[i].rss.push(m.rssMiB - base.rssMiB);
+    });
+  }
+  return cases.map((c, i) => ({ name: c.name, wallMs: spread(diffs[i].wall), rssMiB: spread(diffs[i].rss) }));
+}
