@@ -70,17 +70,19 @@ export function startBreakerbox(): Started {
   // options), which is where their functions (fallback, isFailure) come from.
   for (const b of config.breakers) if (b.module !== 'manual') registry.entry(b.name);
 
-  const instrumentation = new BreakerboxInstrumentation({ breakerbox: config, registry });
   const sdkDisabled = envFlag('OTEL_SDK_DISABLED');
   // OTEL_SDK_DISABLED keeps the breakers, health routes and log lines, and loads no SDK.
   const pipeline = sdkDisabled ? null : startPipeline({
-    instrumentation,
     registry,
     prometheus: config.monitoring.enabled,
     env: process.env,
     warn: (msg) => log('warn', `breakerbox: ${msg}`),
   });
   startTelemetry({ registry, logLevel: config.monitoring.logLevel, callSpans: config.tracing.callSpans });
+  // Last: its require hook makes every require after it resolve the module twice, so what
+  // breakerbox loads itself is loaded by now. The app's modules are all still to come.
+  const instrumentation = new BreakerboxInstrumentation({ breakerbox: config, registry });
+  pipeline?.register(instrumentation);
 
   let monitoring: MonitoringServer | null = null;
   let monitoringPort: Promise<number | null> = Promise.resolve(null);

@@ -1,6 +1,5 @@
 import { diag, DiagConsoleLogger, metrics, propagation } from '@opentelemetry/api';
 import { CompositePropagator, diagLogLevelFromString, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { exporterNames } from './metric-readers';
 import type { SdkHandle } from './pipeline';
@@ -11,10 +10,9 @@ import { resourceFromEnv } from './resource';
  * resource, meter provider), without NodeSDK itself: it imports the trace and log SDKs and
  * every OTLP exporter up front, which would triple the preload's start-up for nothing.
  */
-export function startMetricsOnly(instrumentation: Instrumentation, readers: MetricReader[], env: NodeJS.ProcessEnv, warn: (msg: string) => void): SdkHandle {
+export function startMetricsOnly(readers: MetricReader[], env: NodeJS.ProcessEnv, warn: (msg: string) => void): SdkHandle {
   const logLevel = env.OTEL_LOG_LEVEL;
   if (logLevel) diag.setLogger(new DiagConsoleLogger(), { logLevel: diagLogLevelFromString(logLevel) });
-  registerInstrumentations({ instrumentations: [instrumentation] });
   setPropagator(env);
   // Like NodeSDK: no reader, no provider (the metrics API stays a no-op).
   if (readers.length === 0) return { sdk: null, shutdown: () => Promise.resolve() };
@@ -24,7 +22,6 @@ export function startMetricsOnly(instrumentation: Instrumentation, readers: Metr
     sdkMetricsEnabled: /^true$/i.test(env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS?.trim() ?? ''),
   });
   metrics.setGlobalMeterProvider(meterProvider);
-  instrumentation.setMeterProvider(metrics.getMeterProvider());
   return { sdk: null, shutdown: () => meterProvider.shutdown() };
 }
 

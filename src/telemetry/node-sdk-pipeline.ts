@@ -1,5 +1,4 @@
 import type { ContextManager } from '@opentelemetry/api';
-import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { MetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SdkHandle } from './pipeline';
@@ -8,9 +7,10 @@ import type { SdkHandle } from './pipeline';
 const NO_CONTEXT_MANAGER = null as unknown as ContextManager;
 
 /** The full NodeSDK, for when OTEL_*_EXPORTER asks for traces or logs: it builds those pipelines from the environment. */
-export function startNodeSdk(instrumentation: Instrumentation, readers: MetricReader[], env: NodeJS.ProcessEnv): SdkHandle {
+export function startNodeSdk(readers: MetricReader[], env: NodeJS.ProcessEnv): SdkHandle {
   const sdk = new NodeSDK({
-    instrumentations: [instrumentation],
+    // Registered afterwards, by Pipeline.register (see there).
+    instrumentations: [],
     metricReaders: readers,
     // Without an exporter chosen in OTEL_*_EXPORTER the SDK would default to OTLP and try
     // to connect to a collector that is usually not there: send nothing instead.

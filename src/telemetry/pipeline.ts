@@ -19,10 +19,15 @@ export interface Pipeline extends SdkHandle {
   prometheus: PrometheusExporter | null;
   /** Hands every breakerbox series to the readers (and serves cluster members' through them). */
   producer: BreakerboxMetricProducer;
+  /**
+   * Hands the started providers to an instrumentation, as NodeSDK does with its own. Apart
+   * from start so that the instrumentation, whose require hook makes every later require
+   * pay for a module resolution, is built after the pipeline's modules are loaded.
+   */
+  register(instrumentation: Instrumentation): void;
 }
 
 export interface PipelineOptions {
-  instrumentation: Instrumentation;
   registry: BreakerRegistry;
   /** Build the Prometheus exporter (monitoring.enabled). */
   prometheus: boolean;
@@ -41,9 +46,14 @@ export function startPipeline(options: PipelineOptions): Pipeline {
   const prometheus = options.prometheus ? new (exporterPrometheus().PrometheusExporter)({ preventServerStart: true, metricProducers: [producer] }) : null;
   const readers = [...(prometheus ? [prometheus] : []), ...metricReadersFromEnv(producer, env, options.warn)];
   const handle = needsNodeSdk(env)
-    ? (require('./node-sdk-pipeline') as typeof import('./node-sdk-pipeline')).startNodeSdk(options.instrumentation, readers, env)
-    : (require('./metrics-pipeline') as typeof import('./metrics-pipeline')).startMetricsOnly(options.instrumentation, readers, env, options.warn);
-  return { ...handle, prometheus, producer };
+    ? (require('./node-sdk-pipeline') as typeof import('./node-sdk-pipeline')).startNodeSdk(readers, env)
+    : (require('./metrics-pipeline') as typeof import('./metrics-pipeline')).startMetricsOnly(readers, env, options.warn);
+  return { ...handle, prometheus, producer, register };
+}
+
+function register(instrumentation: Instrumentation): void {
+  const { registerInstrumentations } = require('@opentelemetry/instrumentation') as typeof import('@opentelemetry/instrumentation');
+  registerInstrumentations({ instrumentations: [instrumentation] });
 }
 
 const W3C_PROPAGATORS = new Set(['tracecontext', 'baggage', 'none']);
