@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { median, spread, type Spread } from './stats';
+import { distDir, median, spread, type Spread } from './stats';
 
 export interface PgThroughput {
   /** Median queries per second of each arm. */
@@ -42,7 +42,7 @@ type Arm = 'bare' | 'env' | 'guarded';
 export function pgThroughput(runs = 20, seconds = 1): PgThroughput | string {
   const root = resolve(__dirname, '..', '..');
   const client = join(root, 'dist-bench', 'bench', 'pg-client.js');
-  const register = join(root, 'dist', 'register.js');
+  const register = join(distDir(root), 'register.js');
   const dir = mkdtempSync(join(tmpdir(), 'breakerbox-bench-'));
   const monitoring = (port: number): string => `  monitoring:\n    enabled: true\n    port: ${port}\n    host: 127.0.0.1\n    log_level: warn\n`;
   const configs: Record<Arm, string | null> = { bare: null, env: join(dir, 'env.yaml'), guarded: join(dir, 'guarded.yaml') };

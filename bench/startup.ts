@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { spread, type Spread } from './stats';
+import { distDir, spread, type Spread } from './stats';
 
 export interface StartupRow {
   name: string;
@@ -42,13 +42,13 @@ export function startup(rounds = 20): StartupRow[] | string {
   const empty = join(dir, 'empty.js');
   writeFileSync(empty, '');
   const lib = join(dir, 'library.js');
-  writeFileSync(lib, `const { CircuitBreaker } = require(${JSON.stringify(join(root, 'dist', 'index.js'))});\nnew CircuitBreaker({ name: 'startup' });\n`);
+  writeFileSync(lib, `const { CircuitBreaker } = require(${JSON.stringify(join(distDir(root), 'index.js'))});\nnew CircuitBreaker({ name: 'startup' });\n`);
   const cockatiel = join(dir, 'cockatiel.js');
   writeFileSync(cockatiel, `require(${JSON.stringify(require.resolve('cockatiel'))});\n`);
   const config = join(dir, 'breakerbox.yaml');
   // A port of its own (the run ends before anything connects): monitoring is on, as by default.
   writeFileSync(config, 'circuit_breakers:\n  monitoring:\n    port: 19467\n    host: 127.0.0.1\n    log_level: warn\n');
-  const register = join(root, 'dist', 'register.js');
+  const register = join(distDir(root), 'register.js');
   const env = { BREAKERBOX_CONFIG: config };
   const bare: Case = { name: 'bare node', args: [empty] };
   const cases: Case[] = [

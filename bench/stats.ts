@@ -26,3 +26,8 @@ export function spread(xs: readonly number[]): Spread {
 export function formatSpread(s: Spread, digits: number, unit = ''): string {
   return `${s.median.toFixed(digits)}${unit} (IQR ${s.p25.toFixed(digits)}..${s.p75.toFixed(digits)}, n=${s.n})`;
 }
+
+/** The build the process-level benches run: `dist/`, or BENCH_DIST (e.g. an older build, to compare). */
+export function distDir(root: string): string {
+  return process.env.BENCH_DIST ?? `${root}/dist`;
+}
