@@ -148,8 +148,8 @@ function startupSection(): void {
   }
   table('Start-up over bare `node` (empty script): median of per-round differences, IQR in brackets', rows.map((r) => [
     r.name,
-    `+${formatSpread(r.wallMs, 0, ' ms')}`,
-    `peak RSS +${formatSpread(r.rssMiB, 1, ' MiB')}`,
+    `wall +${formatSpread(r.wallMs, 0, ' ms')}`,
+    `CPU +${formatSpread(r.cpuMs, 0, ' ms')}, peak RSS +${formatSpread(r.rssMiB, 1, ' MiB')}`,
   ]));
 }
 

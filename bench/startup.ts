@@ -3,7 +3,7 @@
  * with one CircuitBreaker, the preload with its default pipeline (Prometheus), and the
  * preload with OTEL_SDK_DISABLED=true, plus importing cockatiel as an anchor. Cases run in
  * rotating order within each round, and each case is compared with the bare run of its own
- * round: the median of those differences, wall time and peak RSS (from /usr/bin/time).
+ * round: the median of those differences, wall time, CPU time and peak RSS (/usr/bin/time).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,8 @@ import { distDir, spread, type Spread } from './stats';
 export interface StartupRow {
   name: string;
   wallMs: Spread;
+  /** User + system CPU: less moved than wall time by other processes on a shared machine. */
+  cpuMs: Spread;
   rssMiB: Spread;
 }
 
@@ -25,14 +27,20 @@ interface Case {
 
 const TIME = '/usr/bin/time';
 
-function runOnce(c: Case, dir: string): { wallMs: number; rssMiB: number } {
+interface Run {
+  wallMs: number;
+  cpuMs: number;
+  rssMiB: number;
+}
+
+function runOnce(c: Case, dir: string): Run {
   const out = join(dir, 'time.txt');
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(TIME, ['-o', out, '-f', '%M', process.execPath, ...c.args], { env: { ...process.env, ...c.env }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(TIME, ['-o', out, '-f', '%M %U %S', process.execPath, ...c.args], { env: { ...process.env, ...c.env }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${c.name} failed: ${r.stderr}`);
-  const kib = Number(readFileSync(out, 'utf8').trim().split('\n').pop());
-  return { wallMs, rssMiB: kib / 1024 };
+  const [kib, user, sys] = (readFileSync(out, 'utf8').trim().split('\n').pop() as string).split(' ').map(Number);
+  return { wallMs, cpuMs: (user + sys) * 1000, rssMiB: kib / 1024 };
 }
 
 export function startup(rounds = 20): StartupRow[] | string {
@@ -59,7 +67,7 @@ export function startup(rounds = 20): StartupRow[] | string {
   ];
   const all = [bare, ...cases];
   for (const c of all) runOnce(c, dir); // warm-up: file cache
-  const diffs = cases.map(() => ({ wall: [] as number[], rss: [] as number[] }));
+  const diffs = cases.map(() => ({ wall: [] as number[], cpu: [] as number[], rss: [] as number[] }));
   for (let r = 0; r < rounds; r++) {
     // Rotate the order so no case always runs right after another.
     const order = all.map((_, i) => all[(i + r) % all.length]);
@@ -68,8 +76,9 @@ export function startup(rounds = 20): StartupRow[] | string {
     cases.forEach((c, i) => {
       const m = results.get(c)!;
       diffs[i].wall.push(m.wallMs - base.wallMs);
+      diffs[i].cpu.push(m.cpuMs - base.cpuMs);
       diffs[i].rss.push(m.rssMiB - base.rssMiB);
     });
   }
-  return cases.map((c, i) => ({ name: c.name, wallMs: spread(diffs[i].wall), rssMiB: spread(diffs[i].rss) }));
+  return cases.map((c, i) => ({ name: c.name, wallMs: spread(diffs[i].wall), cpuMs: spread(diffs[i].cpu), rssMiB: spread(diffs[i].rss) }));
 }
