@@ -18,7 +18,7 @@ describe('BreakerboxInstrumentation as an OpenTelemetry instrumentation', () => 
     expect(inst).to.be.instanceOf(BreakerboxInstrumentation);
     expect(inst.instrumentationName).to.equal('breakerbox');
     expect(inst.getConfig().enabled).to.equal(false);
-    expect(inst.moduleGuards.map((g) => g.module)).to.deep.equal(['pg']);
+    expect(inst.moduleGuards.map((g) => g.module)).to.include('pg');
     expect(inst.getModuleDefinitions().map((d) => d.name)).to.include.members(['pg', 'pg-pool']);
   });
 
