@@ -46,8 +46,9 @@ export function pgThroughput(runs = 20, seconds = 1): PgThroughput | string {
   const dir = mkdtempSync(join(tmpdir(), 'breakerbox-bench-'));
   const monitoring = (port: number): string => `  monitoring:\n    enabled: true\n    port: ${port}\n    host: 127.0.0.1\n    log_level: warn\n`;
   const configs: Record<Arm, string | null> = { bare: null, env: join(dir, 'env.yaml'), guarded: join(dir, 'guarded.yaml') };
-  // The environment arm loads and starts everything, but has no breaker in front of pg.
-  writeFileSync(configs.env!, `circuit_breakers:\n  auth:\n    failure_threshold: 3\n${monitoring(19465)}`);
+  // The environment arm loads and starts everything, but leaves pg's query unpatched (a file
+  // that does not name the database breaker would get the built-in one, which guards query).
+  writeFileSync(configs.env!, `circuit_breakers:\n  database:\n    operations: [connect]\n${monitoring(19465)}`);
   writeFileSync(configs.guarded!, `circuit_breakers:\n  database:\n    failure_threshold: 3\n    timeout: 30\n${monitoring(19466)}`);
   const pin = hasTaskset();
   const run = (arm: Arm): { qps: number; cpuUsPerQuery: number } => {
