@@ -48,8 +48,7 @@ export class BreakerboxInstrumentation {
     const reg = registry ?? processRegistry;
     const config = breakerbox ?? reg.configuration ?? loadConfig();
     if (reg.configuration !== config) reg.configure(config);
-    const { moduleDefinitions } = require('./module-definitions') as typeof import('./module-definitions');
-    const { guards, definitions } = moduleDefinitions(config, reg);
+    const { guards, definitions } = loadedDefinitions!.moduleDefinitions(config, reg);
     this.guards = guards;
     return definitions;
   }
@@ -61,7 +60,12 @@ export class BreakerboxInstrumentation {
  * CircuitBreaker never pays for it. Linking the prototype chain then makes instances
  * `instanceof InstrumentationBase` with every inherited method, exactly as `extends` would.
  */
+let loadedDefinitions: typeof import('./module-definitions') | null = null;
+
 function linkBase(): BaseClass {
+  // The patchers too, before the base constructor runs init(): required from inside init(),
+  // node:fs was left unpatched on its next require (test/integration/fs-esm.test.ts).
+  loadedDefinitions ??= require('./module-definitions') as typeof import('./module-definitions');
   const Base = (require('@opentelemetry/instrumentation') as typeof import('@opentelemetry/instrumentation')).InstrumentationBase as BaseClass;
   if (Object.getPrototypeOf(BreakerboxInstrumentation.prototype) !== Base.prototype) {
     Object.setPrototypeOf(BreakerboxInstrumentation.prototype, Base.prototype);
