@@ -5,10 +5,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
-import { trackPg } from '../helpers/pg-tracked';
-import { postgresAvailable, requireService } from '../helpers/require-services';
-import { startTcpFaultProxy, type TcpFaultProxy } from '../helpers/tcp-fault-proxy';
-import { instrumentPg, opCounts, rejectionOf, SHARED_PG, type PgHarness } from './pg-harness';
+import type { TcpFaultProxy } from '../helpers/tcp-fault-proxy';
+import { pgThroughProxy, opCounts, rejectionOf, SHARED_PG, type PgHarness } from './pg-harness';
 
 /** A real server answer with SQLSTATE 53100 (disk full), which counts as an outage. */
 const DISK_FULL = `DO $$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100'; END $$`;
@@ -18,29 +16,17 @@ describe('pg patcher: only a round trip to the database is evidence', function (
   this.timeout(30_000);
   let h: PgHarness;
   let proxy: TcpFaultProxy;
-  const made = trackPg(() => h.pg);
-
-  before(requireService('postgres', postgresAvailable));
-  before(async () => {
-    proxy = await startTcpFaultProxy({ targetPort: SHARED_PG.port });
-    h = instrumentPg(`
+  const made = pgThroughProxy(
+    `
 circuit_breakers:
   database:
     failure_threshold: 3
     timeout: ${RESET_MS}ms
     operations: [connect, query]
-`);
-    expect(h.patched()).to.equal(true);
-  });
-  afterEach(async () => {
-    await proxy.setMode('pass');
-    await made.endAll();
-    h.entry().breaker.reset();
-  });
-  after(async () => {
-    h?.instrumentation.disable();
-    await proxy?.close();
-  });
+`,
+    (p) => ({ h, proxy } = p),
+    (p) => p.h.entry().breaker.reset(),
+  );
 
   /** Opens the breaker with real 53100 answers on a checked-out client, which then goes back to the pool idle. */
   async function openWithFailures(pool: InstanceType<PgHarness['pg']['Pool']>): Promise<void> {

@@ -10,11 +10,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { expect } from 'chai';
 import type pgTypes from 'pg';
 import { parseConfig, type BreakerboxConfig } from '../../src/config';
 import { BreakerboxInstrumentation } from '../../src/instrumentation/instrumentation';
 import { isWrapped } from '../../src/instrumentation/wrap';
 import { BreakerRegistry, type ManagedBreaker } from '../../src/registry';
+import { trackPg, type TrackedPg } from '../helpers/pg-tracked';
+import { postgresAvailable, requireService } from '../helpers/require-services';
+import { startTcpFaultProxy, type TcpFaultProxy } from '../helpers/tcp-fault-proxy';
 
 export type Pg = typeof pgTypes;
 
@@ -93,4 +97,39 @@ export function opCounts(entry: ManagedBreaker, operation: string): Record<strin
     out[n] = op ? op.counts[i] : 0;
   });
   return out;
+}
+
+/** A pg harness whose clients reach the shared Postgres through a fault proxy of ours. */
+export interface ProxiedPg {
+  h: PgHarness;
+  proxy: TcpFaultProxy;
+}
+
+/**
+ * Registers the mocha hooks of a suite that runs pg through a fault proxy: Postgres required,
+ * a proxy and a patched pg before, the proxy back to 'pass' and every client/pool ended after
+ * each test (then `eachTest`, if given), all undone after. `ready` receives the harness and
+ * proxy once they exist; the returned tracker makes the suite's clients and pools.
+ */
+export function pgThroughProxy(yaml: string, ready: (s: ProxiedPg) => void, eachTest?: (s: ProxiedPg) => void): TrackedPg {
+  let s: ProxiedPg | undefined;
+  const made = trackPg(() => (s as ProxiedPg).h.pg);
+  before(requireService('postgres', postgresAvailable));
+  before(async () => {
+    const proxy = await startTcpFaultProxy({ targetPort: SHARED_PG.port });
+    s = { proxy, h: instrumentPg(yaml) };
+    ready(s);
+    expect(s.h.patched()).to.equal(true);
+  });
+  afterEach(async () => {
+    if (s === undefined) return;
+    await s.proxy.setMode('pass');
+    await made.endAll();
+    eachTest?.(s);
+  });
+  after(async () => {
+    s?.h.instrumentation.disable();
+    await s?.proxy.close();
+  });
+  return made;
 }

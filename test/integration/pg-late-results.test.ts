@@ -12,10 +12,8 @@ import pg from 'pg';
 import { runNode } from '../helpers/child-process';
 import { eventually } from '../helpers/eventually';
 import { freePort, LOOPBACK } from '../helpers/free-port';
-import { trackPg } from '../helpers/pg-tracked';
-import { postgresAvailable, requireService } from '../helpers/require-services';
-import { startTcpFaultProxy, type TcpFaultProxy } from '../helpers/tcp-fault-proxy';
-import { instrumentPg, rejectionOf, SHARED_PG, type PgHarness } from './pg-harness';
+import type { TcpFaultProxy } from '../helpers/tcp-fault-proxy';
+import { pgThroughProxy, rejectionOf, SHARED_PG } from './pg-harness';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const REGISTER_CJS = path.join(REPO, 'dist', 'register.js');
@@ -34,30 +32,17 @@ async function backends(applicationName: string): Promise<number> {
 
 describe('pg patcher: results that arrive after ECIRCUITTIMEOUT', function () {
   this.timeout(30_000);
-  let h: PgHarness;
   let proxy: TcpFaultProxy;
-  const made = trackPg(() => h.pg);
-
-  before(requireService('postgres', postgresAvailable));
-  before(async () => {
-    proxy = await startTcpFaultProxy({ targetPort: SHARED_PG.port });
-    h = instrumentPg(`
+  const made = pgThroughProxy(
+    `
 circuit_breakers:
   database:
     failure_threshold: 10
     call_timeout: 300ms
     operations: [connect, query]
-`);
-    expect(h.patched()).to.equal(true);
-  });
-  afterEach(async () => {
-    await proxy.setMode('pass');
-    await made.endAll();
-  });
-  after(async () => {
-    h?.instrumentation.disable();
-    await proxy?.close();
-  });
+`,
+    (p) => ({ proxy } = p),
+  );
 
   it('ends a Client whose connect completes late behind a slow network: no backend is left open', async () => {
     const applicationName = `breakerbox-late-connect-${process.pid}-${Date.now()}`;

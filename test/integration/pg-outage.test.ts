@@ -8,9 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres';
 import { trackPg } from '../helpers/pg-tracked';
-import { checkService, pgBinariesAvailable, postgresAvailable, requireService } from '../helpers/require-services';
+import { checkService, pgBinariesAvailable } from '../helpers/require-services';
 import { startTcpFaultProxy, type TcpFaultProxy } from '../helpers/tcp-fault-proxy';
-import { flush, instrumentPg, opCounts, rejectionOf, SHARED_PG, totals, watchUnhandled, type Pg, type PgHarness } from './pg-harness';
+import { flush, instrumentPg, pgThroughProxy, opCounts, rejectionOf, SHARED_PG, totals, watchUnhandled, type Pg, type PgHarness } from './pg-harness';
 
 type Client = InstanceType<Pg['Client']>;
 type Pool = InstanceType<Pg['Pool']>;
@@ -111,30 +111,18 @@ circuit_breakers:
 
 describe('pg patcher: network faults through the TCP fault proxy (shared Postgres)', function () {
   this.timeout(60_000);
-  let proxy: TcpFaultProxy;
   let h: PgHarness;
-  const made = trackPg(() => h.pg);
-
-  before(requireService('postgres', postgresAvailable));
-  before(async () => {
-    proxy = await startTcpFaultProxy({ targetPort: SHARED_PG.port });
-    // A high threshold: each test looks at how one fault is counted, not at opening.
-    h = instrumentPg(`
+  let proxy: TcpFaultProxy;
+  // A high threshold: each test looks at how one fault is counted, not at opening.
+  const made = pgThroughProxy(
+    `
 circuit_breakers:
   database:
     failure_threshold: 100
     timeout: 0.5
-`);
-    expect(h.patched()).to.equal(true);
-  });
-  afterEach(async () => {
-    await proxy.setMode('pass');
-    await made.endAll();
-  });
-  after(async () => {
-    h?.instrumentation.disable();
-    await proxy?.close();
-  });
+`,
+    (p) => ({ h, proxy } = p),
+  );
 
   function through(extra: Record<string, unknown> = {}): Client {
     return made.client({ ...SHARED_PG, host: proxy.host, port: proxy.port, ...extra });
