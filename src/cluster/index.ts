@@ -37,7 +37,7 @@ export function startClusterHub(producer: BreakerboxMetricProducer | null): Brea
   producer?.serveRemote(async () => {
     if (hub.size === 0) return null;
     const members = await hub.collect('all');
-    return members.length === 0 ? null : members.map((m) => ({ worker: m.worker, series: m.answer.series }));
+    return members.length === 0 ? null : members.map((m) => ({ worker: m.worker, series: m.answer.series, fleet: m.answer.fleet ?? null }));
   }, 'primary');
   return hub;
 }

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { applyAdmin, healthReport, statsOf, type BreakerRegistry } from '../registry';
-import { seriesOf } from '../telemetry/series';
+import { fleetSeriesOf, seriesOf } from '../telemetry/series';
 import { hubPath, lineReader, type HubAddress, type HubRequest } from './protocol';
 
 /**
@@ -37,6 +37,7 @@ export function joinHub(registry: BreakerRegistry, hub: HubAddress, attempt = 0)
     if (req.op === 'collect') {
       reply = {
         series: seriesOf(registry),
+        fleet: fleetSeriesOf(registry),
         health: healthReport(registry, req.scope).breakers,
         stats: registry.list().map((e) => statsOf(e, registry)),
       };

@@ -4,7 +4,7 @@
  * to the hub. Nothing goes through `process.send` or listeners on the app's process.
  */
 import type { AdminAction, AdminOutcome, BreakerHealth, BreakerStatsSnapshot, HealthScope } from '../registry';
-import type { BreakerSeries } from '../telemetry/series';
+import type { BreakerSeries, FleetSeries } from '../telemetry/series';
 
 export type { AdminAction };
 
@@ -22,6 +22,8 @@ export type HubRequest =
 
 export interface Collected {
   series: BreakerSeries[];
+  /** The worker's fleet member, when it runs one (each cluster worker is an instance of its own). */
+  fleet?: FleetSeries | null;
   health: BreakerHealth[];
   stats: BreakerStatsSnapshot[];
 }

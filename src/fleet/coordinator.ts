@@ -139,6 +139,22 @@ export class FleetCoordinator {
     return { id: this.o.selfId, holds, probes };
   }
 
+  /** What operators see of a shared breaker (health JSON); null for one the fleet does not share. */
+  status(name: string): { openMembers: number; quorum: number; prober: string | null } | null {
+    if (!this.breakers.has(name)) return null;
+    return { openMembers: this.view.ownOpenCount(name), quorum: this.view.quorumSize, prober: this.proberOf(name) };
+  }
+
+  /** Who runs the next trial of `name`: chosen among the members holding it open; null when none does. */
+  private proberOf(name: string): string | null {
+    const breaker = this.breakers.get(name);
+    const own = breaker !== undefined && (breaker.state === 'open' || breaker.state === 'half_open');
+    return chooseProber(name, [
+      ...(own ? [{ id: this.o.selfId, failed: this.failedTrials.get(name) ?? 0 }] : []),
+      ...this.view.otherHolders(name).map((o) => ({ id: o.id, failed: o.probe.failed })),
+    ]);
+  }
+
   /** Whether `name` is currently held open here because of the fleet. */
   isFleetOpened(name: string): boolean {
     return this.openedByFleet.has(name);

@@ -7,6 +7,8 @@ import { hostname } from 'node:os';
 import type { ConnectionOptions, NatsConnection } from 'nats';
 import type { FleetConfig } from '../config/types';
 import type { BreakerRegistry } from '../registry';
+import { applyAdmin } from '../registry/admin';
+import type { FleetLink } from '../registry/fleet-link';
 import { FleetCoordinator } from './coordinator';
 import { FleetTransport } from './transport';
 
@@ -51,6 +53,8 @@ export function startFleetMember(o: FleetMemberOptions): FleetMember {
     retryMs: Math.max(config.heartbeatMs, 1000),
     onReport: (report) => coordinator.receive(report),
     onLeave: (member) => coordinator.leave(member),
+    // Another member's operator acted fleet-wide: the same action here, on this member's breaker.
+    onAdmin: (command) => void applyAdmin(registry, command.breaker, command.action),
     onConnected: (up) => {
       // Say where we stand at once, rather than at the next beat.
       if (up) transport?.send(coordinator.report());
@@ -64,6 +68,20 @@ export function startFleetMember(o: FleetMemberOptions): FleetMember {
     if (entry.parent === null && shared.has(entry.breaker.name)) coordinator.attach(entry.breaker.name, entry.breaker);
   });
   transport.start();
+  const t = transport;
+  const link: FleetLink = {
+    id,
+    get connected() {
+      return t.connected;
+    },
+    get members() {
+      return coordinator.view.memberCount;
+    },
+    shared: config.breakers,
+    status: (breaker) => coordinator.status(breaker),
+    announceAdmin: (breaker, action) => t.sendAdmin({ id, breaker, action }),
+  };
+  registry.fleet = link;
   const timer = setInterval(() => coordinator.tick(), config.heartbeatMs);
   timer.unref();
 
@@ -74,6 +92,7 @@ export function startFleetMember(o: FleetMemberOptions): FleetMember {
     transport,
     stop: () => (stopping ??= (async () => {
       clearInterval(timer);
+      if (registry.fleet === link) registry.fleet = null;
       coordinator.stop();
       await transport.stop();
     })()),

@@ -8,6 +8,7 @@ import { applyFunctions, checkAgainstExisting, checkAgainstFile, type CodeOption
 import { classifierFor } from './module-classifiers';
 import { currentOperation } from './app-operation';
 import { isOperationMap, setOperationFallbacks, type OperationFallbacks } from './operation-fallbacks';
+import type { FleetLink } from './fleet-link';
 
 /** A breaker with what the registry knows about it. */
 export interface ManagedBreaker {
@@ -47,6 +48,8 @@ export class BreakerRegistry {
   private readonly retired = new Map<string, Record<string, number>>();
   private config: BreakerboxConfig | null = null;
   private tick = 0;
+  /** This process's fleet member, while fleet mode runs (metrics, health and admin read it). */
+  fleet: FleetLink | null = null;
   /** `breaker\0option` pairs whose replacement was logged: once each, however often get() runs. */
   private readonly replacedLogged = new Set<string>();
 
@@ -222,7 +225,7 @@ export class BreakerRegistry {
     else if (cfg?.disabled) entry.breaker.disable();
     else if (cfg?.forcedOpen) entry.breaker.forceOpen();
     entry.breaker.on('stateChange', (e) => {
-      entry.stats.transitions.add(e.from, e.to);
+      entry.stats.transitions.add(e.from, e.to, e.reason);
       if (e.recoveryMs !== null) entry.stats.recordRecovery(e.recoveryMs);
     });
     for (const fn of this.addListeners) fn(entry);

@@ -5,7 +5,7 @@ import type { BreakerRegistry } from '../registry';
 import { VERSION } from '../version';
 import { otelCore, resources } from './deferred';
 import type { SeriesSource } from './render-series';
-import { seriesOf } from './series';
+import { fleetSeriesOf, seriesOf } from './series';
 
 /** Series of other processes served on this port (cluster workers, worker threads). */
 /** Null when there are none right now: this process is then labelled as if alone. */
@@ -49,7 +49,7 @@ export class BreakerboxMetricProducer implements MetricProducer {
         errors.push(err);
       }
     }
-    const sources: SeriesSource[] = [{ worker: remote ? this.localWorker : null, series: seriesOf(this.registry) }, ...(remote ?? [])];
+    const sources: SeriesSource[] = [{ worker: remote ? this.localWorker : null, series: seriesOf(this.registry), fleet: fleetSeriesOf(this.registry) }, ...(remote ?? [])];
     const { hrTime, millisToHrTime } = otelCore();
     this.startTime ??= millisToHrTime(this.startMs);
     const { renderSeries } = require('./render-series') as typeof import('./render-series');

@@ -10,6 +10,9 @@ export const METRIC = {
   failureRate: 'circuit_breaker_failure_rate',
   fallbacks: 'circuit_breaker_fallbacks',
   recoveryDuration: 'circuit_breaker_recovery_duration_seconds',
+  fleetMembers: 'circuit_breaker_fleet_members',
+  fleetConnected: 'circuit_breaker_fleet_connected',
+  fleetOpenMembers: 'circuit_breaker_fleet_open_members',
 } as const;
 
 export const SPAN_TRANSITION = 'circuit_breaker.transition';

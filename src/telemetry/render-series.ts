@@ -9,12 +9,14 @@ import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { OUTCOMES } from '../core/recorder';
 import { DURATION_BUCKETS_S, RECOVERY_BUCKETS_S } from '../registry';
 import { METRIC, STATES } from './names';
-import type { BreakerSeries } from './series';
+import type { BreakerSeries, FleetSeries } from './series';
 
 /** The breakers of one process; `worker` labels its gauges when several processes are served together. */
 export interface SeriesSource {
   worker: string | null;
   series: BreakerSeries[];
+  /** Absent or null when the process runs no fleet member (fleet mode off). */
+  fleet?: FleetSeries | null;
 }
 
 const DURATION_WIDTH = DURATION_BUCKETS_S.length + 1;
@@ -33,10 +35,19 @@ export function renderSeries(sources: SeriesSource[], startTime: HrTime, endTime
   const transitions = new Summed<number>();
   const fallbacks = new Summed<number>();
   const recoveries = new Summed<HistogramValue>();
+  const fleetMembers: DataPoint<number>[] = [];
+  const fleetConnected: DataPoint<number>[] = [];
+  const fleetOpen: DataPoint<number>[] = [];
   const point = <T>(attributes: Attributes, value: T): DataPoint<T> => ({ attributes, startTime, endTime, value });
 
-  for (const { worker, series } of sources) {
+  for (const { worker, series, fleet } of sources) {
     const w = worker === null ? {} : { worker };
+    if (fleet) {
+      // Gauges per process: each member has its own view of the fleet.
+      fleetMembers.push(point({ ...w }, fleet.members));
+      fleetConnected.push(point({ ...w }, fleet.connected ? 1 : 0));
+      for (const o of fleet.openMembers) fleetOpen.push(point({ breaker: o.breaker, ...w }, o.count));
+    }
     for (const b of series) {
       const breaker = b.breaker;
       for (const s of STATES) state.push(point({ breaker, state: s, ...w }, s === b.state ? 1 : 0));
@@ -50,20 +61,26 @@ export function renderSeries(sources: SeriesSource[], startTime: HrTime, endTime
           durations.add(attrs, { buckets: op.buckets.slice(o * DURATION_WIDTH, (o + 1) * DURATION_WIDTH), sum: op.sumsS[o], count: op.counts[o] }, addHistograms);
         }
       }
-      for (const t of b.transitions) transitions.add({ breaker, from: t.from, to: t.to }, t.count, addNumbers);
+      for (const t of b.transitions) transitions.add({ breaker, from: t.from, to: t.to, reason: t.reason }, t.count, addNumbers);
       fallbacks.add({ breaker, result: 'success' }, b.fallbacks.success, addNumbers);
       fallbacks.add({ breaker, result: 'failure' }, b.fallbacks.failure, addNumbers);
       recoveries.add({ breaker }, { buckets: b.recovery.buckets, sum: b.recovery.sumS, count: b.recovery.count }, addHistograms);
     }
   }
+  const fleetFamilies = fleetMembers.length === 0 ? [] : [
+    gauge(METRIC.fleetMembers, 'Fleet members this instance sees, itself included', fleetMembers),
+    gauge(METRIC.fleetConnected, 'Whether this instance is connected to the fleet channel (NATS): 1 or 0', fleetConnected),
+    gauge(METRIC.fleetOpenMembers, 'Fleet members holding the breaker open on their own evidence', fleetOpen),
+  ];
   return [
     gauge(METRIC.state, 'Circuit breaker state: 1 for the current state, 0 for the others', state),
     counter(METRIC.calls, 'Guarded calls by outcome (success, failure, ignored, rejected, timeout)', calls.points(point)),
     histogram(METRIC.callDuration, 'Duration of guarded calls in seconds, by outcome', DURATION_BUCKETS_S, durations.points(point)),
-    counter(METRIC.transitions, 'Circuit breaker state transitions', transitions.points(point)),
+    counter(METRIC.transitions, 'Circuit breaker state transitions, by reason', transitions.points(point)),
     gauge(METRIC.failureRate, 'Failure rate over the rolling window, 0..1', rate),
     counter(METRIC.fallbacks, 'Fallback invocations by result', fallbacks.points(point)),
     histogram(METRIC.recoveryDuration, 'Time from a breaker first opening to closing again, in seconds', RECOVERY_BUCKETS_S, recoveries.points(point)),
+    ...fleetFamilies,
   ];
 }
 

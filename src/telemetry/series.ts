@@ -1,4 +1,4 @@
-import type { BreakerState } from '../core/types';
+import type { BreakerState, TransitionReason } from '../core/types';
 import type { BreakerRegistry } from '../registry';
 import { reportedOperations } from './reported-operations';
 
@@ -16,7 +16,7 @@ export interface BreakerSeries {
   /** Per operation, indexed by OUTCOMES: counts, sums (s), and buckets [outcome * width + bucket]. */
   operations: { name: string; counts: number[]; sumsS: number[]; buckets: number[] }[];
   fallbacks: { success: number; failure: number };
-  transitions: { from: BreakerState; to: BreakerState; count: number }[];
+  transitions: { from: BreakerState; to: BreakerState; reason: TransitionReason; count: number }[];
   recovery: { buckets: number[]; sumS: number; count: number };
 }
 
@@ -39,4 +39,22 @@ export function seriesOf(registry: BreakerRegistry): BreakerSeries[] {
       recovery: { buckets: Array.from(s.recoveryBuckets), sumS: s.recoverySumS, count: s.recoveryCount },
     };
   });
+}
+
+/** Where this process stands in its fleet, when fleet mode is on: plain data, like BreakerSeries. */
+export interface FleetSeries {
+  connected: boolean;
+  members: number;
+  /** Per shared breaker: members holding it open on their own evidence. */
+  openMembers: { breaker: string; count: number }[];
+}
+
+export function fleetSeriesOf(registry: BreakerRegistry): FleetSeries | null {
+  const fleet = registry.fleet;
+  if (fleet === null) return null;
+  return {
+    connected: fleet.connected,
+    members: fleet.members,
+    openMembers: fleet.shared.map((breaker) => ({ breaker, count: fleet.status(breaker)?.openMembers ?? 0 })),
+  };
 }

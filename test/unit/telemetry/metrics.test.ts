@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { parseConfig } from '../../../src/config';
-import { BreakerRegistry } from '../../../src/registry';
+import { BreakerRegistry, type FleetLink } from '../../../src/registry';
 import { BreakerboxMetricProducer, startTelemetry } from '../../../src/telemetry';
 import { VERSION } from '../../../src/version';
 import { boom, FakeClock } from '../core/fake-clock';
@@ -14,7 +14,7 @@ const FAMILIES: Record<string, { type: string; labels: string[] }> = {
   circuit_breaker_state: { type: 'gauge', labels: ['breaker', 'state'] },
   circuit_breaker_calls_total: { type: 'counter', labels: ['breaker', 'module', 'operation', 'outcome'] },
   circuit_breaker_call_duration_seconds: { type: 'histogram', labels: ['breaker', 'module', 'operation', 'outcome'] },
-  circuit_breaker_transitions_total: { type: 'counter', labels: ['breaker', 'from', 'to'] },
+  circuit_breaker_transitions_total: { type: 'counter', labels: ['breaker', 'from', 'to', 'reason'] },
   circuit_breaker_failure_rate: { type: 'gauge', labels: ['breaker'] },
   circuit_breaker_fallbacks_total: { type: 'counter', labels: ['breaker', 'result'] },
   circuit_breaker_recovery_duration_seconds: { type: 'histogram', labels: ['breaker'] },
@@ -27,7 +27,32 @@ const BOUNDED_VALUES: Record<string, string[]> = {
   outcome: ['success', 'failure', 'ignored', 'rejected', 'timeout'],
   result: ['success', 'failure'],
   module: ['pg', 'nats', 'ws', 'fs', 'manual'],
+  // The TransitionReason union.
+  reason: [
+    'failure_threshold', 'failure_rate', 'slow_call_rate', 'reset_timeout', 'reconnect_failures', 'reconnected', 'fleet',
+    'trial_failed', 'trial_timeout', 'trial_succeeded', 'forced_open', 'closed_by_operator', 'reset', 'disabled', 'enabled',
+  ],
 };
+
+const FLEET_FAMILIES: Record<string, { type: string; labels: string[] }> = {
+  circuit_breaker_fleet_members: { type: 'gauge', labels: [] },
+  circuit_breaker_fleet_connected: { type: 'gauge', labels: [] },
+  circuit_breaker_fleet_open_members: { type: 'gauge', labels: ['breaker'] },
+};
+
+/** A fleet member as the registry sees it, for the pure rendering (the real one is tested over NATS). */
+function fakeFleet(over: Partial<FleetLink> & { open?: Record<string, number> } = {}): FleetLink {
+  const open = over.open ?? {};
+  return {
+    id: 'me',
+    connected: true,
+    members: 3,
+    shared: Object.keys(open),
+    status: (b) => (b in open ? { openMembers: open[b], quorum: 2, prober: null } : null),
+    announceAdmin: () => false,
+    ...over,
+  };
+}
 
 const DURATION_LE = ['0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '30', '+Inf'];
 
@@ -211,6 +236,47 @@ describe('telemetry: metrics as Prometheus sees them', () => {
     expect(sampleValue(exposition, 'circuit_breaker_recovery_duration_seconds_sum', { breaker: 'auth' })).to.equal(20);
     expect(sampleValue(exposition, 'circuit_breaker_recovery_duration_seconds_bucket', { breaker: 'auth', le: '10' })).to.equal(0);
     expect(sampleValue(exposition, 'circuit_breaker_recovery_duration_seconds_bucket', { breaker: 'auth', le: '30' })).to.equal(1);
+  });
+
+  it('counts transitions by reason too, so an opening through the fleet is told apart from the instance\'s own', async () => {
+    h = new MetricsHarness();
+    const own = h.registry.get('db', { failureThreshold: 1 });
+    const idle = h.registry.get('cache', { failureThreshold: 1 });
+    await own.execute(() => Promise.reject(boom())).catch(() => undefined);
+    idle.actOnEvidence(false, 'fleet');
+    h.registry.get('cache').forceOpen();
+
+    const { exposition } = await h.scrape();
+    const byReason = (breaker: string): Record<string, number> => Object.fromEntries(
+      findSamples(exposition, 'circuit_breaker_transitions_total', { breaker }).map((s) => [`${s.labels.from}>${s.labels.to}:${s.labels.reason}`, s.value]),
+    );
+    expect(byReason('db')).to.deep.equal({ 'closed>open:failure_threshold': 1 });
+    expect(byReason('cache')).to.deep.equal({ 'closed>open:fleet': 1, 'open>forced_open:forced_open': 1 });
+  });
+
+  it('with fleet mode on, reports the members it sees, whether it is connected, and who holds each shared breaker open', async () => {
+    h = new MetricsHarness();
+    h.registry.get('database');
+    const before = await h.scrape();
+    for (const family of Object.keys(FLEET_FAMILIES)) expect(before.exposition.types.has(family), `${family} without fleet mode`).to.equal(false);
+
+    h.registry.fleet = fakeFleet({ members: 4, open: { database: 2, queue: 0 } });
+    const { exposition } = await h.scrape();
+    for (const [family, f] of Object.entries(FLEET_FAMILIES)) {
+      expect(exposition.types.get(family), family).to.equal(f.type);
+      for (const s of findSamples(exposition, family, {})) {
+        expect(Object.keys(s.labels).filter((k) => !k.startsWith('otel_scope_')).sort(), family).to.deep.equal(f.labels);
+      }
+    }
+    expect(sampleValue(exposition, 'circuit_breaker_fleet_members', {})).to.equal(4);
+    expect(sampleValue(exposition, 'circuit_breaker_fleet_connected', {})).to.equal(1);
+    expect(sampleValue(exposition, 'circuit_breaker_fleet_open_members', { breaker: 'database' })).to.equal(2);
+    expect(sampleValue(exposition, 'circuit_breaker_fleet_open_members', { breaker: 'queue' })).to.equal(0);
+
+    h.registry.fleet = fakeFleet({ connected: false, members: 1, open: { database: 1 } });
+    const lost = (await h.scrape()).exposition;
+    expect(sampleValue(lost, 'circuit_breaker_fleet_connected', {})).to.equal(0);
+    expect(sampleValue(lost, 'circuit_breaker_fleet_members', {})).to.equal(1);
   });
 
   it('reports the failure rate over the rolling window', async () => {
