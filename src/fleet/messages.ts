@@ -4,8 +4,11 @@
  *   open, and how). Sent every heartbeat and at once on each local transition, so a missed
  *   announcement is repaired by the next heartbeat and nothing needs ordering or acks.
  * - `breakerbox.fleet.<fleet>.leave`: a clean shutdown, so the others need not wait 3 beats.
+ * - `breakerbox.fleet.<fleet>.admin`: an operator's open or close with `?scope=fleet`, which
+ *   every member applies to its own breaker (once: it is a command, not a state to repair).
  * JSON, versioned; anything malformed (another version, a stranger on the subject) is dropped.
  */
+import type { FleetAdminAction } from '../registry/fleet-link';
 import type { FleetHold, MemberReport, ProbeInfo } from './view';
 
 const VERSION = 1;
@@ -17,6 +20,10 @@ export function stateSubject(fleet: string): string {
 
 export function leaveSubject(fleet: string): string {
   return `breakerbox.fleet.${fleet}.leave`;
+}
+
+export function adminSubject(fleet: string): string {
+  return `breakerbox.fleet.${fleet}.admin`;
 }
 
 export function fleetWildcard(fleet: string): string {
@@ -32,6 +39,25 @@ export function encodeReport(report: MemberReport): Uint8Array {
 
 export function encodeLeave(id: string): Uint8Array {
   return encoder.encode(JSON.stringify({ v: VERSION, id }));
+}
+
+export interface AdminCommand {
+  readonly id: string;
+  readonly breaker: string;
+  readonly action: FleetAdminAction;
+}
+
+export function encodeAdmin(c: AdminCommand): Uint8Array {
+  return encoder.encode(JSON.stringify({ v: VERSION, id: c.id, breaker: c.breaker, action: c.action }));
+}
+
+/** An operator's command for a breaker this member shares, or null (malformed, or a breaker it does not share). */
+export function decodeAdmin(data: Uint8Array, shared: ReadonlySet<string>): AdminCommand | null {
+  const m = parse(data);
+  if (m === null) return null;
+  const { breaker, action } = m.body;
+  if (typeof breaker !== 'string' || !shared.has(breaker) || (action !== 'open' && action !== 'close')) return null;
+  return { id: m.id, breaker, action };
 }
 
 /** The sender's id, or null when the message is not one of ours. */

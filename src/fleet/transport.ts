@@ -8,7 +8,7 @@
 import type { ConnectionOptions, Msg, NatsConnection, NatsError } from 'nats';
 import { connectUnguarded, markOwnConnection } from '../instrumentation/nats-own';
 import { unrefConnection } from './handles';
-import { decodeLeave, decodeReport, encodeLeave, encodeReport, fleetWildcard, leaveSubject, stateSubject } from './messages';
+import { adminSubject, decodeAdmin, decodeLeave, decodeReport, encodeAdmin, encodeLeave, encodeReport, fleetWildcard, leaveSubject, stateSubject, type AdminCommand } from './messages';
 import type { MemberReport } from './view';
 
 export interface FleetTransportOptions {
@@ -24,6 +24,8 @@ export interface FleetTransportOptions {
   readonly retryMs: number;
   readonly onReport: (report: MemberReport) => void;
   readonly onLeave: (id: string) => void;
+  /** An operator's fleet-wide open or close, sent by another member. */
+  readonly onAdmin?: (command: AdminCommand) => void;
   readonly onConnected?: (connected: boolean) => void;
   readonly onError?: (message: string) => void;
 }
@@ -60,6 +62,19 @@ export class FleetTransport {
       unrefConnection(nc);
     } catch {
       // Closing under us: the closed() handler takes it from here.
+    }
+  }
+
+  /** Publishes an operator's command to the other members; false when not connected (nothing sent). */
+  sendAdmin(command: AdminCommand): boolean {
+    const nc = this.nc;
+    if (nc === null) return false;
+    try {
+      nc.publish(adminSubject(this.o.fleet), encodeAdmin(command));
+      unrefConnection(nc);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -129,6 +144,11 @@ export class FleetTransport {
       if (msg.subject === leaveSubject(this.o.fleet)) {
         const id = decodeLeave(msg.data);
         if (id !== null && id !== this.o.selfId) this.o.onLeave(id);
+        return;
+      }
+      if (msg.subject === adminSubject(this.o.fleet)) {
+        const command = decodeAdmin(msg.data, this.shared);
+        if (command !== null && command.id !== this.o.selfId) this.o.onAdmin?.(command);
         return;
       }
       const report = decodeReport(msg.data, this.shared);

@@ -24,6 +24,19 @@ export interface BreakerHealth {
   lastTransition: { from: string; to: string; reason: string; at: string } | null;
   /** For a per-target parent: its live children rolled up. */
   targets?: TargetsRollup;
+  /** Fleet mode on and this breaker shared: the fleet as this member sees it. */
+  fleet?: FleetHealth;
+}
+
+export interface FleetHealth {
+  /** Members this instance sees, itself included. */
+  members: number;
+  /** Members holding this breaker open on their own evidence. */
+  open_members: number;
+  /** Members needed for the fleet to open it. */
+  quorum: number;
+  /** The member running the fleet's next half-open trial; null when no member holds it open. */
+  prober: string | null;
 }
 
 export interface TargetsRollup {
@@ -89,6 +102,8 @@ function ownHealth(entry: ManagedBreaker): BreakerHealth {
 /** A breaker's health; with the registry, a per-target parent also rolls up its children. */
 export function healthOf(entry: ManagedBreaker, registry?: BreakerRegistry, scope: HealthScope = 'all'): BreakerHealth {
   const own = ownHealth(entry);
+  const fleet = registry && entry.parent === null ? fleetHealth(registry, entry.breaker.name) : null;
+  if (fleet !== null) own.fleet = fleet;
   if (!registry || entry.parent !== null || !entry.config?.perTarget) return own;
   const byState: Record<BreakerState, number> = { closed: 0, open: 0, half_open: 0, forced_open: 0, disabled: 0 };
   const refusing: string[] = [];
@@ -103,6 +118,13 @@ export function healthOf(entry: ManagedBreaker, registry?: BreakerRegistry, scop
     if (h.refusing) refusing.push(kid.target ?? h.name);
   }
   return { ...own, targets: { worstState: worst, count, byState, refusing } };
+}
+
+function fleetHealth(registry: BreakerRegistry, name: string): FleetHealth | null {
+  const fleet = registry.fleet;
+  const status = fleet?.status(name) ?? null;
+  if (fleet === null || status === null) return null;
+  return { members: fleet.members, open_members: status.openMembers, quorum: status.quorum, prober: status.prober };
 }
 
 export function statsOf(entry: ManagedBreaker, registry?: BreakerRegistry): BreakerStatsSnapshot {

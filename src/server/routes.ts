@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AdminAction, BreakerRegistry } from '../registry';
-import { ADMIN_ACTIONS, applyAdmin, HEALTH_SCOPES, healthOf, healthReport, refusesCalls, statsOf, type HealthScope } from '../registry';
+import type { AdminAction, BreakerRegistry, FleetAdminAction } from '../registry';
+import { ADMIN_ACTIONS, applyAdmin, FLEET_ADMIN_ACTIONS, HEALTH_SCOPES, healthOf, healthReport, refusesCalls, statsOf, type HealthScope } from '../registry';
 import { checkAdminToken } from './admin-auth';
 import { answerAsync, clusterAdmin, clusterHealth, clusterHealthOne, clusterStats, type Members } from './cluster-routes';
 import { sendError, sendJson } from './respond';
@@ -70,7 +70,7 @@ export function handle(ctx: RouteContext, req: IncomingMessage, res: ServerRespo
     return members ? answerAsync(res, clusterStats(ctx.registry, members, res, head, alone)) : alone();
   }
   if ((m = ROUTE.admin.exec(path))) {
-    return handleAdmin(ctx, req, res, m[1]);
+    return handleAdmin(ctx, req, res, m[1], query);
   }
   return sendError(res, 404, `no route for ${path}`);
 }
@@ -109,7 +109,7 @@ function splitTarget(raw: string): { path: string; query: URLSearchParams } | nu
   return { path: hash === -1 ? path : path.slice(0, hash), query: new URLSearchParams(q === -1 ? '' : raw.slice(q + 1)) };
 }
 
-function handleAdmin(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, rest: string): void {
+function handleAdmin(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, rest: string, query: URLSearchParams): void {
   const slash = rest.lastIndexOf('/');
   const action = rest.slice(slash + 1) as AdminAction;
   const name = slash > 0 ? decodeName(rest.slice(0, slash)) : null;
@@ -119,14 +119,39 @@ function handleAdmin(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
   if (req.method !== 'POST') return sendError(res, 405, `${req.method} not allowed; use POST`, { allow: 'POST' });
   const auth = checkAdminToken(req, ctx.adminToken);
   if (!auth.ok) return sendError(res, 401, auth.message, { 'www-authenticate': 'Bearer' });
+  const scope = query.get('scope') ?? '';
+  if (scope !== '' && scope !== 'fleet') return sendError(res, 400, `scope=${JSON.stringify(scope)}: expected fleet (every member of the fleet), or no scope (this instance)`);
+  let fleetWide: { scope: 'fleet'; members: number } | null = null;
+  if (scope === 'fleet') {
+    const refused = refuseFleetAdmin(ctx, name, action);
+    if (refused !== null) return sendError(res, refused.status, refused.message);
+    // Checked above: the fleet is on, shares this breaker and is connected.
+    const fleet = ctx.registry.fleet!;
+    if (!fleet.announceAdmin(name, action as FleetAdminAction)) return sendError(res, 503, 'scope=fleet: the fleet channel (NATS) went down; nothing was done');
+    fleetWide = { scope: 'fleet', members: fleet.members };
+  }
   const alone = (): void => {
     const outcome = applyAdmin(ctx.registry, name, action);
     if (!outcome.found) return sendError(res, 404, `no circuit breaker named ${JSON.stringify(name)}`);
-    sendJson(res, 200, { breaker: name, action, from: outcome.from, state: outcome.state, ...(outcome.targets !== undefined ? { targets: outcome.targets } : {}) });
+    sendJson(res, 200, { breaker: name, action, from: outcome.from, state: outcome.state, ...(outcome.targets !== undefined ? { targets: outcome.targets } : {}), ...fleetWide });
   };
   req.resume();
   const members = served(ctx);
   return members ? answerAsync(res, clusterAdmin(ctx.registry, members, name, action, res, alone)) : alone();
+}
+
+/** Why a `?scope=fleet` action cannot be announced, or null when it can. */
+function refuseFleetAdmin(ctx: RouteContext, name: string, action: AdminAction): { status: number; message: string } | null {
+  if (!(FLEET_ADMIN_ACTIONS as readonly string[]).includes(action)) {
+    return { status: 400, message: `scope=fleet: ${action} acts on this instance only; fleet-wide actions are ${FLEET_ADMIN_ACTIONS.join(', ')}` };
+  }
+  const fleet = ctx.registry.fleet;
+  if (fleet === null) return { status: 400, message: 'scope=fleet: fleet mode is off on this instance (circuit_breakers.fleet.enabled: false)' };
+  if (!fleet.shared.includes(name)) {
+    return { status: 400, message: `scope=fleet: the fleet does not share ${JSON.stringify(name)} (fleet.breakers: ${JSON.stringify(fleet.shared)})` };
+  }
+  if (!fleet.connected) return { status: 503, message: 'scope=fleet: not connected to the fleet channel (NATS); nothing was done' };
+  return null;
 }
 
 /** The members to ask as well, when there are any right now. */
