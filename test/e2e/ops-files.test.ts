@@ -30,9 +30,10 @@ const EXPECTED_ALERTS = [
   'CircuitBreakerFallbackOveruse',
   'CircuitBreakerFlapping',
   'CircuitBreakerMetricsAbsent',
+  'CircuitBreakerFleetDisconnected',
 ];
 /** Alerts about a scrape target rather than one breaker: they keep the instance instead. */
-const PER_TARGET_ALERTS = ['CircuitBreakerMetricsAbsent'];
+const PER_TARGET_ALERTS = ['CircuitBreakerMetricsAbsent', 'CircuitBreakerFleetDisconnected'];
 const DASHBOARD_UID = 'breakerbox-overview';
 const TRACING_DATASOURCE_TYPES = ['jaeger', 'tempo'];
 
@@ -273,6 +274,19 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
       }
     });
 
+    it('has a fleet row: members each instance sees, its fleet channel, members open on their own evidence, openings by reason', function () {
+      const overview = dashboards.find((d) => d.dashboard.uid === DASHBOARD_UID)!.dashboard;
+      const panels = flattenPanels(overview.panels);
+      const row = panels.find((p) => p.type === 'row' && /fleet/i.test(p.title ?? ''));
+      expect(row, 'a row titled Fleet').to.not.equal(undefined);
+      const below = panels.filter((p) => p.type !== 'row' && (p.gridPos?.y ?? 0) > (row!.gridPos?.y ?? 0));
+      const exprs = below.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? ''));
+      for (const metric of ['circuit_breaker_fleet_members', 'circuit_breaker_fleet_connected', 'circuit_breaker_fleet_open_members']) {
+        expect(exprs.some((e) => e.includes(metric)), `a fleet panel queries ${metric}`).to.equal(true);
+      }
+      expect(exprs.some((e) => e.includes('circuit_breaker_transitions_total') && /by \([^)]*\breason\b/.test(e)), 'openings by reason').to.equal(true);
+    });
+
     it('aggregates every panel query over the exporter and scrape labels', function () {
       // otel_scope_* and instance must not split a panel's series by accident.
       for (const { source, expr } of collectDashboardQueries()) {
@@ -321,7 +335,7 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
     const grafana = loadGrafanaAlerts();
     const grafanaRules = grafana.groups.flatMap((g) => g.rules);
 
-    it('defines the same six alerts in Prometheus and Grafana', function () {
+    it('defines the same seven alerts in Prometheus and Grafana', function () {
       expect(prometheusRules.map((r) => r.alert).sort()).to.deep.equal([...EXPECTED_ALERTS].sort());
       expect(grafanaRules.map((r) => r.title).sort()).to.deep.equal([...EXPECTED_ALERTS].sort());
     });
