@@ -1,0 +1,40 @@
+'use strict';
+// One instance of the fleet benchmark (scripts/bench-fleet.ts), run under
+// --require dist/register.js. Makes a user call (a fresh pg.Client: connect, SELECT 1, end)
+// every CALL_EVERY_MS, and prints one JSON line per call and per transition of the
+// database breaker, with Date.now() so the harness can line them up. Env: PG*, CALL_EVERY_MS.
+const path = require('node:path');
+const pg = require('pg');
+const { registry } = require(path.join(__dirname, '..', '..', 'dist', 'index.js'));
+
+const every = Number(process.env.CALL_EVERY_MS);
+const out = (o) => process.stdout.write(JSON.stringify({ t: Date.now(), ...o }) + '\n');
+
+registry.get('database').on('stateChange', (e) => out({ ev: 'transition', from: e.from, to: e.to, reason: e.reason }));
+
+async function call() {
+  const client = new pg.Client({ connectionTimeoutMillis: 2000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    out({ ev: 'call', ok: true });
+  } catch (err) {
+    out({ ev: 'call', ok: false, code: err && err.code });
+  } finally {
+    client.end().catch(() => undefined);
+  }
+}
+
+async function loop() {
+  // Instances started together must not call in step.
+  await new Promise((r) => setTimeout(r, Math.random() * every));
+  for (;;) {
+    const started = Date.now();
+    await call();
+    await new Promise((r) => setTimeout(r, Math.max(0, every - (Date.now() - started))));
+  }
+}
+
+out({ ev: 'ready' });
+void loop();
