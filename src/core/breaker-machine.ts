@@ -5,6 +5,7 @@ import { resolveOptions, type ResolvedOptions } from './options';
 import { RatePolicy } from './rate-policy';
 import { FAILURE, IGNORED, NO_EVIDENCE, OUTCOMES, REJECTED, SUCCESS, TIMEOUT, type CallRecorder } from './recorder';
 import { CountWindow, TimeWindow, type RollingWindow } from './rolling-window';
+import { isLegalTransition } from './transitions';
 import type { BreakerSnapshot, BreakerState, CircuitBreakerOptions, ErrorVerdict, TransitionReason } from './types';
 
 /** Permit kinds; a permit token is `generation * 4 + kind`. */
@@ -388,9 +389,13 @@ export class BreakerMachine {
     this.trialSuccesses = 0;
   }
 
+  /** The one place a breaker changes state; the pair must be in LEGAL_TRANSITIONS. */
   private transition(to: BreakerState, reason: TransitionReason, now: number): void {
     const from = this._state;
     if (from === to) return;
+    if (!isLegalTransition(from, to)) {
+      throw new Error(`CircuitBreaker "${this.name}": no transition from ${from} to ${to} (reason ${reason}); see LEGAL_TRANSITIONS`);
+    }
     this._state = to;
     this.generation++;
     this.lastFrom = from;
@@ -424,20 +429,17 @@ export class BreakerMachine {
   }
 
   private restore(s: BreakerSnapshot): void {
-    if (s.currentResetTimeoutMs > 0) {
-      this.currentResetMs = Math.min(Math.max(s.currentResetTimeoutMs, this.o.resetTimeoutMs), this.o.maxResetTimeoutMs);
-    }
-    this.outageStartedAt = s.outageStartedAt;
-    if (this.consecutive !== null) this.consecutive.count = Math.max(0, Math.floor(s.consecutiveFailures) || 0);
     // A half-open snapshot had trials in flight that no longer exist: resume as open so
     // the next call after the reset timeout runs a fresh trial.
     const state = s.state === 'half_open' ? 'open' : s.state;
-    if (state === 'closed') return;
-    this._state = state;
-    this.openedAt = s.openedAt ?? this.clock();
-    this.lastFrom = 'closed';
-    this.lastReason = 'restored';
-    this.lastAt = this.clock();
+    if (state !== 'closed') this.transition(state, 'restored', this.clock());
+    if (s.currentResetTimeoutMs > 0) {
+      this.currentResetMs = Math.min(Math.max(s.currentResetTimeoutMs, this.o.resetTimeoutMs), this.o.maxResetTimeoutMs);
+    }
+    // The snapshot's own times, not the restore's (transition() stamped the restore's).
+    this.outageStartedAt = s.outageStartedAt;
+    if (state !== 'closed') this.openedAt = s.openedAt ?? this.lastAt;
+    if (this.consecutive !== null) this.consecutive.count = Math.max(0, Math.floor(s.consecutiveFailures) || 0);
   }
 
   protected emitCall(outcome: number, start: number, error: unknown): void {
