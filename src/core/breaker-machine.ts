@@ -5,14 +5,18 @@ import { resolveOptions, type ResolvedOptions } from './options';
 import { RatePolicy } from './rate-policy';
 import { FAILURE, IGNORED, NO_EVIDENCE, OUTCOMES, REJECTED, SUCCESS, TIMEOUT, type CallRecorder } from './recorder';
 import { CountWindow, TimeWindow, type RollingWindow } from './rolling-window';
+import { REJECT, type OperationIndex, type OutcomeCode, type Permit } from './internal';
 import { isLegalTransition } from './transitions';
 import type { BreakerSnapshot, BreakerState, CircuitBreakerOptions, ErrorVerdict, TransitionReason } from './types';
 
-/** Permit kinds; a permit token is `generation * 4 + kind`. */
-export const PASS = 1;
+/** Permit kinds; a permit is `generation * 4 + kind` (REJECT and UNGATED are negative). */
+const PASS = 1;
 const TRIAL = 2;
-/** Returned by `acquire()` for a refused call. */
-export const REJECT = -1;
+
+/** @internal The permit of a call admitted in `generation` without a trial slot. */
+export function passPermit(generation: number): Permit {
+  return (generation * 4 + PASS) as Permit;
+}
 
 function defaultClock(): number {
   return performance.timeOrigin + performance.now();
@@ -30,16 +34,22 @@ function defaultClock(): number {
  */
 export class BreakerMachine {
   readonly name: string;
+  /** @internal */
   protected _recorder: CallRecorder | null = null;
   /**
    * Whether calls must be timed. A closed breaker with nothing that needs a duration (no
    * recorder, slow-call or time-window policy, listener or call timeout) skips the clock,
    * which is most of what a guarded call would otherwise cost.
+   * @internal
    */
   protected timed = false;
+  /** @internal */
   protected readonly o: ResolvedOptions;
+  /** @internal */
   protected readonly clock: () => number;
+  /** @internal */
   protected _state: BreakerState = 'closed';
+  /** @internal */
   protected generation = 0;
   private openedAt = 0;
   private currentResetMs: number;
@@ -50,6 +60,7 @@ export class BreakerMachine {
   private lastFrom: BreakerState | null = null;
   private lastReason: TransitionReason | null = null;
   private lastAt = 0;
+  /** @internal */
   protected readonly consecutive: ConsecutiveFailuresPolicy | null;
   private readonly rate: RatePolicy | null;
   /**
@@ -60,11 +71,14 @@ export class BreakerMachine {
   /**
    * Successes of the untimed closed path, not yet in `measured`: they are folded in at the
    * next clock read (a failure, a trial, a gauge read) so that path never reads the clock.
+   * @internal
    */
   protected unfoldedSuccesses = 0;
   /** The error being released, for the transition it may cause (error paths only). */
   private releasing: unknown = undefined;
+  /** @internal */
   protected isFailureFn: ((err: unknown) => boolean | ErrorVerdict) | null;
+  /** @internal */
   protected events: BreakerEmitter | null = null;
   private rejections: RejectionFactory | null = null;
 
@@ -83,11 +97,12 @@ export class BreakerMachine {
     this.updateTimed();
   }
 
-  /** Where each call is reported (plain counters, see registry). */
+  /** @internal Where each call is reported (plain counters, see registry). */
   get recorder(): CallRecorder | null {
     return this._recorder;
   }
 
+  /** @internal */
   set recorder(recorder: CallRecorder | null) {
     this._recorder = recorder;
     this.updateTimed();
@@ -234,20 +249,20 @@ export class BreakerMachine {
 
 
   /**
-   * Asks to run one call. Returns REJECT, or a token to hand back to `release()` exactly once.
+   * @internal Asks to run one call. Returns REJECT, or a token to hand back to `release()` exactly once.
    * For APIs whose outcome arrives through events rather than a promise or callback.
    */
-  acquire(now: number): number {
+  acquire(now: number): Permit {
     let kind: number;
     switch (this._state) {
       case 'closed':
       case 'disabled':
-        return this.generation * 4 + PASS;
+        return passPermit(this.generation);
       case 'forced_open':
         return REJECT;
       case 'open':
         if (now < this.openedAt + this.currentResetMs) {
-          return this.o.mode === 'metrics_only' ? this.generation * 4 + PASS : REJECT;
+          return this.o.mode === 'metrics_only' ? passPermit(this.generation) : REJECT;
         }
         this.transition('half_open', 'reset_timeout', now);
         kind = this.admitTrial(now);
@@ -255,15 +270,15 @@ export class BreakerMachine {
       default:
         kind = this.admitTrial(now);
     }
-    if (kind === REJECT) return this.o.mode === 'metrics_only' ? this.generation * 4 + PASS : REJECT;
-    return this.generation * 4 + kind;
+    if (kind === REJECT) return this.o.mode === 'metrics_only' ? passPermit(this.generation) : REJECT;
+    return (this.generation * 4 + kind) as Permit;
   }
 
   /**
-   * Reports how an acquired call ended; `outcome` is an index into OUTCOMES. `start`/`end`
+   * @internal Reports how an acquired call ended; `outcome` is an index into OUTCOMES. `start`/`end`
    * are -1 when the call was not timed.
    */
-  release(token: number, outcome: number, start: number, end: number, operation: number): void {
+  release(token: Permit, outcome: OutcomeCode, start: number, end: number, operation: OperationIndex): void {
     const duration = start < 0 || end < 0 ? 0 : end - start;
     if (this._recorder !== null) this._recorder.record(operation, outcome === NO_EVIDENCE ? IGNORED : outcome, duration);
     const generation = Math.floor(token / 4);
@@ -301,8 +316,8 @@ export class BreakerMachine {
     if (reason !== null) this.transition('open', reason, end);
   }
 
-  /** Builds the error for a refused call and reports the rejection. */
-  rejection(now: number, operation: number): BreakerOpenError {
+  /** @internal Builds the error for a refused call and reports the rejection. */
+  rejection(now: number, operation: OperationIndex): BreakerOpenError {
     const state = this._state;
     const retryAt = state === 'open'
       ? this.openedAt + this.currentResetMs
@@ -315,13 +330,13 @@ export class BreakerMachine {
     return err;
   }
 
-  /** Whether an error counts against the dependency (isFailure; a throwing isFailure counts). */
+  /** @internal Whether an error counts against the dependency (isFailure; a throwing isFailure counts). */
   counts(err: unknown): boolean {
     const verdict = this.verdict(err);
     return verdict === 'failure' || verdict === 'timeout';
   }
 
-  /** What `err` says about the dependency, by isFailure (a throwing isFailure counts as a failure). */
+  /** @internal What `err` says about the dependency, by isFailure (a throwing isFailure counts as a failure). */
   verdict(err: unknown): ErrorVerdict {
     if (this.isFailureFn === null) return 'failure';
     let v: boolean | ErrorVerdict;
@@ -334,8 +349,8 @@ export class BreakerMachine {
     return v === 'timeout' || v === 'no_evidence' ? v : 'ignored';
   }
 
-  /** The outcome index an error settles a call as (NO_EVIDENCE is recorded as ignored). */
-  outcomeOf(err: unknown): number {
+  /** @internal The outcome index an error settles a call as (NO_EVIDENCE is recorded as ignored). */
+  outcomeOf(err: unknown): OutcomeCode {
     if (err instanceof BreakerTimeoutError && err.breaker === this.name) return TIMEOUT;
     switch (this.verdict(err)) {
       case 'failure':
@@ -349,14 +364,36 @@ export class BreakerMachine {
     }
   }
 
-  /** Settles a call that threw or rejected: returns the outcome index it was settled as. */
-  releaseError(token: number, err: unknown, start: number, operation: number): number {
+  /** @internal Settles a call that threw or rejected: returns the outcome index it was settled as. */
+  releaseError(token: Permit, err: unknown, start: number, operation: OperationIndex): OutcomeCode {
     const outcome = this.outcomeOf(err);
     this.releasing = err;
     this.release(token, outcome, start, start < 0 ? -1 : this.clock(), operation);
     this.releasing = undefined;
     if (this.events !== null) this.emitCall(outcome, start, err);
     return outcome;
+  }
+
+  /**
+   * @internal Records a call the breaker did not admit (an ungated statement, a call while a
+   * client rides out a reconnect, a reconnect attempt): it is counted under `operation` and
+   * never moves the state. `start` -1: no duration. NO_EVIDENCE is recorded as ignored.
+   */
+  observe(operation: OperationIndex, outcome: OutcomeCode, start: number): void {
+    const recorder = this._recorder;
+    if (recorder === null) return;
+    recorder.record(operation, outcome === NO_EVIDENCE ? IGNORED : outcome, start < 0 ? 0 : this.clock() - start);
+  }
+
+  /** @internal As `observe`, for a call that threw or rejected with `err` (judged by isFailure). */
+  observeError(operation: OperationIndex, err: unknown, start: number): void {
+    if (this._recorder === null) return;
+    this.observe(operation, this.outcomeOf(err), start);
+  }
+
+  /** @internal Records a fallback run outside the breaker (a per-operation fallback). */
+  observeFallback(ok: boolean): void {
+    if (this._recorder !== null) this._recorder.recordFallback(ok);
   }
 
   // ------------------------------------------------------------------ internals
@@ -442,7 +479,8 @@ export class BreakerMachine {
     if (this.consecutive !== null) this.consecutive.count = Math.max(0, Math.floor(s.consecutiveFailures) || 0);
   }
 
-  protected emitCall(outcome: number, start: number, error: unknown): void {
+  /** @internal */
+  protected emitCall(outcome: OutcomeCode, start: number, error: unknown): void {
     const events = this.events;
     if (events === null) return;
     const name = OUTCOMES[outcome === NO_EVIDENCE ? IGNORED : outcome] as 'success' | 'failure' | 'ignored' | 'timeout';

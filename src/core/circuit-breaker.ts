@@ -1,12 +1,13 @@
-import { BreakerMachine, PASS, REJECT } from './breaker-machine';
+import { BreakerMachine, passPermit } from './breaker-machine';
 import { BreakerTimeoutError } from './errors';
+import { callOptions, DEFAULT_OPERATION, PLAIN_CALL, REJECT, type CallOptions, type OperationIndex, type OutcomeCode, type Permit } from './internal';
 import { FAILURE, NO_EVIDENCE, SUCCESS, TIMEOUT } from './recorder';
 import { disposeLate, type ResultHooks } from './result-hooks';
 import type { CircuitBreakerOptions, ErrorVerdict } from './types';
 
-export { REJECT } from './breaker-machine';
 
 const EMPTY: unknown[] = [];
+const EXECUTE = callOptions({ passSignal: true });
 
 type Callback = (this: unknown, ...args: unknown[]) => unknown;
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
@@ -21,7 +22,7 @@ export class CircuitBreaker extends BreakerMachine {
   /** Whose fallback applies: this breaker's own, or a parent's for per-target children. */
   private fallbackOwner: CircuitBreaker = this;
   /** Operation index for calls made through the public API (execute, wrap...); 0 when unset. */
-  private operationOf: (() => number) | null = null;
+  private operationOf: (() => OperationIndex) | null = null;
 
   constructor(options: CircuitBreakerOptions) {
     super(options);
@@ -30,7 +31,7 @@ export class CircuitBreaker extends BreakerMachine {
 
   /** Runs `fn` guarded; always returns a Promise. `fn` gets an AbortSignal when callTimeoutMs is set. */
   execute<T>(fn: (signal?: AbortSignal) => T | PromiseLike<T>): Promise<T> {
-    return this.invoke(fn as AnyFunction, undefined, EMPTY, this.publicOperation(), true, null) as Promise<T>;
+    return this.invoke(fn as AnyFunction, undefined, EMPTY, this.publicOperation(), EXECUTE) as Promise<T>;
   }
 
   /** Runs a synchronous `fn` guarded: returns or throws synchronously. callTimeoutMs does not apply. */
@@ -44,7 +45,7 @@ export class CircuitBreaker extends BreakerMachine {
    */
   executeCallback(fn: (...args: never[]) => unknown, args: readonly unknown[], callback: (err: unknown, ...results: unknown[]) => void): unknown {
     const all = [...args, callback];
-    return this.invokeCallback(fn as AnyFunction, undefined, all, args.length, this.publicOperation(), null);
+    return this.invokeCallback(fn as AnyFunction, undefined, all, args.length, this.publicOperation(), PLAIN_CALL);
   }
 
   /** The same function, guarded: same arguments and `this`, always returns a Promise. */
@@ -52,7 +53,7 @@ export class CircuitBreaker extends BreakerMachine {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const breaker = this;
     return function guarded(this: unknown, ...args: A): Promise<Awaited<R>> {
-      return breaker.invoke(fn as AnyFunction, this, args, breaker.publicOperation(), false, null) as Promise<Awaited<R>>;
+      return breaker.invoke(fn as AnyFunction, this, args, breaker.publicOperation(), PLAIN_CALL) as Promise<Awaited<R>>;
     };
   }
 
@@ -76,18 +77,19 @@ export class CircuitBreaker extends BreakerMachine {
   }
 
   /**
+   * @internal
    * Lets the registry label calls made through `execute`/`executeSync`/`executeCallback`/`wrap`
    * with an app-level operation (withOperation) instead of the default one.
    */
-  labelOperationsWith(resolve: (() => number) | null): void {
+  labelOperationsWith(resolve: (() => OperationIndex) | null): void {
     this.operationOf = resolve;
   }
 
-  private publicOperation(): number {
-    return this.operationOf === null ? 0 : this.operationOf();
+  private publicOperation(): OperationIndex {
+    return this.operationOf === null ? DEFAULT_OPERATION : this.operationOf();
   }
 
-  /** Makes this breaker use `owner`'s fallback, now and after any later `fallback(fn)` on it. */
+  /** @internal Makes this breaker use `owner`'s fallback, now and after any later `fallback(fn)` on it. */
   shareFallbackOf(owner: CircuitBreaker): void {
     this.fallbackOwner = owner;
   }
@@ -105,16 +107,18 @@ export class CircuitBreaker extends BreakerMachine {
   }
 
   /**
+   * @internal
    * Guarded promise call with `this` and arguments, used by wrap() and the patchers; `hooks`
    * (shared per operation) judge a success and dispose of a result that arrives too late.
    */
-  invoke(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number, passSignal: boolean, hooks: ResultHooks | null = null): Promise<unknown> {
+  invoke(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: OperationIndex, options: CallOptions = PLAIN_CALL): Promise<unknown> {
+    const hooks = options.hooks;
     if (!this.timed && this._state === 'closed' && hooks === null) return this.invokeLean(fn, thisArg, args, operation);
     const closed = this._state === 'closed';
     const start = closed && !this.timed ? -1 : this.clock();
-    const token = closed ? this.generation * 4 + PASS : this.acquire(start);
+    const token = closed ? passPermit(this.generation) : this.acquire(start);
     if (token === REJECT) return this.onRejectedAsync(args, start, operation);
-    if (this.o.callTimeoutMs > 0) return this.invokeWithTimeout(fn, thisArg, args, operation, passSignal, token, start, hooks);
+    if (this.o.callTimeoutMs > 0) return this.invokeWithTimeout(fn, thisArg, args, operation, options.passSignal, token, start, hooks);
     let result: unknown;
     try {
       result = args === EMPTY ? fn.call(thisArg) : fn.apply(thisArg, args);
@@ -138,13 +142,13 @@ export class CircuitBreaker extends BreakerMachine {
    * The closed, untimed path: a success clears the failure streak and is counted for the
    * measured rate without a clock read. Kept small so the JIT inlines it into `execute`.
    */
-  private invokeLean(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number): Promise<unknown> {
+  private invokeLean(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: OperationIndex): Promise<unknown> {
     const generation = this.generation;
     let result: unknown;
     try {
       result = args === EMPTY ? fn.call(thisArg) : fn.apply(thisArg, args);
     } catch (err) {
-      return this.onErrorAsync(generation * 4 + PASS, err, -1, operation, args);
+      return this.onErrorAsync(passPermit(generation), err, -1, operation, args);
     }
     return thenableOf(result).then(
       (value) => {
@@ -154,15 +158,15 @@ export class CircuitBreaker extends BreakerMachine {
         }
         return value;
       },
-      (err: unknown) => this.onErrorAsync(generation * 4 + PASS, err, -1, operation, args),
+      (err: unknown) => this.onErrorAsync(passPermit(generation), err, -1, operation, args),
     );
   }
 
-  /** Guarded synchronous call: returns or throws synchronously. */
-  invokeSync(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number): unknown {
+  /** @internal Guarded synchronous call: returns or throws synchronously. */
+  invokeSync(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: OperationIndex): unknown {
     const closed = this._state === 'closed';
     const start = closed && !this.timed ? -1 : this.clock();
-    const token = closed ? this.generation * 4 + PASS : this.acquire(start);
+    const token = closed ? passPermit(this.generation) : this.acquire(start);
     if (token === REJECT) {
       const rejected = this.rejection(start, operation);
       if (this.fallbackFn === null) throw rejected;
@@ -182,15 +186,17 @@ export class CircuitBreaker extends BreakerMachine {
   }
 
   /**
+   * @internal
    * Guarded callback call. `args[callbackIndex]` is the caller's callback; it is replaced by
    * one that records the outcome and then calls the original exactly as the library did
    * (same `this`, same arguments), so a throw from it propagates unchanged.
    */
-  invokeCallback(fn: AnyFunction, thisArg: unknown, args: unknown[], callbackIndex: number, operation: number, hooks: ResultHooks | null = null): unknown {
+  invokeCallback(fn: AnyFunction, thisArg: unknown, args: unknown[], callbackIndex: number, operation: OperationIndex, options: CallOptions = PLAIN_CALL): unknown {
+    const hooks = options.hooks;
     const callback = args[callbackIndex] as Callback;
     const closed = this._state === 'closed';
     const start = closed && !this.timed ? -1 : this.clock();
-    const token = closed ? this.generation * 4 + PASS : this.acquire(start);
+    const token = closed ? passPermit(this.generation) : this.acquire(start);
     if (token === REJECT) {
       const rejected = this.rejection(start, operation);
       if (this.fallbackFn === null) {
@@ -257,20 +263,20 @@ export class CircuitBreaker extends BreakerMachine {
   }
 
 
-  private onRejectedAsync(args: unknown[], now: number, operation: number): Promise<unknown> {
+  private onRejectedAsync(args: unknown[], now: number, operation: OperationIndex): Promise<unknown> {
     const err = this.rejection(now, operation);
     if (this.fallbackFn === null) return Promise.reject(err);
     return this.runFallback(args, err, true) as Promise<unknown>;
   }
 
-  private onErrorAsync(token: number, err: unknown, start: number, operation: number, args: unknown[]): Promise<unknown> {
+  private onErrorAsync(token: Permit, err: unknown, start: number, operation: OperationIndex, args: unknown[]): Promise<unknown> {
     const outcome = this.releaseError(token, err, start, operation);
     if ((outcome === FAILURE || outcome === TIMEOUT) && this.failureFallback !== null) return this.runFallback(args, err, true) as Promise<unknown>;
     return Promise.reject(err);
   }
 
   private invokeWithTimeout(
-    fn: AnyFunction, thisArg: unknown, args: unknown[], operation: number, passSignal: boolean, token: number, start: number,
+    fn: AnyFunction, thisArg: unknown, args: unknown[], operation: OperationIndex, passSignal: boolean, token: Permit, start: number,
     hooks: ResultHooks | null,
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
@@ -359,7 +365,7 @@ export class CircuitBreaker extends BreakerMachine {
 }
 
 /** SUCCESS, or NO_EVIDENCE when the hooks say the call never touched the dependency (a throwing hook: SUCCESS). */
-function successOutcome(hooks: ResultHooks | null, value: unknown, thisArg: unknown): number {
+function successOutcome(hooks: ResultHooks | null, value: unknown, thisArg: unknown): OutcomeCode {
   if (hooks === null || hooks.touched === undefined) return SUCCESS;
   try {
     return hooks.touched(value, thisArg) ? SUCCESS : NO_EVIDENCE;

@@ -1,4 +1,4 @@
-export { CircuitBreaker, REJECT } from './circuit-breaker';
+export { CircuitBreaker } from './circuit-breaker';
 export { BreakerOpenError, BreakerTimeoutError, BreakerOptionsError } from './errors';
 export type { StateChangeEvent, CallEvent, BreakerEvents, BreakerEventName } from './events';
 export { OUTCOMES, type CallRecorder } from './recorder';

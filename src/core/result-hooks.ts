@@ -1,7 +1,7 @@
 /**
  * What a patcher tells the breaker about the results of one kind of call, beyond its errors.
- * One shared object per patched operation, so nothing is allocated per call.
- * @internal
+ * One shared object per patched operation, so nothing is allocated per call. For patchers
+ * only (passed in a CallOptions, see internal.ts); kept in the .d.ts as a plain type.
  */
 export interface ResultHooks {
   /**

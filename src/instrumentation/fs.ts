@@ -17,6 +17,7 @@ import { close } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { compilePathMatcher } from '../config';
+import { callOptions, PLAIN_CALL, type OperationIndex } from '../core/internal';
 import type { ResultHooks } from '../core/result-hooks';
 import type { ManagedBreaker } from '../registry';
 import { FS_OPERATIONS, type FsOperationShape } from './fs-operations';
@@ -135,7 +136,7 @@ class FsPatch {
     return root === null ? this.guard.entry() : this.guard.entry(root);
   }
 
-  op(entry: ManagedBreaker, op: FsOperationShape): number {
+  op(entry: ManagedBreaker, op: FsOperationShape): OperationIndex {
     return this.guard.op(entry, op.name);
   }
 
@@ -179,7 +180,7 @@ const OPEN_PROMISE_HOOKS: ResultHooks = {
 // ------------------------------------------------------------------ patch factories
 
 function getCallbackPatch(patch: FsPatch, op: FsOperationShape): (original: AnyFunction) => AnyFunction {
-  const hooks = op.name === 'open' ? OPEN_CALLBACK_HOOKS : null;
+  const options = op.name === 'open' ? callOptions({ hooks: OPEN_CALLBACK_HOOKS }) : PLAIN_CALL;
   return function patchCallbackForm(original) {
     return function guardedFsCallback(this: unknown, ...args: unknown[]): unknown {
       if (!patch.active || nesting > 0) return original.apply(this, args);
@@ -209,7 +210,7 @@ function getCallbackPatch(patch: FsPatch, op: FsOperationShape): (original: AnyF
       };
       nesting++;
       try {
-        return entry.breaker.invokeCallback(original, this, args, index, patch.op(entry, op), hooks);
+        return entry.breaker.invokeCallback(original, this, args, index, patch.op(entry, op), options);
       } catch (err) {
         // Thrown before the callback could be scheduled (bad arguments): it will never run.
         if (removal) {
@@ -225,7 +226,7 @@ function getCallbackPatch(patch: FsPatch, op: FsOperationShape): (original: AnyF
 }
 
 function getPromisePatch(patch: FsPatch, op: FsOperationShape): (original: AnyFunction) => AnyFunction {
-  const hooks = op.name === 'open' ? OPEN_PROMISE_HOOKS : null;
+  const options = op.name === 'open' ? callOptions({ hooks: OPEN_PROMISE_HOOKS }) : PLAIN_CALL;
   return function patchPromiseForm(original) {
     return function guardedFsPromise(this: unknown, ...args: unknown[]): unknown {
       if (!patch.active || nesting > 0) return original.apply(this, args);
@@ -236,7 +237,7 @@ function getPromisePatch(patch: FsPatch, op: FsOperationShape): (original: AnyFu
       let result: Promise<unknown>;
       nesting++;
       try {
-        result = entry.breaker.invoke(original, this, args, patch.op(entry, op), false, hooks);
+        result = entry.breaker.invoke(original, this, args, patch.op(entry, op), options);
       } catch (err) {
         if (op.removesTree) endRemoval(abs);
         throw err;

@@ -1,4 +1,5 @@
 import type { BreakerConfig, ModuleName } from '../config';
+import type { OperationIndex } from '../core/internal';
 import type { BreakerRegistry, ManagedBreaker } from '../registry';
 import { currentOperation } from '../registry/app-operation';
 
@@ -11,7 +12,7 @@ export class ModuleGuard {
   readonly breakerName: string;
   private readonly operations: ReadonlySet<string> | null;
   private readonly appOperations: ReadonlySet<string>;
-  private readonly opCache = new WeakMap<ManagedBreaker, Map<string, number>>();
+  private readonly opCache = new WeakMap<ManagedBreaker, Map<string, OperationIndex>>();
 
   constructor(
     readonly module: ModuleName,
@@ -40,7 +41,7 @@ export class ModuleGuard {
   }
 
   /** Operation index for the recorder: the app operation if one is active and listed. */
-  op(entry: ManagedBreaker, operation: string): number {
+  op(entry: ManagedBreaker, operation: string): OperationIndex {
     const app = currentOperation();
     const name = app !== undefined && this.appOperations.has(app) ? app : operation;
     let cache = this.opCache.get(entry);

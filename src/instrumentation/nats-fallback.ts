@@ -22,10 +22,10 @@ export function divertSync(breaker: CircuitBreaker, fallback: AnyFunction, args:
   if (!divertable(breaker, err)) throw err;
   try {
     const value = fallback.apply(undefined, [...args, err]);
-    breaker.recorder?.recordFallback(true);
+    breaker.observeFallback(true);
     return value;
   } catch (fallbackErr) {
-    breaker.recorder?.recordFallback(false);
+    breaker.observeFallback(false);
     throw fallbackErr;
   }
 }
@@ -35,10 +35,10 @@ export async function divertAsync(breaker: CircuitBreaker, fallback: AnyFunction
   if (!divertable(breaker, err)) throw err;
   try {
     const value = await fallback.apply(undefined, [...args, err]);
-    breaker.recorder?.recordFallback(true);
+    breaker.observeFallback(true);
     return value;
   } catch (fallbackErr) {
-    breaker.recorder?.recordFallback(false);
+    breaker.observeFallback(false);
     throw fallbackErr;
   }
 }

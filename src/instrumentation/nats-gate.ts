@@ -22,8 +22,7 @@
  *   until the probe answers. Probes take every trial slot (`half_open_max_calls`), so no app
  *   call ever becomes a trial, and `msg.respond` is never a guarded call at all.
  */
-import { REJECT } from '../core/circuit-breaker';
-import { FAILURE, IGNORED, SUCCESS } from '../core/recorder';
+import { callOptions, FAILURE, IGNORED, REJECT, SUCCESS, type OperationIndex, type Permit } from '../core/internal';
 import { DEFAULT_RECONNECT_FAILURES } from '../config/schema';
 import type { ManagedBreaker } from '../registry';
 import { operationFallback } from '../registry/operation-fallbacks';
@@ -31,6 +30,8 @@ import type { ModuleGuard } from './module-guard';
 import { divertAsync, divertSync } from './nats-fallback';
 import { natsError, type NatsConnectionLike, type NatsProtocolLike, type NatsStatusLike } from './nats-internals';
 import { CONNECT_HOOKS } from './nats-late';
+
+const CONNECT_CALL = callOptions({ hooks: CONNECT_HOOKS });
 import { asyncWhileReconnecting, isReconnecting, syncWhileReconnecting } from './nats-reconnecting';
 import { connectTarget } from './nats-target';
 
@@ -47,7 +48,7 @@ export class NatsGate {
   /** Failed reconnect attempts in a row, per ProtocolHandler that lost its server. */
   private readonly failedAttempts = new WeakMap<object, number>();
   /** Index of CONNECTION_OPERATION per breaker, resolved once (never an app operation label). */
-  private readonly connectionOps = new WeakMap<ManagedBreaker, number>();
+  private readonly connectionOps = new WeakMap<ManagedBreaker, OperationIndex>();
 
   constructor(readonly guard: ModuleGuard) {}
 
@@ -61,7 +62,7 @@ export class NatsGate {
   /** `NatsConnectionImpl.connect(opts)`: when half-open, the connect itself is the trial (it is a round trip and needs no other call). */
   connect(original: AnyFunction, thisArg: unknown, args: unknown[]): Promise<unknown> {
     const entry = this.guard.perTarget ? this.guard.entry(connectTarget(args[0])) : this.guard.entry();
-    const result = entry.breaker.invoke(original, thisArg, args, this.guard.op(entry, 'connect'), false, CONNECT_HOOKS);
+    const result = entry.breaker.invoke(original, thisArg, args, this.guard.op(entry, 'connect'), CONNECT_CALL);
     return this.withOperationFallback(entry, 'connect', args, result);
   }
 
@@ -74,7 +75,7 @@ export class NatsGate {
     } else {
       this.fillProbes(entry, nc);
     }
-    const result = breaker.invoke(fn, nc, args, this.guard.op(entry, operation), false);
+    const result = breaker.invoke(fn, nc, args, this.guard.op(entry, operation));
     return this.withOperationFallback(entry, operation, args, result);
   }
 
@@ -173,7 +174,7 @@ export class NatsGate {
       const entry = this.guard.entry(target);
       const breaker = entry.breaker;
       const counted = breaker.counts(err);
-      breaker.recorder?.record(this.connectionOp(entry), counted ? FAILURE : IGNORED, 0);
+      breaker.observe(this.connectionOp(entry), counted ? FAILURE : IGNORED, -1);
       if (!counted) return;
       const failed = (this.failedAttempts.get(handler) ?? 0) + 1;
       this.failedAttempts.set(handler, failed);
@@ -194,7 +195,7 @@ export class NatsGate {
     const op = this.connectionOp(entry);
     const now = breaker.now();
     if (breaker.state !== 'closed') {
-      breaker.recorder?.record(op, SUCCESS, 0);
+      breaker.observe(op, SUCCESS, -1);
       return;
     }
     breaker.release(breaker.acquire(now), SUCCESS, now, now, op);
@@ -225,7 +226,7 @@ export class NatsGate {
   }
 
   /** One PING/PONG round trip on the app's connection, settling the trial `token`. */
-  private probe(entry: ManagedBreaker, nc: NatsConnectionLike, token: number, start: number): void {
+  private probe(entry: ManagedBreaker, nc: NatsConnectionLike, token: Permit, start: number): void {
     const breaker = entry.breaker;
     const op = this.connectionOp(entry);
     const protocol = nc.protocol;
@@ -260,7 +261,7 @@ export class NatsGate {
     );
   }
 
-  private connectionOp(entry: ManagedBreaker): number {
+  private connectionOp(entry: ManagedBreaker): OperationIndex {
     let op = this.connectionOps.get(entry);
     if (op === undefined) {
       op = entry.stats.operationIndex(CONNECTION_OPERATION);

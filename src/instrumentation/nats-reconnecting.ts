@@ -6,7 +6,7 @@
  * its outcome is recorded (the metrics still show it) without being evidence either way: the
  * reconnect attempts judge the outage (nats-gate.ts).
  */
-import { FAILURE, IGNORED, SUCCESS } from '../core/recorder';
+import { FAILURE, IGNORED, SUCCESS, type OperationIndex } from '../core/internal';
 import type { ManagedBreaker } from '../registry';
 import type { NatsConnectionLike, NatsProtocolLike } from './nats-internals';
 
@@ -24,7 +24,7 @@ export function isReconnecting(protocol: NatsProtocolLike | undefined): boolean 
 }
 
 /** A synchronous call (publish, subscribe): returns or throws as the library does. */
-export function syncWhileReconnecting(breaker: Breaker, fn: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: number): unknown {
+export function syncWhileReconnecting(breaker: Breaker, fn: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: OperationIndex): unknown {
   const start = breaker.now();
   let value: unknown;
   try {
@@ -33,12 +33,12 @@ export function syncWhileReconnecting(breaker: Breaker, fn: AnyFunction, nc: Nat
     recordError(breaker, op, start, err);
     throw err;
   }
-  breaker.recorder?.record(op, SUCCESS, breaker.now() - start);
+  breaker.observe(op, SUCCESS, start);
   return value;
 }
 
 /** A promise call (request, flush): settles as the library's promise settles. */
-export function asyncWhileReconnecting(breaker: Breaker, fn: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: number): Promise<unknown> {
+export function asyncWhileReconnecting(breaker: Breaker, fn: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: OperationIndex): Promise<unknown> {
   const start = breaker.now();
   let result: unknown;
   try {
@@ -49,7 +49,7 @@ export function asyncWhileReconnecting(breaker: Breaker, fn: AnyFunction, nc: Na
   }
   return Promise.resolve(result).then(
     (value) => {
-      breaker.recorder?.record(op, SUCCESS, breaker.now() - start);
+      breaker.observe(op, SUCCESS, start);
       return value;
     },
     (err: unknown) => {
@@ -59,6 +59,6 @@ export function asyncWhileReconnecting(breaker: Breaker, fn: AnyFunction, nc: Na
   );
 }
 
-function recordError(breaker: Breaker, op: number, start: number, err: unknown): void {
-  breaker.recorder?.record(op, breaker.counts(err) ? FAILURE : IGNORED, breaker.now() - start);
+function recordError(breaker: Breaker, op: OperationIndex, start: number, err: unknown): void {
+  breaker.observe(op, breaker.counts(err) ? FAILURE : IGNORED, start);
 }

@@ -8,10 +8,9 @@
  * pg-transaction.ts). Errors reach the app the way pg delivers them for each call form.
  */
 import { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
-import { REJECT, type CircuitBreaker } from '../core/circuit-breaker';
+import type { CircuitBreaker } from '../core/circuit-breaker';
 import { BreakerOpenError } from '../core/errors';
-import { IGNORED, NO_EVIDENCE, SUCCESS } from '../core/recorder';
-import type { ResultHooks } from '../core/result-hooks';
+import { callOptions, REJECT, SUCCESS, UNGATED, type CallOptions, type OperationIndex, type Permit } from '../core/internal';
 import type { ManagedBreaker } from '../registry';
 import type { ModuleGuard } from './module-guard';
 import type { Patcher } from './patcher';
@@ -45,8 +44,6 @@ interface Submittable {
   text?: unknown;
 }
 
-/** Token for a call let through without asking the breaker (inside a transaction). */
-const UNGATED = -2;
 const NO_ARGS: unknown[] = [];
 
 /** The Submittable methods through which pg reports that a statement was answered or failed. */
@@ -64,11 +61,13 @@ function endQuietly(client: unknown): void {
 }
 
 /** A Client.connect() that completed after its caller got ECIRCUITTIMEOUT: close the backend it opened. */
-const CLIENT_CONNECT_HOOKS: ResultHooks = {
-  disposeLate(_value: unknown, client: unknown): void {
-    endQuietly(client);
+const CLIENT_CONNECT_CALL = callOptions({
+  hooks: {
+    disposeLate(_value: unknown, client: unknown): void {
+      endQuietly(client);
+    },
   },
-};
+});
 
 /**
  * Gives the caller the library's own promise type. The closed path already chains on pg's
@@ -86,12 +85,10 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** Reports a settled call: through the breaker when it was admitted, else straight to its counters. */
-function settle(breaker: CircuitBreaker, token: number, start: number, op: number, failed: boolean, err: unknown): void {
+function settle(breaker: CircuitBreaker, token: Permit, start: number, op: OperationIndex, failed: boolean, err: unknown): void {
   if (token === UNGATED) {
-    const recorder = breaker.recorder;
-    if (recorder === null) return;
-    const outcome = !failed ? SUCCESS : breaker.outcomeOf(err);
-    recorder.record(op, outcome === NO_EVIDENCE ? IGNORED : outcome, breaker.now() - start);
+    if (failed) breaker.observeError(op, err, start);
+    else breaker.observe(op, SUCCESS, start);
   } else if (failed) {
     breaker.releaseError(token, err, start, op);
   } else {
@@ -142,7 +139,7 @@ function deliverToSubmittable(submittable: Submittable, err: unknown, connection
  * (for a cursor: its first batch of rows), so later calls cost nothing and nothing lingers.
  * Returns the undo for when pg never takes the object.
  */
-function watchSubmittable(submittable: Submittable, breaker: CircuitBreaker, token: number, start: number, op: number): () => void {
+function watchSubmittable(submittable: Submittable, breaker: CircuitBreaker, token: Permit, start: number, op: OperationIndex): () => void {
   const target = submittable as unknown as Record<string, unknown>;
   const saved: (PropertyDescriptor | undefined)[] = [];
   const wrappers: (AnyFunction | undefined)[] = [];
@@ -201,13 +198,13 @@ class PgPatch {
    * idle one) does no I/O, so that checkout is no evidence about the database either way.
    */
   private readonly freshClients = new WeakSet<object>();
-  private readonly poolConnectHooks: ResultHooks;
+  private readonly poolConnectCall: CallOptions;
 
   constructor(private readonly guard: ModuleGuard) {
     this.guardsQuery = guard.guards('query');
     this.guardsConnect = guard.guards('connect');
     const fresh = this.freshClients;
-    this.poolConnectHooks = {
+    this.poolConnectCall = callOptions({ hooks: {
       touched(client: unknown): boolean {
         return typeof client === 'object' && client !== null && fresh.delete(client);
       },
@@ -218,7 +215,7 @@ class PgPatch {
         const release = (client as { release?: unknown } | null)?.release;
         if (typeof release === 'function') (release as AnyFunction).call(client);
       },
-    };
+    } });
   }
 
   definitions(): InstrumentationNodeModuleDefinition[] {
@@ -306,8 +303,8 @@ class PgPatch {
       if (callback && typeof callback !== 'function') return original.call(this, callback);
       const entry = patch.clientEntry(this);
       const op = patch.guard.op(entry, 'connect');
-      if (callback) return entry.breaker.invokeCallback(original, this, [callback], 0, op, CLIENT_CONNECT_HOOKS);
-      return libraryPromise(this._Promise, entry.breaker.invoke(original, this, NO_ARGS, op, false, CLIENT_CONNECT_HOOKS));
+      if (callback) return entry.breaker.invokeCallback(original, this, [callback], 0, op, CLIENT_CONNECT_CALL);
+      return libraryPromise(this._Promise, entry.breaker.invoke(original, this, NO_ARGS, op, CLIENT_CONNECT_CALL));
     } as AnyFunction;
   }
 
@@ -354,7 +351,7 @@ class PgPatch {
         return patch.observeQuery(original, this, config, values, cb as AnyFunction | undefined, cbIndex, breaker, op);
       }
       const fn = kind === OPENS ? opening : original;
-      if (!cb) return libraryPromise(this._Promise, breaker.invoke(fn, this, [config, values], op, false));
+      if (!cb) return libraryPromise(this._Promise, breaker.invoke(fn, this, [config, values], op));
       const userCallback = typeof config === 'object' ? restoringConfigCallback(config as object, cb as AnyFunction) : cb;
       return breaker.invokeCallback(fn, this, cbIndex === 1 ? [config, userCallback] : [config, values, userCallback], cbIndex, op);
     } as AnyFunction;
@@ -366,7 +363,7 @@ class PgPatch {
    */
   private observeQuery(
     original: AnyFunction, client: PgClient, config: unknown, values: unknown, cb: AnyFunction | undefined, cbIndex: number,
-    breaker: CircuitBreaker, op: number,
+    breaker: CircuitBreaker, op: OperationIndex,
   ): unknown {
     const start = breaker.now();
     if (cb === undefined) {
@@ -410,7 +407,7 @@ class PgPatch {
     const op = this.guard.op(entry, 'query');
     trackIssued(client, kind);
     const start = breaker.now();
-    let token = UNGATED;
+    let token: Permit = UNGATED;
     if (breaker.state === 'closed' || !(kind >= CLOSES || transactions.inTransaction(client))) {
       token = breaker.acquire(start);
       if (token === REJECT) {
@@ -479,9 +476,9 @@ class PgPatch {
       const op = patch.guard.op(entry, 'connect');
       if (callback) {
         const cb = breaker.state === 'closed' ? callback : withReleaseOnRejection(callback as AnyFunction);
-        return breaker.invokeCallback(original, this, [cb], 0, op, patch.poolConnectHooks);
+        return breaker.invokeCallback(original, this, [cb], 0, op, patch.poolConnectCall);
       }
-      return libraryPromise(this.Promise, breaker.invoke(original, this, NO_ARGS, op, false, patch.poolConnectHooks));
+      return libraryPromise(this.Promise, breaker.invoke(original, this, NO_ARGS, op, patch.poolConnectCall));
     } as AnyFunction;
   }
 
@@ -501,7 +498,7 @@ class PgPatch {
         const entry = patch.poolEntry(this);
         const breaker = entry.breaker;
         const op = patch.guard.op(entry, 'query');
-        if (cbIndex < 0) return libraryPromise(this.Promise, breaker.invoke(original, this, [text, values], op, false));
+        if (cbIndex < 0) return libraryPromise(this.Promise, breaker.invoke(original, this, [text, values], op));
         return breaker.invokeCallback(original, this, cbIndex === 1 ? [text, values] : [text, values, callback], cbIndex, op);
       } finally {
         patch.poolQueryPool = previous;

@@ -12,8 +12,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { diag } from '@opentelemetry/api';
 import { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
-import { REJECT, type CircuitBreaker } from '../core/circuit-breaker';
-import { IGNORED, SUCCESS } from '../core/recorder';
+import type { CircuitBreaker } from '../core/circuit-breaker';
+import { IGNORED, REJECT, SUCCESS, type OperationIndex, type OutcomeCode, type Permit } from '../core/internal';
 import type { ManagedBreaker } from '../registry';
 import type { ModuleGuard } from './module-guard';
 import type { Patcher } from './patcher';
@@ -48,9 +48,9 @@ interface Emitter {
 /** One handshake let through: settled once, by 'open', 'error', 'unexpected-response' or a redirect. */
 interface ConnectAttempt {
   readonly entry: ManagedBreaker;
-  readonly token: number;
+  readonly token: Permit;
   readonly start: number;
-  readonly op: number;
+  readonly op: OperationIndex;
   readonly origin: string;
   req: object | null;
   settled: boolean;
@@ -349,7 +349,7 @@ class WsGuard {
     return attempt !== undefined && !attempt.settled ? attempt : undefined;
   }
 
-  private settle(attempt: ConnectAttempt, outcome: number): void {
+  private settle(attempt: ConnectAttempt, outcome: OutcomeCode): void {
     if (attempt.settled) return;
     attempt.settled = true;
     this.unwatchRequest(attempt);
@@ -454,7 +454,7 @@ class WsGuard {
   }
 
   private sendNow(
-    original: AnyFunction, websocket: WsSocket, args: unknown[], breaker: CircuitBreaker, token: number, start: number, op: number, slow: boolean,
+    original: AnyFunction, websocket: WsSocket, args: unknown[], breaker: CircuitBreaker, token: Permit, start: number, op: OperationIndex, slow: boolean,
   ): unknown {
     let result: unknown;
     try {
@@ -467,7 +467,7 @@ class WsGuard {
     return result;
   }
 
-  private finishSend(breaker: CircuitBreaker, token: number, start: number, op: number, slow: boolean): void {
+  private finishSend(breaker: CircuitBreaker, token: Permit, start: number, op: OperationIndex, slow: boolean): void {
     const end = breaker.now();
     // Backdate the start rather than move the end: the end is when a transition is stamped.
     const from = slow ? end - backpressuredDuration(end - start, breaker.options.slowCallMs) : start;

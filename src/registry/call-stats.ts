@@ -1,5 +1,6 @@
 import { OUTCOMES, type CallRecorder } from '../core/recorder';
 import { TransitionCounts } from './transition-counts';
+import type { OperationIndex } from '../core/internal';
 
 /** Call-duration bucket bounds in seconds: 0.5 ms .. 30 s (plus +Inf). */
 export const DURATION_BUCKETS_S: readonly number[] = [
@@ -40,12 +41,12 @@ export class CallStats implements CallRecorder {
     this.operations.push(new OperationStats(defaultOperation));
   }
 
-  /** Index of an operation name, created on first use. Callers resolve it once, not per call. */
-  operationIndex(name: string): number {
+  /** @internal Index of an operation name, created on first use. Callers resolve it once, not per call. */
+  operationIndex(name: string): OperationIndex {
     const ops = this.operations;
-    for (let i = 0; i < ops.length; i++) if (ops[i].name === name) return i;
+    for (let i = 0; i < ops.length; i++) if (ops[i].name === name) return i as OperationIndex;
     ops.push(new OperationStats(name));
-    return ops.length - 1;
+    return (ops.length - 1) as OperationIndex;
   }
 
   record(operation: number, outcome: number, durationMs: number): void {

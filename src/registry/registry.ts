@@ -9,6 +9,7 @@ import { classifierFor } from './module-classifiers';
 import { currentOperation } from './app-operation';
 import { isOperationMap, setOperationFallbacks, type OperationFallbacks } from './operation-fallbacks';
 import type { FleetLink } from './fleet-link';
+import { DEFAULT_OPERATION as DEFAULT_OPERATION_INDEX } from '../core/internal';
 
 /** A breaker with what the registry knows about it. */
 export interface ManagedBreaker {
@@ -118,7 +119,7 @@ export class BreakerRegistry {
       const listed = new Set(config.appOperations);
       breaker.labelOperationsWith(() => {
         const app = currentOperation();
-        return app !== undefined && listed.has(app) ? stats.operationIndex(app) : 0;
+        return app !== undefined && listed.has(app) ? stats.operationIndex(app) : DEFAULT_OPERATION_INDEX;
       });
     }
     return this.add({ breaker, module, stats, config, parent: null, target: null, lastUsed: 0 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { BreakerTimeoutError, CircuitBreaker, type ResultHooks } from '../../../src/core';
 import type { CallRecorder } from '../../../src/core';
+import { callOptions, DEFAULT_OPERATION } from '../../../src/core/internal';
 import { boom, deferred, FakeClock } from './fake-clock';
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
@@ -86,7 +87,7 @@ describe('CircuitBreaker: what counts as evidence', () => {
     for (const timed of [false, true]) {
       const b = new CircuitBreaker({ name: 't', failureThreshold: 2, resetTimeoutMs: 100, now: clock.now });
       const seen = timed ? recording(b) : [];
-      const call = (value: string): Promise<unknown> => b.invoke(async () => value, undefined, [], 0, false, idle);
+      const call = (value: string): Promise<unknown> => b.invoke(async () => value, undefined, [], DEFAULT_OPERATION, callOptions({ hooks: idle }));
       await b.execute(reject('down')).catch(() => undefined);
       await call('idle');
       await b.execute(reject('down')).catch(() => undefined);
@@ -108,12 +109,12 @@ describe('CircuitBreaker: results that arrive after ECIRCUITTIMEOUT', () => {
     const b = new CircuitBreaker({ name: 'slow', callTimeoutMs: 10 });
     const owner = { name: 'pool' };
     const late = deferred();
-    const err = await b.invoke(() => late.promise, owner, [], 0, false, hooks).catch((e: unknown) => e);
+    const err = await b.invoke(() => late.promise, owner, [], DEFAULT_OPERATION, callOptions({ hooks: hooks })).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(BreakerTimeoutError);
     late.resolve('client');
     await new Promise((r) => setTimeout(r, 5));
     expect(disposed).to.deep.equal([['client', owner]]);
-    expect(await b.invoke(async () => 'in time', owner, [], 0, false, hooks)).to.equal('in time');
+    expect(await b.invoke(async () => 'in time', owner, [], DEFAULT_OPERATION, callOptions({ hooks: hooks }))).to.equal('in time');
     expect(disposed).to.have.length(1);
   });
 
@@ -129,7 +130,7 @@ describe('CircuitBreaker: results that arrive after ECIRCUITTIMEOUT', () => {
       } as AnyFunction, undefined, [(...args: unknown[]) => {
         calls.push(args);
         resolve();
-      }], 0, 0, hooks);
+      }], 0, DEFAULT_OPERATION, callOptions({ hooks }));
     });
     finish(undefined, 'fd 42');
     finish(boom('late error'));
@@ -152,7 +153,7 @@ describe('CircuitBreaker: results that arrive after ECIRCUITTIMEOUT', () => {
     };
     process.on('unhandledRejection', onUnhandled);
     try {
-      await b.invoke(() => late.promise, undefined, [], 0, false, hooks).catch(() => undefined);
+      await b.invoke(() => late.promise, undefined, [], DEFAULT_OPERATION, callOptions({ hooks: hooks })).catch(() => undefined);
       late.resolve('x');
       await new Promise((r) => setTimeout(r, 10));
       expect(unhandled).to.deep.equal([]);

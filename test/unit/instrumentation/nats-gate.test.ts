@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { parseConfig } from '../../../src/config';
 import { BreakerOpenError } from '../../../src/core';
+import { DEFAULT_OPERATION } from '../../../src/core/internal';
 import { ModuleGuard } from '../../../src/instrumentation/module-guard';
 import { CONNECTION_OPERATION, NatsGate } from '../../../src/instrumentation/nats-gate';
 import { BreakerRegistry, type ManagedBreaker } from '../../../src/registry';
@@ -251,7 +252,7 @@ describe('nats gate: the half-open trial is a probe, never an app call', () => {
   function openBreaker(s: Setup, _nc: FakeConnection): void {
     // failure_threshold: 2 counted failures of app calls.
     for (let i = 0; i < 2; i++) {
-      s.entry.breaker.releaseError(s.entry.breaker.acquire(s.clock.now()), Object.assign(new Error('t'), { code: 'TIMEOUT' }), s.clock.now(), 0);
+      s.entry.breaker.releaseError(s.entry.breaker.acquire(s.clock.now()), Object.assign(new Error('t'), { code: 'TIMEOUT' }), s.clock.now(), DEFAULT_OPERATION);
     }
     expect(s.entry.breaker.state).to.equal('open');
   }
