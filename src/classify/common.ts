@@ -1,3 +1,7 @@
+import { isObjectLike } from '../core/callable';
+
+export { isObjectLike };
+
 /**
  * Helpers shared by the error classifiers (`pg.ts`, `nats.ts`, `ws.ts`, `fs.ts`).
  *
@@ -12,11 +16,6 @@ export const MAX_CHAIN_DEPTH = 4;
 
 /** How many entries of an `AggregateError.errors` array are looked at. */
 export const MAX_AGGREGATE_ENTRIES = 8;
-
-/** True for values that can carry properties (objects and functions, not null). */
-export function isObjectLike(value: unknown): value is object {
-  return (typeof value === 'object' && value !== null) || typeof value === 'function';
-}
 
 /**
  * Reads `value[key]`, returning undefined instead of throwing when `value` is not an object,

@@ -4,13 +4,12 @@ import { callOptions, DEFAULT_OPERATION, PLAIN_CALL, REJECT, type CallOptions, t
 import { FAILURE, NO_EVIDENCE, SUCCESS, TIMEOUT } from './recorder';
 import { disposeLate, type ResultHooks } from './result-hooks';
 import type { CircuitBreakerOptions, ErrorVerdict } from './types';
-
+import type { AnyFunction } from './callable';
 
 const EMPTY: unknown[] = [];
 const EXECUTE = callOptions({ passSignal: true });
 
 type Callback = (this: unknown, ...args: unknown[]) => unknown;
-type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
 /**
  * A circuit breaker: the state machine of `BreakerMachine` plus the forms a guarded call
@@ -69,7 +68,6 @@ export class CircuitBreaker extends BreakerMachine {
   hasFallback(): boolean {
     return this.fallbackFn !== null;
   }
-
 
   /** The breaker's own isFailure and fallback functions (the registry replaces them on request). */
   get functions(): { readonly isFailure: ((err: unknown) => boolean | ErrorVerdict) | null; readonly fallback: AnyFunction | null } {
@@ -262,7 +260,6 @@ export class CircuitBreaker extends BreakerMachine {
     }
   }
 
-
   private onRejectedAsync(args: unknown[], now: number, operation: OperationIndex): Promise<unknown> {
     const err = this.rejection(now, operation);
     if (this.fallbackFn === null) return Promise.reject(err);
@@ -347,8 +344,6 @@ export class CircuitBreaker extends BreakerMachine {
       },
     );
   }
-
-
 
   /** Calls `callback` once with the fallback's result, outside any promise chain so a throw stays a throw. */
   private deliverFallback(callback: Callback, args: unknown[], err: unknown): void {

@@ -25,8 +25,8 @@ import { compilePathRoots, fsPathOf } from './fs-paths';
 import type { ModuleGuard } from './module-guard';
 import type { Patcher } from './patcher';
 import { isWrapped, unwrap, wrap } from './wrap';
+import type { AnyFunction } from '../core/callable';
 
-type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 type Exports = Record<string, unknown>;
 
 /**

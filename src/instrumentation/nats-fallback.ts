@@ -6,8 +6,7 @@
  */
 import type { CircuitBreaker } from '../core/circuit-breaker';
 import { BreakerOpenError, BreakerTimeoutError } from '../core/errors';
-
-type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+import type { AnyFunction } from '../core/callable';
 
 /** Whether `err`, from a call `breaker` guarded, goes to a fallback. */
 function divertable(breaker: CircuitBreaker, err: unknown): boolean {

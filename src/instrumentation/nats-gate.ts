@@ -34,6 +34,7 @@ import { CONNECT_HOOKS } from './nats-late';
 const CONNECT_CALL = callOptions({ hooks: CONNECT_HOOKS });
 import { asyncWhileReconnecting, isReconnecting, syncWhileReconnecting } from './nats-reconnecting';
 import { connectTarget } from './nats-target';
+import { type AnyFunction, isThenable } from '../core/callable';
 
 /**
  * Operation label of what breakerbox observes on a connection by itself (status events and
@@ -41,8 +42,6 @@ import { connectTarget } from './nats-target';
  * breaker the server is gone or back.
  */
 export const CONNECTION_OPERATION = 'connection';
-
-type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
 export class NatsGate {
   /** Failed reconnect attempts in a row, per ProtocolHandler that lost its server. */
@@ -271,6 +270,3 @@ export class NatsGate {
   }
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
-}

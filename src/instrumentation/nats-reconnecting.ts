@@ -9,9 +9,9 @@
 import { FAILURE, IGNORED, SUCCESS, type OperationIndex } from '../core/internal';
 import type { ManagedBreaker } from '../registry';
 import type { NatsConnectionLike, NatsProtocolLike } from './nats-internals';
+import type { AnyFunction } from '../core/callable';
 
 type Breaker = ManagedBreaker['breaker'];
-type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
 /** Between a disconnect and the reconnect (not closed for good). */
 export function isReconnecting(protocol: NatsProtocolLike | undefined): boolean {

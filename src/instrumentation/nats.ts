@@ -34,6 +34,7 @@ import {
 import { isOwnConnect, isOwnConnection } from './nats-own';
 import type { Patcher } from './patcher';
 import { unwrap, wrap } from './wrap';
+import type { AnyFunction } from '../core/callable';
 
 const SUPPORTED_VERSIONS = ['>=2.0.0 <3'];
 const CONNECTION_FILE = 'nats/lib/nats-base-client/nats.js';
@@ -50,8 +51,6 @@ const closedByApp = new WeakSet<object>();
 function bypass(nc: unknown): boolean {
   return libraryDepth > 0 || (typeof nc === 'object' && nc !== null && (closedByApp.has(nc) || isOwnConnection(nc)));
 }
-
-type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
 /**
  * Depth of the library's own calls in progress: `request`, `requestMany` and `respondMessage`

@@ -21,8 +21,7 @@ import {
   clientTarget, findConnectionParameters, poolTarget, type ConnectionFields, type ConnectionParametersClass,
 } from './pg-target';
 import { unwrap, wrap } from './wrap';
-
-type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+import { type AnyFunction, isThenable } from '../core/callable';
 
 /** What the patches touch on a pg Client. */
 interface PgClient extends ConnectionFields, TransactionAware {
@@ -78,10 +77,6 @@ function libraryPromise(LibraryPromise: unknown, promise: Promise<unknown>): unk
   if (LibraryPromise === Promise || typeof LibraryPromise !== 'function' || promise instanceof LibraryPromise) return promise;
   const resolve = (LibraryPromise as { resolve?: unknown }).resolve;
   return typeof resolve === 'function' ? (resolve as (value: unknown) => unknown).call(LibraryPromise, promise) : promise;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
 /** Reports a settled call: through the breaker when it was admitted, else straight to its counters. */

@@ -7,7 +7,7 @@
  * disable(). Ours then stays in its chain, turned into a plain pass-through.
  */
 
-type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+import type { AnyFunction } from '../core/callable';
 
 interface Wrapping {
   /** The property as it was before us. */

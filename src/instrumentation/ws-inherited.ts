@@ -6,7 +6,7 @@
  * by `unwrapInherited`, which leaves the prototype exactly as the library built it.
  */
 
-type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+import type { AnyFunction } from '../core/callable';
 
 const installed = new WeakMap<object, Map<PropertyKey, AnyFunction>>();
 

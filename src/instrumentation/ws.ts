@@ -22,14 +22,13 @@ import { unwrapInherited, wrapInherited } from './ws-inherited';
 import {
   backpressuredDuration, handshakeOrigin, isWsHandshakeOptions, originFromUrl, serverTarget, type WsHandshakeOptions,
 } from './ws-targets';
+import type { AnyFunction } from '../core/callable';
 
 export const WS_SUPPORTED_VERSIONS = ['>=7.0.0 <9'];
 
 /** `max_buffered_amount` when a config does not say (the config layer sets it for ws breakers). */
 const DEFAULT_MAX_BUFFERED_AMOUNT = 1024 * 1024;
 const OPEN = 1;
-
-type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
 /** The ws internals the patcher reads; the same in ws 7 and 8. */
 interface WsSocket {

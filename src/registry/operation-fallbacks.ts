@@ -10,8 +10,7 @@
 import type { CircuitBreaker } from '../core/circuit-breaker';
 import { VALID_OPERATIONS } from '../config/schema';
 import type { ModuleName } from '../config/types';
-
-type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+import type { AnyFunction } from '../core/callable';
 
 /** Operation name → fallback, called like a breaker's fallback: the call's arguments, then the error. */
 export type OperationFallbacks = Readonly<Record<string, (...args: never[]) => unknown>>;
