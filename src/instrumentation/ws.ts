@@ -12,15 +12,15 @@ import http from 'node:http';
 import https from 'node:https';
 import { diag } from '@opentelemetry/api';
 import { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
-import type { CircuitBreaker } from '../core/circuit-breaker';
-import { IGNORED, REJECT, SUCCESS, type OperationIndex, type OutcomeCode, type Permit } from '../core/internal';
-import type { ManagedBreaker } from '../registry';
+import { IGNORED, REJECT, SUCCESS, type OutcomeCode } from '../core/internal';
 import type { ModuleGuard } from './module-guard';
 import type { Patcher } from './patcher';
 import { unwrap, wrap } from './wrap';
 import { unwrapInherited, wrapInherited } from './ws-inherited';
+import type { ConnectAttempt, Delivering, Emitter, WsSocket } from './ws-internal-types';
+import { WsSend } from './ws-send';
 import {
-  backpressuredDuration, handshakeOrigin, isWsHandshakeOptions, originFromUrl, serverTarget, type WsHandshakeOptions,
+  handshakeOrigin, isWsHandshakeOptions, type WsHandshakeOptions,
 } from './ws-targets';
 import type { AnyFunction } from '../core/callable';
 
@@ -28,43 +28,7 @@ export const WS_SUPPORTED_VERSIONS = ['>=7.0.0 <9'];
 
 /** `max_buffered_amount` when a config does not say (the config layer sets it for ws breakers). */
 const DEFAULT_MAX_BUFFERED_AMOUNT = 1024 * 1024;
-const OPEN = 1;
 
-/** The ws internals the patcher reads; the same in ws 7 and 8. */
-interface WsSocket {
-  readonly _isServer?: boolean;
-  readonly _req?: object | null;
-  readonly _url?: string;
-  readonly _socket?: { readonly localPort?: number } | null;
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-}
-
-interface Emitter {
-  emit(this: unknown, event: string | symbol, ...args: unknown[]): boolean;
-}
-
-/** One handshake let through: settled once, by 'open', 'error', 'unexpected-response' or a redirect. */
-interface ConnectAttempt {
-  readonly entry: ManagedBreaker;
-  readonly token: Permit;
-  readonly start: number;
-  readonly op: OperationIndex;
-  readonly origin: string;
-  req: object | null;
-  settled: boolean;
-  /** The request's own `emit` while we watch it for the error that fails the connect (ws < 8.13). */
-  reqShim: AnyFunction | null;
-  reqOwnEmit: PropertyDescriptor | undefined;
-}
-
-/** A watched request's 'error' or 'response' being delivered to ws right now. */
-interface Delivering {
-  readonly attempt: ConnectAttempt;
-  readonly event: 'error' | 'response';
-  /** The error, or the response. */
-  readonly arg: unknown;
-}
 
 /**
  * Whether a ws version hands the WebSocket to `opts.finishRequest` (ws >= 8.13). Older
@@ -95,28 +59,26 @@ function unexpectedResponse(status: unknown): Error {
   return new Error(`Unexpected server response: ${String(status)}`);
 }
 
-/** Per-instrumentation state: the guard, in-flight connects, cached targets. */
-class WsGuard {
+/** Per-instrumentation state: the module guard, in-flight connects, and the sends. */
+class WsPatch {
   private enabled = false;
   private linkByFinishRequest = false;
   private watchRequests = false;
   private readonly connectOn: boolean;
   private readonly sendOn: boolean;
-  private readonly limit: number;
+  private readonly send: WsSend;
   private readonly protos = new Set<object>();
   private readonly httpWrappers = new Map<object, Map<string, AnyFunction>>();
   /** WebSocket → its connect in flight. */
   private readonly attempts = new WeakMap<object, ConnectAttempt>();
   /** ClientRequest → the connect it carries, until linked to its WebSocket. */
   private readonly byRequest = new WeakMap<object, ConnectAttempt>();
-  /** Client WebSocket → origin; server-side WebSocket → `server:<port>`. */
-  private readonly targets = new WeakMap<object, string>();
   private delivering: Delivering | null = null;
 
-  constructor(private readonly guard: ModuleGuard) {
-    this.connectOn = guard.guards('connect');
-    this.sendOn = guard.guards('send');
-    this.limit = guard.config.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT;
+  constructor(private readonly moduleGuard: ModuleGuard) {
+    this.connectOn = moduleGuard.guards('connect');
+    this.sendOn = moduleGuard.guards('send');
+    this.send = new WsSend(moduleGuard, moduleGuard.config.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT);
   }
 
   patch(exports: unknown, version: string | undefined): unknown {
@@ -129,19 +91,21 @@ class WsGuard {
     const finishes = hasFinishRequest(version);
     if (finishes !== false) this.linkByFinishRequest = true;
     if (finishes !== true) this.watchRequests = true;
-    if (this.sendOn) wrap<AnyFunction>(proto, 'send', (original) => this.sendWrapper(original));
+    if (this.sendOn) wrap<AnyFunction>(proto, 'send', (original) => this.send.sendWrapper(original));
     if (this.connectOn) {
       wrapInherited<AnyFunction>(proto, 'emit', (parent) => this.emitWrapper(parent as Emitter));
       this.hookHttp();
     }
     this.protos.add(proto);
     this.enabled = true;
+    this.send.enabled = true;
     return exports;
   }
 
   /** Undoes every patch, whichever ws copy it was applied to (the base class only remembers the last). */
   unpatch(): void {
     this.enabled = false;
+    this.send.enabled = false;
     this.linkByFinishRequest = false;
     this.watchRequests = false;
     for (const proto of this.protos) {
@@ -187,9 +151,9 @@ class WsGuard {
     // redirect (an app's own reconnect from 'unexpected-response' finds that attempt settled).
     if (this.delivering !== null && this.delivering.event === 'response') this.settle(this.delivering.attempt, SUCCESS);
     const origin = handshakeOrigin(opts, secure);
-    const entry = this.guard.entry(origin);
+    const entry = this.moduleGuard.entry(origin);
     const breaker = entry.breaker;
-    const op = this.guard.op(entry, 'connect');
+    const op = this.moduleGuard.op(entry, 'connect');
     const start = breaker.now();
     const token = breaker.acquire(start);
 
@@ -287,7 +251,7 @@ class WsGuard {
     // A hop that answered with a redirect ws followed: the peer is up.
     if (previous !== undefined && previous !== attempt) this.settle(previous, SUCCESS);
     this.attempts.set(websocket, attempt);
-    this.targets.set(websocket, attempt.origin);
+    this.send.rememberOrigin(websocket, attempt.origin);
     this.unwatchRequest(attempt);
   }
 
@@ -365,128 +329,13 @@ class WsGuard {
 
   // --------------------------------------------------------------------- send
 
-  private sendWrapper(original: AnyFunction): AnyFunction {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    return function send(this: unknown): unknown {
-      // The arguments object itself (no copy on the hot path); copied only to swap a callback.
-      // eslint-disable-next-line prefer-rest-params
-      const args = arguments as unknown as unknown[];
-      const websocket = this as WsSocket;
-      // A socket that is not open does no I/O: ws throws (connecting) or reports
-      // "not open" itself (closing, closed), and that stays its business.
-      if (!self.enabled || websocket.readyState !== OPEN) return original.apply(this, args);
-      return websocket._isServer === true ? self.serverSend(original, websocket, args) : self.clientSend(original, websocket, args);
-    };
-  }
-
-  /**
-   * While the origin's breaker is open, a send is refused the way ws refuses a send it
-   * cannot make: a callback gets the error asynchronously, without one it is thrown (what
-   * ws does while connecting). A send that found more than `max_buffered_amount` bytes
-   * queued counts as slow; with a callback, the time until ws reports the write is measured.
-   */
-  private clientSend(original: AnyFunction, websocket: WsSocket, args: unknown[]): unknown {
-    const origin = this.clientOrigin(websocket);
-    if (origin === null) return original.apply(websocket, args);
-    const entry = this.guard.entry(origin);
-    const breaker = entry.breaker;
-    const op = this.guard.op(entry, 'send');
-    const start = breaker.now();
-    const token = breaker.acquire(start);
-    // ws: send(data, cb) or send(data, options, cb).
-    const cbIndex = typeof args[1] === 'function' ? 1 : typeof args[2] === 'function' ? 2 : -1;
-    if (token === REJECT) {
-      const err = breaker.rejection(start, op);
-      if (cbIndex < 0) throw err;
-      process.nextTick(args[cbIndex] as (e: Error) => void, err);
-      return undefined;
-    }
-    const slow = websocket.bufferedAmount > this.limit;
-    if (cbIndex < 0) return this.sendNow(original, websocket, args, breaker, token, start, op, slow);
-
-    const callback = args[cbIndex] as AnyFunction;
-    let settled = false;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    const patched = Array.prototype.slice.call(args) as unknown[];
-    patched[cbIndex] = function (this: unknown, err?: unknown): unknown {
-      if (!settled) {
-        settled = true;
-        if (err === null || err === undefined) self.finishSend(breaker, token, start, op, slow);
-        else breaker.releaseError(token, err, start, op);
-      }
-      // eslint-disable-next-line prefer-rest-params
-      return callback.apply(this, arguments as unknown as unknown[]);
-    };
-    try {
-      return original.apply(websocket, patched);
-    } catch (err) {
-      if (!settled) {
-        settled = true;
-        breaker.releaseError(token, err, start, op);
-      }
-      throw err;
-    }
-  }
-
-  /**
-   * A server-side send is never refused: the breaker of one server is shared by all its
-   * clients, and refusing a send to a healthy client because another one is slow would be
-   * wrong. It records, so a slow consumer shows in the metrics and, with
-   * `slow_call_duration`/`slow_call_rate`, in the server breaker's state.
-   */
-  private serverSend(original: AnyFunction, websocket: WsSocket, args: unknown[]): unknown {
-    let target = this.targets.get(websocket);
-    if (target === undefined) {
-      target = serverTarget(websocket._socket?.localPort);
-      if (target !== 'server') this.targets.set(websocket, target);
-    }
-    const entry = this.guard.entry(target);
-    const breaker = entry.breaker;
-    const start = breaker.now();
-    const token = breaker.acquire(start);
-    // Open (or its trial slot taken): let the send through unrecorded rather than refuse it.
-    if (token === REJECT) return original.apply(websocket, args);
-    const slow = websocket.bufferedAmount > this.limit;
-    return this.sendNow(original, websocket, args, breaker, token, start, this.guard.op(entry, 'send'), slow);
-  }
-
-  private sendNow(
-    original: AnyFunction, websocket: WsSocket, args: unknown[], breaker: CircuitBreaker, token: Permit, start: number, op: OperationIndex, slow: boolean,
-  ): unknown {
-    let result: unknown;
-    try {
-      result = original.apply(websocket, args);
-    } catch (err) {
-      breaker.releaseError(token, err, start, op);
-      throw err;
-    }
-    this.finishSend(breaker, token, start, op, slow);
-    return result;
-  }
-
-  private finishSend(breaker: CircuitBreaker, token: Permit, start: number, op: OperationIndex, slow: boolean): void {
-    const end = breaker.now();
-    // Backdate the start rather than move the end: the end is when a transition is stamped.
-    const from = slow ? end - backpressuredDuration(end - start, breaker.options.slowCallMs) : start;
-    breaker.release(token, SUCCESS, from, end, op);
-  }
-
-  private clientOrigin(websocket: WsSocket): string | null {
-    const cached = this.targets.get(websocket);
-    if (cached !== undefined) return cached;
-    const origin = originFromUrl(websocket._url);
-    if (origin !== null) this.targets.set(websocket, origin);
-    return origin;
-  }
 }
 
 /** Guards `ws` (>= 7, < 9): client connects and sends per URL origin, server sends per server port. */
 export const wsPatcher: Patcher = {
   module: 'ws',
   definitions(guard: ModuleGuard): InstrumentationNodeModuleDefinition[] {
-    const state = new WsGuard(guard);
+    const state = new WsPatch(guard);
     return [
       new InstrumentationNodeModuleDefinition(
         'ws',
