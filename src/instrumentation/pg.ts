@@ -8,45 +8,23 @@
  * pg-transaction.ts). Errors reach the app the way pg delivers them for each call form.
  */
 import { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
-import type { CircuitBreaker } from '../core/circuit-breaker';
 import { BreakerOpenError } from '../core/errors';
-import { callOptions, REJECT, SUCCESS, UNGATED, type CallOptions, type OperationIndex, type Permit } from '../core/internal';
+import { callOptions, type CallOptions } from '../core/internal';
 import type { ManagedBreaker } from '../registry';
 import type { ModuleGuard } from './module-guard';
 import type { Patcher } from './patcher';
 import {
-  CHAINS, CLOSES, classifyStatement, OPENS, transactions, type StatementKind, type TransactionAware,
+  CLOSES, classifyStatement, OPENS, transactions,
 } from './pg-transaction';
 import {
-  clientTarget, findConnectionParameters, poolTarget, type ConnectionFields, type ConnectionParametersClass,
+  clientTarget, findConnectionParameters, poolTarget, type ConnectionParametersClass,
 } from './pg-target';
+import type { PgClient, PgPool, Submittable } from './pg-internal-types';
+import { observeQuery, querySubmittable, restoringConfigCallback, trackIssued, type PgQueryPatch } from './pg-submittable';
 import { unwrap, wrap } from './wrap';
 import { type AnyFunction, isThenable } from '../core/callable';
 
-/** What the patches touch on a pg Client. */
-interface PgClient extends ConnectionFields, TransactionAware {
-  _Promise?: unknown;
-  connection?: unknown;
-}
-
-/** What the patches touch on a pg-pool Pool. */
-interface PgPool {
-  options?: unknown;
-  Promise?: unknown;
-}
-
-/** pg's Submittable protocol (pg.Query, pg-cursor, pg-query-stream). */
-interface Submittable {
-  submit: AnyFunction;
-  handleError?: unknown;
-  callback?: unknown;
-  text?: unknown;
-}
-
 const NO_ARGS: unknown[] = [];
-
-/** The Submittable methods through which pg reports that a statement was answered or failed. */
-const SETTLING_METHODS = ['handleError', 'handleReadyForQuery', 'handlePortalSuspended'] as const;
 
 const CLIENT_METHODS = ['connect', 'query'] as const;
 const POOL_METHODS = ['connect', 'query', 'newClient'] as const;
@@ -79,38 +57,6 @@ function libraryPromise(LibraryPromise: unknown, promise: Promise<unknown>): unk
   return typeof resolve === 'function' ? (resolve as (value: unknown) => unknown).call(LibraryPromise, promise) : promise;
 }
 
-/** Reports a settled call: through the breaker when it was admitted, else straight to its counters. */
-function settle(breaker: CircuitBreaker, token: Permit, start: number, op: OperationIndex, failed: boolean, err: unknown): void {
-  if (token === UNGATED) {
-    if (failed) breaker.observeError(op, err, start);
-    else breaker.observe(op, SUCCESS, start);
-  } else if (failed) {
-    breaker.releaseError(token, err, start, op);
-  } else {
-    breaker.release(token, SUCCESS, start, breaker.now(), op);
-  }
-}
-
-/** State changes a statement makes as soon as it is issued (BEGIN waits until admitted). */
-function trackIssued(client: object, kind: StatementKind): void {
-  if (kind === CLOSES) transactions.closed(client);
-  else if (kind === CHAINS) transactions.opened(client);
-}
-
-/**
- * Older pg versions store the callback on the caller's query config object; with our wrapper
- * in the argument list that would be our function. Put back what pg itself would have left
- * there. Newer pg copies the config first: then nothing changed and nothing is touched.
- */
-function restoringConfigCallback(config: object, callback: AnyFunction): AnyFunction {
-  const holder = config as { callback?: unknown };
-  const before = holder.callback;
-  return function (this: unknown, ...args: unknown[]): unknown {
-    if (holder.callback !== before && holder.callback !== callback) holder.callback = callback;
-    return callback.apply(this, args);
-  };
-}
-
 /**
  * pg-pool hands connect errors to the callback as `(err, undefined, noop)`; do the same for a
  * rejection, so an app that calls `release()` on its error path does not crash.
@@ -122,63 +68,8 @@ function withReleaseOnRejection(callback: AnyFunction): AnyFunction {
   };
 }
 
-function deliverToSubmittable(submittable: Submittable, err: unknown, connection: unknown): void {
-  (submittable.handleError as AnyFunction).call(submittable, err, connection);
-}
-
-/**
- * Observes a Submittable's outcome by wrapping the methods pg calls when the statement is
- * answered or fails: pg gives no other signal, and adding 'end'/'error' listeners would change
- * whether its errors crash the app. The wrappers are own properties of that one object, made
- * like the property they shadow, and the object is put back as it was at the first signal
- * (for a cursor: its first batch of rows), so later calls cost nothing and nothing lingers.
- * Returns the undo for when pg never takes the object.
- */
-function watchSubmittable(submittable: Submittable, breaker: CircuitBreaker, token: Permit, start: number, op: OperationIndex): () => void {
-  const target = submittable as unknown as Record<string, unknown>;
-  const saved: (PropertyDescriptor | undefined)[] = [];
-  const wrappers: (AnyFunction | undefined)[] = [];
-  let settled = false;
-  const restore = (): void => {
-    for (let i = 0; i < SETTLING_METHODS.length; i++) {
-      const name = SETTLING_METHODS[i];
-      // Leave alone what we did not wrap, or what the object itself replaced meanwhile.
-      if (wrappers[i] === undefined || Object.getOwnPropertyDescriptor(target, name)?.value !== wrappers[i]) continue;
-      const desc = saved[i];
-      if (desc === undefined) delete target[name];
-      else Object.defineProperty(target, name, desc);
-    }
-  };
-  for (let i = 0; i < SETTLING_METHODS.length; i++) {
-    const name = SETTLING_METHODS[i];
-    const own = Object.getOwnPropertyDescriptor(target, name);
-    const method = target[name];
-    saved.push(own);
-    if (typeof method !== 'function' || (own !== undefined && !own.configurable)) {
-      wrappers.push(undefined);
-      continue;
-    }
-    const failed = name === 'handleError';
-    const wrapper = function (this: unknown, ...args: unknown[]): unknown {
-      if (!settled) {
-        settled = true;
-        restore();
-        settle(breaker, token, start, op, failed, args[0]);
-      }
-      return (method as AnyFunction).apply(this, args);
-    };
-    wrappers.push(wrapper);
-    Object.defineProperty(target, name, { configurable: true, writable: true, enumerable: own?.enumerable ?? false, value: wrapper });
-  }
-  return () => {
-    if (settled) return;
-    settled = true;
-    restore();
-  };
-}
-
 /** One instrumentation's patch of pg / pg-pool: the guard, the originals' wrappers, the one-shot markers. */
-class PgPatch {
+class PgPatch implements PgQueryPatch {
   private readonly guardsQuery: boolean;
   private readonly guardsConnect: boolean;
   /** Set while pg-pool's `query()` runs: its `this.connect()` is part of that call. */
@@ -195,7 +86,7 @@ class PgPatch {
   private readonly freshClients = new WeakSet<object>();
   private readonly poolConnectCall: CallOptions;
 
-  constructor(private readonly guard: ModuleGuard) {
+  constructor(readonly guard: ModuleGuard) {
     this.guardsQuery = guard.guards('query');
     this.guardsConnect = guard.guards('connect');
     const fresh = this.freshClients;
@@ -275,7 +166,7 @@ class PgPatch {
 
   // ------------------------------------------------------------ breaker lookup
 
-  private clientEntry(client: PgClient): ManagedBreaker {
+  clientEntry(client: PgClient): ManagedBreaker {
     return this.guard.perTarget ? this.guard.entry(clientTarget(client)) : this.guard.entry();
   }
 
@@ -324,7 +215,7 @@ class PgPatch {
         return original.call(this, config, values, callback);
       }
       if (typeof (config as Submittable).submit === 'function') {
-        return patch.querySubmittable(original, this, config as Submittable, values, callback, kind);
+        return querySubmittable(patch, original, this, config as Submittable, values, callback, kind);
       }
 
       // Where pg will deliver the outcome, by its own precedence: callback, values, config.callback.
@@ -343,88 +234,13 @@ class PgPatch {
       const op = patch.guard.op(entry, 'query');
       trackIssued(this, kind);
       if (breaker.state !== 'closed' && (kind >= CLOSES || transactions.inTransaction(this))) {
-        return patch.observeQuery(original, this, config, values, cb as AnyFunction | undefined, cbIndex, breaker, op);
+        return observeQuery(original, this, config, values, cb as AnyFunction | undefined, cbIndex, breaker, op);
       }
       const fn = kind === OPENS ? opening : original;
       if (!cb) return libraryPromise(this._Promise, breaker.invoke(fn, this, [config, values], op));
       const userCallback = typeof config === 'object' ? restoringConfigCallback(config as object, cb as AnyFunction) : cb;
       return breaker.invokeCallback(fn, this, cbIndex === 1 ? [config, userCallback] : [config, values, userCallback], cbIndex, op);
     } as AnyFunction;
-  }
-
-  /**
-   * A statement inside a transaction (or one ending it) while the breaker is not closed: it
-   * runs untouched and its outcome is counted, but it neither waits for nor moves the breaker.
-   */
-  private observeQuery(
-    original: AnyFunction, client: PgClient, config: unknown, values: unknown, cb: AnyFunction | undefined, cbIndex: number,
-    breaker: CircuitBreaker, op: OperationIndex,
-  ): unknown {
-    const start = breaker.now();
-    if (cb === undefined) {
-      const result = original.call(client, config, values);
-      if (!isThenable(result)) return result;
-      return result.then(
-        (value) => {
-          settle(breaker, UNGATED, start, op, false, undefined);
-          return value;
-        },
-        (err: unknown) => {
-          settle(breaker, UNGATED, start, op, true, err);
-          throw err;
-        },
-      );
-    }
-    const userCallback = typeof config === 'object' ? restoringConfigCallback(config as object, cb) : cb;
-    let settled = false;
-    const observed = function (this: unknown, ...args: unknown[]): unknown {
-      if (!settled) {
-        settled = true;
-        const err = args[0];
-        settle(breaker, UNGATED, start, op, err !== null && err !== undefined, err);
-      }
-      return userCallback.apply(this, args);
-    };
-    return cbIndex === 1 ? original.call(client, config, observed) : original.call(client, config, values, observed);
-  }
-
-  private querySubmittable(
-    original: AnyFunction, client: PgClient, submittable: Submittable, values: unknown, callback: unknown, kind: StatementKind,
-  ): unknown {
-    // Without handleError there is no way to hand it a rejection the way pg hands it errors.
-    if (typeof submittable.handleError !== 'function' || !Object.isExtensible(submittable)) {
-      if (kind === OPENS) transactions.opened(client);
-      else trackIssued(client, kind);
-      return original.call(client, submittable, values, callback);
-    }
-    const entry = this.clientEntry(client);
-    const breaker = entry.breaker;
-    const op = this.guard.op(entry, 'query');
-    trackIssued(client, kind);
-    const start = breaker.now();
-    let token: Permit = UNGATED;
-    if (breaker.state === 'closed' || !(kind >= CLOSES || transactions.inTransaction(client))) {
-      token = breaker.acquire(start);
-      if (token === REJECT) {
-        const err = breaker.rejection(start, op);
-        // What pg does with the callback arguments of a Submittable before queueing it.
-        if (!submittable.callback) {
-          if (typeof values === 'function') submittable.callback = values;
-          else if (callback) submittable.callback = callback;
-        }
-        process.nextTick(deliverToSubmittable, submittable, err, client.connection);
-        return submittable;
-      }
-      if (kind === OPENS) transactions.opened(client);
-    }
-    const abandon = watchSubmittable(submittable, breaker, token, start, op);
-    try {
-      return original.call(client, submittable, values, callback);
-    } catch (err) {
-      abandon();
-      settle(breaker, token, start, op, true, err);
-      throw err;
-    }
   }
 
   // ---------------------------------------------------------------- pg-pool
