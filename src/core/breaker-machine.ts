@@ -7,6 +7,7 @@ import { FAILURE, IGNORED, NO_EVIDENCE, OUTCOMES, REJECTED, SUCCESS, TIMEOUT, ty
 import { CountWindow, TimeWindow, type RollingWindow } from './rolling-window';
 import { REJECT, type OperationIndex, type OutcomeCode, type Permit } from './internal';
 import { isLegalTransition } from './transitions';
+import { judge, outcomeOfVerdict, type IsFailure } from './verdict';
 import type { BreakerSnapshot, BreakerState, CircuitBreakerOptions, ErrorVerdict, TransitionReason } from './types';
 
 /** Permit kinds; a permit is `generation * 4 + kind` (REJECT and UNGATED are negative). */
@@ -77,7 +78,7 @@ export class BreakerMachine {
   /** The error being released, for the transition it may cause (error paths only). */
   private releasing: unknown = undefined;
   /** @internal */
-  protected isFailureFn: ((err: unknown) => boolean | ErrorVerdict) | null;
+  protected isFailureFn: IsFailure | null;
   /** @internal */
   protected events: BreakerEmitter | null = null;
   private rejections: RejectionFactory | null = null;
@@ -169,7 +170,7 @@ export class BreakerMachine {
   }
 
   /** Sets (or clears, with null: every error counts) which errors count against the dependency. Returns the breaker. */
-  setIsFailure(fn: ((err: unknown) => boolean | ErrorVerdict) | null): this {
+  setIsFailure(fn: IsFailure | null): this {
     if (fn !== null && typeof fn !== 'function') {
       throw new TypeError(`CircuitBreaker "${this.name}": setIsFailure(fn): expected a function or null, got ${typeof fn}`);
     }
@@ -338,30 +339,13 @@ export class BreakerMachine {
 
   /** @internal What `err` says about the dependency, by isFailure (a throwing isFailure counts as a failure). */
   verdict(err: unknown): ErrorVerdict {
-    if (this.isFailureFn === null) return 'failure';
-    let v: boolean | ErrorVerdict;
-    try {
-      v = this.isFailureFn(err);
-    } catch {
-      return 'failure';
-    }
-    if (v === true || v === 'failure') return 'failure';
-    return v === 'timeout' || v === 'no_evidence' ? v : 'ignored';
+    return judge(this.isFailureFn, err);
   }
 
   /** @internal The outcome index an error settles a call as (NO_EVIDENCE is recorded as ignored). */
   outcomeOf(err: unknown): OutcomeCode {
     if (err instanceof BreakerTimeoutError && err.breaker === this.name) return TIMEOUT;
-    switch (this.verdict(err)) {
-      case 'failure':
-        return FAILURE;
-      case 'timeout':
-        return TIMEOUT;
-      case 'no_evidence':
-        return NO_EVIDENCE;
-      default:
-        return IGNORED;
-    }
+    return outcomeOfVerdict(this.verdict(err));
   }
 
   /** @internal Settles a call that threw or rejected: returns the outcome index it was settled as. */
