@@ -7,14 +7,11 @@ import type { ResultHooks } from './result-hooks';
 
 declare const permitBrand: unique symbol;
 declare const operationBrand: unique symbol;
-declare const outcomeBrand: unique symbol;
 
 /** What `acquire()` hands out; given back to `release()`/`releaseError()` exactly once. */
 export type Permit = number & { readonly [permitBrand]: true };
 /** An operation's index in its breaker's call stats (0: the breaker's default operation). */
 export type OperationIndex = number & { readonly [operationBrand]: true };
-/** How a call ended, as an index into OUTCOMES (plus NO_EVIDENCE). */
-export type OutcomeCode = number & { readonly [outcomeBrand]: true };
 
 /** @internal `acquire()` refused the call. */
 export const REJECT = -1 as Permit;
@@ -24,7 +21,7 @@ export const REJECT = -1 as Permit;
  */
 export const UNGATED = -2 as Permit;
 
-export { FAILURE, IGNORED, NO_EVIDENCE, REJECTED, SUCCESS, TIMEOUT } from './recorder';
+export { FAILURE, IGNORED, NO_EVIDENCE, REJECTED, SUCCESS, TIMEOUT, type OutcomeCode } from './recorder';
 
 /** @internal How `invoke`/`invokeCallback` run a call. One shared object per call site, never one per call. */
 export interface CallOptions {

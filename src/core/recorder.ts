@@ -1,5 +1,8 @@
-import type { OutcomeCode } from './internal';
 import type { Outcome } from './types';
+
+declare const outcomeBrand: unique symbol;
+/** How a call ended, as an index into OUTCOMES (plus NO_EVIDENCE). Branded: see internal.ts. */
+export type OutcomeCode = number & { readonly [outcomeBrand]: true };
 
 /** Outcome order used as an index by recorders (plain arrays, no attribute hashing). */
 export const OUTCOMES: readonly Outcome[] = ['success', 'failure', 'ignored', 'rejected', 'timeout'];
