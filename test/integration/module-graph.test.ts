@@ -79,6 +79,15 @@ describe('module graph: what loading breakerbox brings into a process', function
     expect(matching(packages, PUSH_ONLY)).to.deep.equal([]);
   });
 
+  it('the preload reads a common config file, or none, without the YAML library', async () => {
+    const withFile = await loaded(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], { BREAKERBOX_CONFIG: config, OTEL_SDK_DISABLED: 'true' });
+    expect(withFile).to.not.include('yaml');
+    const empty = fs.mkdtempSync(path.join(dir, 'cwd-'));
+    const r = await runNode(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], { env: cleanEnv({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()) }), cwd: empty });
+    expect(r.code, r.stderr).to.equal(0);
+    expect((JSON.parse(r.stdout.trim().split('\n').pop() as string) as { packages: string[] }).packages).to.not.include('yaml');
+  });
+
   it('the preload with OTEL_SDK_DISABLED=true loads no OpenTelemetry SDK or exporter', async () => {
     const packages = await loaded(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], { BREAKERBOX_CONFIG: config, OTEL_SDK_DISABLED: 'true' });
     expect(matching(packages, [/^@opentelemetry\/sdk-/, /^@opentelemetry\/exporter-/, ...PUSH_ONLY])).to.deep.equal([]);
