@@ -1,5 +1,4 @@
 import * as path from 'node:path';
-import picomatch from 'picomatch';
 
 /**
  * A relative glob means "relative to where the app was started", fixed once at load time
@@ -18,6 +17,10 @@ export function resolveGlob(glob: string, cwd: string): string {
  */
 export function compilePathMatcher(globs: readonly string[]): (absPath: string) => boolean {
   if (globs.length === 0) return () => false;
+  // Loaded here, not at the top: `require('breakerbox')` reaches this file through the
+  // config, and most processes have no path globs to compile.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const picomatch = require('picomatch') as typeof import('picomatch');
   const isMatch = picomatch([...globs], { dot: true });
   return (absPath: string) => isMatch(absPath);
 }

@@ -5,7 +5,7 @@
 import type { ConnectionOptions, NatsConnection } from 'nats';
 import type { BreakerboxConfig } from '../config';
 import type { BreakerRegistry } from '../registry';
-import { startFleetMember, type FleetMember } from './member';
+import type { FleetMember } from './member';
 
 type Log = (level: 'info' | 'warn', msg: string, extra?: Record<string, unknown>) => void;
 
@@ -21,6 +21,9 @@ export function startFleet(config: BreakerboxConfig, registry: BreakerRegistry, 
     log('warn', 'breakerbox fleet: fleet.enabled is true but the "nats" package is not installed (npm install nats); breakers work on their own, without the fleet', { config: config.source });
     return null;
   }
+  // The member (and node:crypto, node:os) load only here: most processes run no fleet.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startFleetMember } = require('./member') as typeof import('./member');
   const member = startFleetMember({
     config: fleet,
     registry,

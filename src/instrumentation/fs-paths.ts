@@ -4,7 +4,6 @@
  */
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import picomatch from 'picomatch';
 
 /**
  * The absolute, normalised path an fs call will act on, or null when the argument is not
@@ -73,6 +72,8 @@ export function compilePathRoots(globs: readonly string[]): (absPath: string) =>
 }
 
 function globBase(glob: string): string {
-  const base = picomatch.scan(glob).base;
+  // Loaded on first use: only breakers with `paths` get here (see config/paths.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const base = (require('picomatch') as typeof import('picomatch')).scan(glob).base;
   return base === '' ? '/' : path.normalize(base);
 }

@@ -63,9 +63,9 @@ describe('module graph: what loading breakerbox brings into a process', function
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('require(\'breakerbox\') and a CircuitBreaker load no OpenTelemetry and no YAML parser', async () => {
+  it('require(\'breakerbox\') and a CircuitBreaker load no OpenTelemetry, no YAML parser, no glob matcher: no dependency at all', async () => {
     const packages = await loaded([path.join(APPS, 'loaded-modules.js')], { LOAD_BREAKERBOX: '1' });
-    expect(matching(packages, [/^@opentelemetry\//, /^yaml$/, /-in-the-middle$/])).to.deep.equal([]);
+    expect(packages).to.deep.equal([]);
   });
 
   it('import { CircuitBreaker } from \'breakerbox\' (ESM) loads no OpenTelemetry and no YAML parser', async () => {
