@@ -1,10 +1,12 @@
 import {
-  defaultResource, detectResources, envDetector, hostDetector, osDetector, processDetector, serviceInstanceIdDetector,
+  defaultResource, detectResources, envDetector, osDetector, processDetector, serviceInstanceIdDetector,
   type Resource, type ResourceDetector,
 } from '@opentelemetry/resources';
+import { DeferredHostDetector } from './host-detector';
 import { exporterNames } from './metric-readers';
 
 /** OTEL_NODE_RESOURCE_DETECTORS names, in the order NodeSDK runs them for `all`. */
+const hostDetector = new DeferredHostDetector();
 const DETECTORS: Record<string, ResourceDetector> = {
   host: hostDetector,
   os: osDetector,

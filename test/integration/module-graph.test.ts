@@ -88,6 +88,12 @@ describe('module graph: what loading breakerbox brings into a process', function
     expect((JSON.parse(r.stdout.trim().split('\n').pop() as string) as { packages: string[] }).packages).to.not.include('yaml');
   });
 
+  it('the default preload runs no ES module in a CommonJS app (the host id is read when an exporter first waits for it)', async () => {
+    const r = await runNode(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], { env: cleanEnv({ BREAKERBOX_CONFIG: config, REPORT_AT_EXIT: '1' }) });
+    expect(r.code, r.stderr).to.equal(0);
+    expect((JSON.parse(r.stdout.trim().split('\n').pop() as string) as { esModuleRan: boolean }).esModuleRan).to.equal(false);
+  });
+
   it('the preload with OTEL_SDK_DISABLED=true loads no OpenTelemetry SDK or exporter', async () => {
     const packages = await loaded(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], { BREAKERBOX_CONFIG: config, OTEL_SDK_DISABLED: 'true' });
     expect(matching(packages, [/^@opentelemetry\/sdk-/, /^@opentelemetry\/exporter-/, ...PUSH_ONLY])).to.deep.equal([]);
