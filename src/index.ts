@@ -15,7 +15,9 @@ export type {
 export {
   BreakerRegistry, registry, type ManagedBreaker, type BreakerHealth, type BreakerStatsSnapshot, type RegistryGetOptions, type OperationFallbacks,
 } from './registry';
-export { loadConfig, parseConfig, defaultConfig, ConfigError, type BreakerboxConfig, type BreakerConfig, type ConfigProblem } from './config';
+export { loadConfig, parseConfig, defaultConfig } from './config/on-demand';
+export { ConfigError } from './config/errors';
+export type { BreakerboxConfig, BreakerConfig, ConfigProblem } from './config';
 export { BreakerboxInstrumentation, type BreakerboxInstrumentationConfig } from './instrumentation/instrumentation';
 export { withOperation } from './registry/app-operation';
 export { BreakerboxMetricProducer } from './telemetry/histogram-producer';

@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-require-imports */
 import type { InstrumentationBase, InstrumentationConfig, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
-import { loadConfig, type BreakerboxConfig } from '../config';
+import type { BreakerboxConfig } from '../config';
+import { loadConfig } from '../config/on-demand';
 import { registry as processRegistry, type BreakerRegistry } from '../registry';
 import { VERSION } from '../version';
 import type { ModuleGuard } from './module-guard';
