@@ -5,7 +5,6 @@ import { SECTION_KEY } from './schema';
 import { validateSection } from './section';
 import type { TreeNode } from './tree';
 import type { BreakerboxConfig, ConfigEnvOptions } from './types';
-import { yamlSection } from './yaml-section';
 
 /**
  * Parses and validates a configuration document. `file` is only used to name the source
@@ -31,6 +30,12 @@ export function parseConfig(text: string, file: string, opts: ConfigEnvOptions =
   problems.sortByLine();
   problems.throwIfAny();
   return withBuiltInModules(config, { cwd });
+}
+
+/** The YAML library's reading of the section (loaded only for files beyond plain-yaml.ts's subset). */
+function yamlSection(source: string, problems: Problems): { node: TreeNode | null; path: string } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('./yaml-section') as typeof import('./yaml-section')).yamlSection(source, problems);
 }
 
 /** The section of a file within the subset plain-yaml.ts reads, else undefined. */
