@@ -1,21 +1,23 @@
+/* eslint-disable @typescript-eslint/no-require-imports */
 import type { ModuleName } from '../config';
 import type { ErrorVerdict } from '../core/types';
-import { isFsFailure } from '../classify/fs';
-import { isNatsFailure } from '../classify/nats';
-import { pgVerdict } from '../classify/pg';
-import { wsVerdict } from '../classify/ws';
 
-/** The default "dependency is down" test for a module's breaker (DESIGN.md section 3). */
+/**
+ * The default "dependency is down" test for a module's breaker (DESIGN.md section 3).
+ * Each classifier loads with the first breaker of its module: `require('breakerbox')` for a
+ * manual CircuitBreaker needs none of them. The same function is returned every time (the
+ * registry compares against it).
+ */
 export function classifierFor(module: ModuleName): ((err: unknown) => boolean | ErrorVerdict) | undefined {
   switch (module) {
     case 'pg':
-      return pgVerdict;
+      return (require('../classify/pg') as typeof import('../classify/pg')).pgVerdict;
     case 'nats':
-      return isNatsFailure;
+      return (require('../classify/nats') as typeof import('../classify/nats')).isNatsFailure;
     case 'ws':
-      return wsVerdict;
+      return (require('../classify/ws') as typeof import('../classify/ws')).wsVerdict;
     case 'fs':
-      return isFsFailure;
+      return (require('../classify/fs') as typeof import('../classify/fs')).isFsFailure;
     default:
       return undefined;
   }

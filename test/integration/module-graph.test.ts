@@ -68,12 +68,13 @@ describe('module graph: what loading breakerbox brings into a process', function
     expect(packages).to.deep.equal([]);
   });
 
-  it('require(\'breakerbox\') and a CircuitBreaker build no configuration: the config loader and validator load on first use', async () => {
+  it('require(\'breakerbox\') and a CircuitBreaker build no configuration and no module classifier: they load on first use', async () => {
     const r = await runNode([path.join(APPS, 'loaded-modules.js')], { env: cleanEnv({ LOAD_BREAKERBOX: '1' }) });
     expect(r.code, r.stderr).to.equal(0);
     const { files } = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { files: string[] };
     expect(files).to.include('index.js');
     expect(files.filter((f) => f.startsWith('config/'))).to.have.members(['config/errors.js', 'config/on-demand.js', 'config/schema.js']);
+    expect(files.filter((f) => f.startsWith('classify/'))).to.deep.equal([]);
   });
 
   it('import { CircuitBreaker } from \'breakerbox\' (ESM) loads no OpenTelemetry and no YAML parser', async () => {
