@@ -12,20 +12,24 @@
  * - The fleet opens a breaker when quorum is *reached* (the view goes from no to yes), not
  *   whenever it holds: a member whose own trial succeeded during a fleet-wide outage has
  *   evidence that its path works, and its own evidence wins.
- * - One trial for the fleet (prober.ts says who): while this member holds a breaker open and
- *   another member is the prober, its own trial is postponed to the prober's next trial (plus
- *   a heartbeat for the news to arrive), so `retryAfterMs` counts to the fleet's trial. When
- *   the prober closes, this member goes half-open after a random part of a heartbeat (no herd)
- *   and closes on its own trial; when the prober fails, the next prober takes the next trial.
- *   A prober that stays due for 2 heartbeats without a result (an idle instance: its trial
- *   waits for a call that never comes) is waited for no longer: each member trials on its own.
+ * - One trial for the fleet (prober.ts says who, preferring members with traffic): while this
+ *   member holds a breaker open and another member is the prober, its own trial is postponed
+ *   to the prober's next trial (plus a heartbeat for the news to arrive), so `retryAfterMs`
+ *   counts to the fleet's trial. When the prober closes, this member goes half-open after a
+ *   small random delay (no herd, and well inside `timeout` + 2 s) and closes on its own trial;
+ *   when the prober fails, the next prober takes the next trial.
+ * - A prober that stays due without a result is waiting for a call. Members with no more
+ *   traffic than it keep waiting while it is in the view (their own trial would only spend a
+ *   rare user on a dead dependency); a member with traffic, waiting on a prober with none (views
+ *   that disagree), stops waiting after 2 heartbeats and trials on its own.
  */
 import type { CircuitBreaker } from '../core/circuit-breaker';
 import type { StateChangeEvent } from '../core/events';
 import type { BreakerState } from '../core/types';
 import type { FleetConfig } from '../config/types';
-import { chooseProber } from './prober';
-import { FleetView, type FleetHold, type MemberReport, type ProbeInfo } from './view';
+import { chooseProber, trafficStep } from './prober';
+import { TrafficWindow } from './traffic';
+import { FleetView, MISSED_HEARTBEATS, type FleetHold, type MemberReport, type ProbeInfo } from './view';
 
 export interface FleetCoordinatorOptions {
   readonly selfId: string;
@@ -44,6 +48,9 @@ export interface FleetCoordinatorOptions {
   readonly random?: () => number;
 }
 
+/** The half-open after the prober closed comes at most this late (less with a faster heartbeat). */
+const MAX_JITTER_MS = 250;
+
 function laterUnref(fn: () => void, ms: number): void {
   setTimeout(fn, ms).unref();
 }
@@ -53,6 +60,8 @@ export class FleetCoordinator {
   private readonly openedByFleet = new Set<string>();
   private readonly reached = new Set<string>();
   private readonly listeners = new Map<string, (e: StateChangeEvent) => void>();
+  private readonly counters = new Map<string, () => void>();
+  private readonly traffic = new Map<string, TrafficWindow>();
   private readonly breakers = new Map<string, CircuitBreaker>();
   private announcePending = false;
   private stopped = false;
@@ -86,6 +95,13 @@ export class FleetCoordinator {
     this.listeners.set(name, listener);
     this.breakers.set(name, breaker);
     breaker.on('stateChange', listener);
+    // Refusals, failures and timeouts: the calls of an outage. Successes are left out: counting
+    // them would cost the closed breaker's every call, and while open only a trial succeeds.
+    const window = new TrafficWindow();
+    const count = (): void => window.add();
+    this.traffic.set(name, window);
+    this.counters.set(name, count);
+    breaker.on('rejected', count).on('failure', count).on('timeout', count);
     this.view.setOwn(this.holds());
     // Quorum may already be reached for it.
     this.reached.delete(name);
@@ -100,7 +116,11 @@ export class FleetCoordinator {
   private detach(name: string): void {
     const listener = this.listeners.get(name);
     if (listener !== undefined) this.breakers.get(name)?.off('stateChange', listener);
+    const count = this.counters.get(name);
+    if (count !== undefined) this.breakers.get(name)?.off('rejected', count).off('failure', count).off('timeout', count);
     this.listeners.delete(name);
+    this.counters.delete(name);
+    this.traffic.delete(name);
     this.breakers.delete(name);
     this.openedByFleet.delete(name);
   }
@@ -110,6 +130,7 @@ export class FleetCoordinator {
     this.view.expire(this.o.now());
     this.evaluate();
     this.o.send(this.report());
+    for (const window of this.traffic.values()) window.rotate();
   }
 
   /** A report from another member (heartbeat or announcement). */
@@ -134,6 +155,7 @@ export class FleetCoordinator {
       probes[name] = {
         failed: this.failedTrials.get(name) ?? 0,
         dueInMs: retryAt === null ? 0 : Math.max(0, Math.round(retryAt - breaker.now())),
+        calls: this.callsOf(name),
       };
     }
     return { id: this.o.selfId, holds, probes };
@@ -150,9 +172,13 @@ export class FleetCoordinator {
     const breaker = this.breakers.get(name);
     const own = breaker !== undefined && (breaker.state === 'open' || breaker.state === 'half_open');
     return chooseProber(name, [
-      ...(own ? [{ id: this.o.selfId, failed: this.failedTrials.get(name) ?? 0 }] : []),
-      ...this.view.otherHolders(name).map((o) => ({ id: o.id, failed: o.probe.failed })),
+      ...(own ? [{ id: this.o.selfId, failed: this.failedTrials.get(name) ?? 0, calls: this.callsOf(name) }] : []),
+      ...this.view.otherHolders(name).map((o) => ({ id: o.id, failed: o.probe.failed, calls: o.probe.calls })),
     ]);
+  }
+
+  private callsOf(name: string): number {
+    return this.traffic.get(name)?.calls ?? 0;
   }
 
   /** Whether `name` is currently held open here because of the fleet. */
@@ -212,7 +238,7 @@ export class FleetCoordinator {
       this.proberDueSince.delete(name);
       const breaker = this.breakers.get(name);
       if (breaker === undefined || breaker.state !== 'open') continue;
-      const jitter = (this.o.random ?? Math.random)() * this.o.config.heartbeatMs;
+      const jitter = (this.o.random ?? Math.random)() * Math.min(MAX_JITTER_MS, this.o.config.heartbeatMs / 4);
       (this.o.later ?? laterUnref)(() => {
         if (!this.stopped && this.breakers.get(name) === breaker) breaker.actOnEvidence(true, 'fleet');
       }, jitter);
@@ -225,9 +251,10 @@ export class FleetCoordinator {
     for (const [name, breaker] of this.breakers) {
       if (breaker.state !== 'open') continue;
       const others = this.view.otherHolders(name);
+      const ownCalls = this.callsOf(name);
       const chosen = chooseProber(name, [
-        { id: this.o.selfId, failed: this.failedTrials.get(name) ?? 0 },
-        ...others.map((o) => ({ id: o.id, failed: o.probe.failed })),
+        { id: this.o.selfId, failed: this.failedTrials.get(name) ?? 0, calls: ownCalls },
+        ...others.map((o) => ({ id: o.id, failed: o.probe.failed, calls: o.probe.calls })),
       ]);
       // A member that just failed a trial sets the fleet's next trial: when its next would have
       // been (its reset timeout, with backoff). Taken once per failure: following its due time
@@ -256,7 +283,12 @@ export class FleetCoordinator {
       } else {
         const since = this.proberDueSince.get(name) ?? now;
         this.proberDueSince.set(name, since);
-        breaker.postponeTrial(since + 2 * hb);
+        const busier = trafficStep(ownCalls) > trafficStep(info.calls ?? 0);
+        // Waiting on a live prober is renewed at every beat and message, and never outlasts the
+        // beat at which a silent prober leaves the view (then the next one is chosen at once).
+        const silent = this.view.silentFor(chosen, this.o.now()) ?? 0;
+        const leavesIn = (MISSED_HEARTBEATS + 1) * hb - silent;
+        breaker.postponeTrial(busier ? since + 2 * hb : now + Math.min(2 * hb, leavesIn));
       }
     }
   }

@@ -18,6 +18,8 @@ export interface ProbeInfo {
   readonly failed: number;
   /** Until its own next trial is due (0: due now, or under way), ms. Relative: clocks differ between hosts. */
   readonly dueInMs: number;
+  /** Calls it saw on the breaker in the last few heartbeats, refused ones included (absent from older members: 0). */
+  readonly calls?: number;
 }
 
 /** What a member says about itself in each heartbeat and announcement. */
@@ -100,6 +102,12 @@ export class FleetView {
       if (m.holds[breaker] !== undefined) out.push({ id, probe: m.probes[breaker] ?? { failed: 0, dueInMs: 0 } });
     }
     return out;
+  }
+
+  /** Since when member `id` (another one) was last heard from, ms; null for a non-member. */
+  silentFor(id: string, now: number): number | null {
+    const m = this.others.get(id);
+    return m === undefined ? null : now - m.lastHeard;
   }
 
   /** Whether member `id` (another one) currently holds `breaker` open. */

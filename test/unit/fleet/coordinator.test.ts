@@ -309,13 +309,53 @@ describe('fleet coordinator: one trial for the fleet', () => {
     expect(next).to.have.length(1);
   });
 
-  it('an idle prober (due, no call to trial with) is waited for 2 heartbeats, then each member trials on its own', () => {
+  it('a member without traffic keeps waiting on a live prober that is due, and trials once the prober has left', () => {
     const f = outage();
     f.pass(10 * HB);
     const [idle] = f.probers();
     const rest = ['a', 'b', 'c', 'd'].filter((x) => x !== idle);
-    expect(f.call(rest[0], true).ran).to.equal(false);
-    f.pass(3 * HB);
-    expect(f.call(rest[0], true).ran).to.equal(true);
+    f.pass(5 * HB);
+    for (const id of rest) expect(f.call(id, true).ran, `${id} must not spend a user on its own trial`).to.equal(false);
+    f.pass(4 * HB, rest);
+    const next = f.probers().filter((id) => id !== idle);
+    expect(next, 'the next prober takes over once the silent one left the view').to.have.length(1);
+    expect(f.call(next[0], true).ran).to.equal(true);
+  });
+
+  it('hands the trial to the members with traffic: idle members fail no user call however many trials fail', () => {
+    const f = outage();
+    const busy = ['c', 'd'];
+    const idle = ['a', 'b'];
+    const idleRan: string[] = [];
+    const trials: string[] = [];
+    // 12 s of outage: the busy members call 10 times a beat, the idle ones once every 3 beats.
+    for (let beat = 1; beat <= 40; beat++) {
+      f.clock.advance(HB);
+      for (const id of busy) {
+        for (let i = 0; i < 10; i++) if (f.call(id, false).ran) trials.push(id);
+        f.deliver();
+      }
+      if (beat % 3 === 0) for (const id of idle) if (f.call(id, false).ran) idleRan.push(id);
+      f.deliver();
+      f.beat();
+    }
+    expect(idleRan, 'no idle user call reached the dead dependency').to.deep.equal([]);
+    expect(new Set(trials), 'the busy members take turns').to.deep.equal(new Set(busy));
+    expect(trials.length, 'one trial per reset period for the fleet').to.be.at.most(5);
+  });
+
+  it('after a successful fleet trial the others go half-open within 250 ms, well inside timeout + 2 s', () => {
+    const f = outage();
+    const delays: number[] = [];
+    for (const m of f.members.values()) {
+      Object.assign(m.coordinator, { o: { ...(m.coordinator as unknown as { o: object }).o, random: () => 0.999, later: (fn: () => void, ms: number) => { delays.push(ms); fn(); } } });
+    }
+    f.pass(10 * HB);
+    const [prober] = f.probers();
+    f.call(prober, true);
+    f.deliver();
+    expect(delays).to.have.length(3);
+    for (const ms of delays) expect(ms).to.be.at.most(250);
+    expect(['a', 'b', 'c', 'd'].filter((x) => x !== prober).map((id) => f.state(id))).to.deep.equal(['half_open', 'half_open', 'half_open']);
   });
 });
