@@ -2,8 +2,12 @@
 // One instance of the fleet benchmark (scripts/bench-fleet.ts), run under
 // --require dist/register.js. Makes a user call (a fresh pg.Client: connect, SELECT 1, end)
 // every CALL_EVERY_MS, and prints one JSON line per call and per transition of the
-// database breaker, with Date.now() so the harness can line them up. Env: PG*, CALL_EVERY_MS.
+// database breaker, with Date.now() so the harness can line them up; each call carries its
+// duration (ms), and a line is printed whenever the fleet this instance sees changes (members,
+// channel connected). Env: PG*, CALL_EVERY_MS.
 const path = require('node:path');
+const { performance } = require('node:perf_hooks');
+const { setInterval } = require('node:timers');
 const pg = require('pg');
 const { registry } = require(path.join(__dirname, '..', '..', 'dist', 'index.js'));
 
@@ -15,12 +19,14 @@ registry.get('database').on('stateChange', (e) => out({ ev: 'transition', from: 
 async function call() {
   const client = new pg.Client({ connectionTimeoutMillis: 2000 });
   client.on('error', () => undefined);
+  const started = performance.now();
+  const ms = () => Math.round((performance.now() - started) * 1000) / 1000;
   try {
     await client.connect();
     await client.query('SELECT 1');
-    out({ ev: 'call', ok: true });
+    out({ ev: 'call', ok: true, ms: ms() });
   } catch (err) {
-    out({ ev: 'call', ok: false, code: err && err.code });
+    out({ ev: 'call', ok: false, code: err && err.code, ms: ms() });
   } finally {
     client.end().catch(() => undefined);
   }
@@ -35,6 +41,16 @@ async function loop() {
     await new Promise((r) => setTimeout(r, Math.max(0, every - (Date.now() - started))));
   }
 }
+
+let seen = '';
+setInterval(() => {
+  const fleet = registry.fleet;
+  if (!fleet) return;
+  const now = `${fleet.members}/${fleet.connected}`;
+  if (now === seen) return;
+  seen = now;
+  out({ ev: 'fleet', members: fleet.members, connected: fleet.connected });
+}, 20).unref();
 
 out({ ev: 'ready' });
 void loop();
