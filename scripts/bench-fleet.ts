@@ -66,6 +66,8 @@ interface RunResult {
   /** Guarded calls' p99 (ms) over the outage, and over the window NATS is down in the kill run. */
   p99OutageMs: number;
   p99NatsWindowMs: number;
+  /** Idle instances' failed user calls from the kill to NATS_DOWN_MS + 3 heartbeats later (the fleet out of reach). */
+  idleFailedNatsWindow: number;
   /** Kill run only: per instance, from nats-server accepting clients again to seeing all 8 members. */
   rejoinedMs: number[] | null;
 }
@@ -164,7 +166,7 @@ async function run(proxy: TcpFaultProxy, nats: PrivateNats, pgEnv: Record<string
     const steadyAttempts = attempts - (fromMark.accepted - before);
     const steadyPeriods = (recoveredAt - fromMark.t) / RESET_PERIOD_MS;
 
-    const failed = (p: NodeProcess, until = recoveredAt) => lines(p, outageAt, until).filter((l) => l.ev === 'call' && !l.ok && l.code !== 'ECIRCUITOPEN').length;
+    const failed = (p: NodeProcess, until = recoveredAt, from = outageAt) => lines(p, from, until).filter((l) => l.ev === 'call' && !l.ok && l.code !== 'ECIRCUITOPEN').length;
     const closedAfter = (p: NodeProcess) => {
       const closed = lines(p, recoveredAt).find((l) => l.ev === 'transition' && l.to === 'closed');
       return closed ? closed.t - recoveredAt : NaN;
@@ -192,6 +194,7 @@ async function run(proxy: TcpFaultProxy, nats: PrivateNats, pgEnv: Record<string
       idleAcceptingAfterRecoveryMs: idle.map(({ p }) => accepting(p)),
       p99OutageMs: p99(callMs(outageAt, recoveredAt)),
       p99NatsWindowMs: p99(callMs(outageAt + NATS_KILL_AT_MS, outageAt + NATS_KILL_AT_MS + NATS_DOWN_MS)),
+      idleFailedNatsWindow: idle.reduce((n, { p }) => n + failed(p, outageAt + NATS_KILL_AT_MS + NATS_DOWN_MS + 3000, outageAt + NATS_KILL_AT_MS), 0),
       rejoinedMs: killNats ? procs.map(({ p }) => rejoined(p)) : null,
     };
   } finally {
@@ -211,6 +214,7 @@ function summary(label: string, r: RunResult): string {
     `  closed after Postgres returned (ms): busy ${ms(r.closedAfterRecoveryMs.busy)}; idle ${ms(r.closedAfterRecoveryMs.idle)}`,
     `  idle instances letting calls through again (half-open or closed) after Postgres returned (ms): ${ms(r.idleAcceptingAfterRecoveryMs)}`,
     `  guarded calls' p99: ${r.p99OutageMs.toFixed(3)} ms over the outage, ${r.p99NatsWindowMs.toFixed(3)} ms from ${NATS_KILL_AT_MS / 1000} to ${(NATS_KILL_AT_MS + NATS_DOWN_MS) / 1000} s into it`,
+    ...(r.rejoinedMs === null ? [] : [`  idle instances' failed user calls from the kill until 3 s after NATS returned: ${r.idleFailedNatsWindow}`]),
     ...(r.rejoinedMs === null ? [] : [`  every member sees all ${BUSY + IDLE} again (ms after nats-server accepts clients): ${ms(r.rejoinedMs)}`]),
   ].join('\n');
 }
