@@ -1,14 +1,13 @@
 import { ConsecutiveFailuresPolicy } from './consecutive-policy';
-import { BreakerTimeoutError, RejectionFactory, type BreakerOpenError } from './errors';
-import { BreakerEmitter, type BreakerEventName, type BreakerEvents } from './events';
 import { resolveOptions, type ResolvedOptions } from './options';
+import type { BreakerEmitter } from './events';
 import { RatePolicy } from './rate-policy';
-import { FAILURE, IGNORED, NO_EVIDENCE, OUTCOMES, REJECTED, SUCCESS, TIMEOUT, type CallRecorder } from './recorder';
+import { FAILURE, IGNORED, NO_EVIDENCE, SUCCESS, TIMEOUT, type CallRecorder } from './recorder';
 import { CountWindow, TimeWindow, type RollingWindow } from './rolling-window';
 import { REJECT, type OperationIndex, type OutcomeCode, type Permit } from './internal';
 import { isLegalTransition } from './transitions';
-import { judge, outcomeOfVerdict, type IsFailure } from './verdict';
-import type { BreakerSnapshot, BreakerState, CircuitBreakerOptions, ErrorVerdict, TransitionReason } from './types';
+import type { IsFailure } from './verdict';
+import type { BreakerState, CircuitBreakerOptions, TransitionReason } from './types';
 
 /** Permit kinds; a permit is `generation * 4 + kind` (REJECT and UNGATED are negative). */
 const PASS = 1;
@@ -27,7 +26,8 @@ function defaultClock(): number {
  * The state machine of a circuit breaker and its permits: which calls may run, how each one
  * ended, and when that moves the state. No I/O, no timers of its own and no telemetry. Open →
  * half-open is decided on the next call, so an idle breaker costs nothing and keeps no
- * process alive. The guarded-call forms (promise, sync, callback) live in `CircuitBreaker`.
+ * process alive. What operators, listeners and patchers say to it besides permits is in
+ * `BreakerSurface`; the guarded-call forms (promise, sync, callback) are in `CircuitBreaker`.
  *
  * Every admitted call carries the breaker's `generation` (bumped on each transition); a call
  * that settles after the state moved on still reaches the recorder but cannot flip the
@@ -52,15 +52,22 @@ export class BreakerMachine {
   protected _state: BreakerState = 'closed';
   /** @internal */
   protected generation = 0;
-  private openedAt = 0;
-  private currentResetMs: number;
+  /** @internal */
+  protected openedAt = 0;
+  /** @internal */
+  protected currentResetMs: number;
   private trialsInFlight = 0;
   private trialSuccesses = 0;
-  private trialsStartedAt = 0;
-  private outageStartedAt: number | null = null;
-  private lastFrom: BreakerState | null = null;
-  private lastReason: TransitionReason | null = null;
-  private lastAt = 0;
+  /** @internal When the current trials began (a refusal in half-open says when to retry). */
+  protected trialsStartedAt = 0;
+  /** @internal */
+  protected outageStartedAt: number | null = null;
+  /** @internal */
+  protected lastFrom: BreakerState | null = null;
+  /** @internal */
+  protected lastReason: TransitionReason | null = null;
+  /** @internal */
+  protected lastAt = 0;
   /** @internal */
   protected readonly consecutive: ConsecutiveFailuresPolicy | null;
   private readonly rate: RatePolicy | null;
@@ -75,13 +82,12 @@ export class BreakerMachine {
    * @internal
    */
   protected unfoldedSuccesses = 0;
-  /** The error being released, for the transition it may cause (error paths only). */
-  private releasing: unknown = undefined;
+  /** @internal The error being released, for the transition it may cause (error paths only). */
+  protected releasing: unknown = undefined;
   /** @internal */
   protected isFailureFn: IsFailure | null;
   /** @internal */
   protected events: BreakerEmitter | null = null;
-  private rejections: RejectionFactory | null = null;
 
   constructor(options: CircuitBreakerOptions) {
     this.o = resolveOptions(options);
@@ -94,7 +100,6 @@ export class BreakerMachine {
     this.rate = rateOn ? new RatePolicy(window, this.o.failureRate, this.o.slowCallRate, this.o.minimumCalls) : null;
     this.measured = window;
     this.isFailureFn = options.isFailure ?? null;
-    if (options.initialState) this.restore(options.initialState);
     this.updateTimed();
   }
 
@@ -109,7 +114,8 @@ export class BreakerMachine {
     this.updateTimed();
   }
 
-  private updateTimed(): void {
+  /** @internal */
+  protected updateTimed(): void {
     this.timed = this._recorder !== null || this.o.slowCallMs > 0 || this.rate !== null || this.events !== null || this.o.callTimeoutMs > 0;
   }
 
@@ -154,100 +160,11 @@ export class BreakerMachine {
     return w.calls === 0 ? 0 : w.failures / w.calls;
   }
 
-  /** The last transition, or null if the breaker never changed state. */
-  get lastTransition(): { from: BreakerState; to: BreakerState; reason: TransitionReason; at: number } | null {
-    if (this.lastFrom === null || this.lastReason === null) return null;
-    return { from: this.lastFrom, to: this._state, reason: this.lastReason, at: this.lastAt };
-  }
-
-  /** Clock time until which an open breaker rejects, or null when not open. */
-  get retryAt(): number | null {
-    return this._state === 'open' ? this.openedAt + this.currentResetMs : null;
-  }
-
   now(): number {
     return this.clock();
   }
 
-  /** Sets (or clears, with null: every error counts) which errors count against the dependency. Returns the breaker. */
-  setIsFailure(fn: IsFailure | null): this {
-    if (fn !== null && typeof fn !== 'function') {
-      throw new TypeError(`CircuitBreaker "${this.name}": setIsFailure(fn): expected a function or null, got ${typeof fn}`);
-    }
-    this.isFailureFn = fn;
-    return this;
-  }
-
-  forceOpen(): void {
-    this.transition('forced_open', 'forced_open', this.clock());
-  }
-
-  close(): void {
-    this.transition('closed', 'closed_by_operator', this.clock());
-  }
-
-  /** Back to closed with every count, backoff and outage forgotten. */
-  reset(): void {
-    const now = this.clock();
-    this.outageStartedAt = null;
-    this.transition('closed', 'reset', now);
-    this.clearCounts();
-  }
-
-  disable(): void {
-    this.outageStartedAt = null;
-    this.transition('disabled', 'disabled', this.clock());
-  }
-
-  enable(): void {
-    if (this._state !== 'disabled') return;
-    this.transition('closed', 'enabled', this.clock());
-  }
-
-  on<K extends BreakerEventName>(name: K, fn: BreakerEvents[K]): this {
-    (this.events ??= new BreakerEmitter()).on(name, fn);
-    this.updateTimed();
-    return this;
-  }
-
-  off<K extends BreakerEventName>(name: K, fn: BreakerEvents[K]): this {
-    this.events?.off(name, fn);
-    return this;
-  }
-
-  toJSON(): BreakerSnapshot {
-    return {
-      name: this.name,
-      state: this._state,
-      openedAt: this._state === 'open' || this._state === 'half_open' ? this.openedAt : null,
-      currentResetTimeoutMs: this.currentResetMs,
-      consecutiveFailures: this.consecutiveFailures,
-      outageStartedAt: this.outageStartedAt,
-    };
-  }
-
   // ------------------------------------------------- low-level API for patchers
-
-  /**
-   * @internal Acts at once on what a client saw of the dependency outside any guarded call
-   * (a connection's own reconnect loop). `up`: it answers again, so an open breaker goes
-   * half-open now instead of after the reset timeout, and the next trial can run at once.
-   * Down (`up` false): the outage outlasted what the client rides out, so a closed breaker
-   * opens. Any other state is left as it is (operator states above all).
-   */
-  actOnEvidence(up: boolean, reason: TransitionReason): void {
-    if (this._state === (up ? 'open' : 'closed')) this.transition(up ? 'half_open' : 'open', reason, this.clock());
-  }
-
-  /**
-   * @internal Fleet mode: another instance runs the trial, so an open breaker keeps refusing
-   * until `at` (clock time) instead of its own reset timeout, and `retryAfterMs` counts to it.
-   * Only ever later: shifting the open time costs the call path nothing.
-   */
-  postponeTrial(at: number): void {
-    if (this._state === 'open' && at > this.openedAt + this.currentResetMs) this.openedAt = at - this.currentResetMs;
-  }
-
 
   /**
    * @internal Asks to run one call. Returns REJECT, or a token to hand back to `release()` exactly once.
@@ -317,69 +234,6 @@ export class BreakerMachine {
     if (reason !== null) this.transition('open', reason, end);
   }
 
-  /** @internal Builds the error for a refused call and reports the rejection. */
-  rejection(now: number, operation: OperationIndex): BreakerOpenError {
-    const state = this._state;
-    const retryAt = state === 'open'
-      ? this.openedAt + this.currentResetMs
-      : state === 'half_open' ? this.trialsStartedAt + this.o.trialTimeoutMs : null;
-    const err = (this.rejections ??= new RejectionFactory(this.name, this.clock)).make(state, retryAt);
-    if (this._recorder !== null) this._recorder.record(operation, REJECTED, 0);
-    if (this.events !== null && this.events.has('rejected')) {
-      this.events.emit('rejected', { breaker: this.name, outcome: 'rejected', durationMs: 0, error: err });
-    }
-    return err;
-  }
-
-  /** @internal Whether an error counts against the dependency (isFailure; a throwing isFailure counts). */
-  counts(err: unknown): boolean {
-    const verdict = this.verdict(err);
-    return verdict === 'failure' || verdict === 'timeout';
-  }
-
-  /** @internal What `err` says about the dependency, by isFailure (a throwing isFailure counts as a failure). */
-  verdict(err: unknown): ErrorVerdict {
-    return judge(this.isFailureFn, err);
-  }
-
-  /** @internal The outcome index an error settles a call as (NO_EVIDENCE is recorded as ignored). */
-  outcomeOf(err: unknown): OutcomeCode {
-    if (err instanceof BreakerTimeoutError && err.breaker === this.name) return TIMEOUT;
-    return outcomeOfVerdict(this.verdict(err));
-  }
-
-  /** @internal Settles a call that threw or rejected: returns the outcome index it was settled as. */
-  releaseError(token: Permit, err: unknown, start: number, operation: OperationIndex): OutcomeCode {
-    const outcome = this.outcomeOf(err);
-    this.releasing = err;
-    this.release(token, outcome, start, start < 0 ? -1 : this.clock(), operation);
-    this.releasing = undefined;
-    if (this.events !== null) this.emitCall(outcome, start, err);
-    return outcome;
-  }
-
-  /**
-   * @internal Records a call the breaker did not admit (an ungated statement, a call while a
-   * client rides out a reconnect, a reconnect attempt): it is counted under `operation` and
-   * never moves the state. `start` -1: no duration. NO_EVIDENCE is recorded as ignored.
-   */
-  observe(operation: OperationIndex, outcome: OutcomeCode, start: number): void {
-    const recorder = this._recorder;
-    if (recorder === null) return;
-    recorder.record(operation, outcome === NO_EVIDENCE ? IGNORED : outcome, start < 0 ? 0 : this.clock() - start);
-  }
-
-  /** @internal As `observe`, for a call that threw or rejected with `err` (judged by isFailure). */
-  observeError(operation: OperationIndex, err: unknown, start: number): void {
-    if (this._recorder === null) return;
-    this.observe(operation, this.outcomeOf(err), start);
-  }
-
-  /** @internal Records a fallback run outside the breaker (a per-operation fallback). */
-  observeFallback(ok: boolean): void {
-    if (this._recorder !== null) this._recorder.recordFallback(ok);
-  }
-
   // ------------------------------------------------------------------ internals
 
   private admitTrial(now: number): number {
@@ -401,7 +255,8 @@ export class BreakerMachine {
     this.transition('open', reason, now);
   }
 
-  private clearCounts(): void {
+  /** @internal */
+  protected clearCounts(): void {
     this.consecutive?.reset();
     this.measured.reset();
     this.unfoldedSuccesses = 0;
@@ -410,8 +265,8 @@ export class BreakerMachine {
     this.trialSuccesses = 0;
   }
 
-  /** The one place a breaker changes state; the pair must be in LEGAL_TRANSITIONS. */
-  private transition(to: BreakerState, reason: TransitionReason, now: number): void {
+  /** @internal The one place a breaker changes state; the pair must be in LEGAL_TRANSITIONS. */
+  protected transition(to: BreakerState, reason: TransitionReason, now: number): void {
     const from = this._state;
     if (from === to) return;
     if (!isLegalTransition(from, to)) {
@@ -449,26 +304,5 @@ export class BreakerMachine {
     }
   }
 
-  private restore(s: BreakerSnapshot): void {
-    // A half-open snapshot had trials in flight that no longer exist: resume as open so
-    // the next call after the reset timeout runs a fresh trial.
-    const state = s.state === 'half_open' ? 'open' : s.state;
-    if (state !== 'closed') this.transition(state, 'restored', this.clock());
-    if (s.currentResetTimeoutMs > 0) {
-      this.currentResetMs = Math.min(Math.max(s.currentResetTimeoutMs, this.o.resetTimeoutMs), this.o.maxResetTimeoutMs);
-    }
-    // The snapshot's own times, not the restore's (transition() stamped the restore's).
-    this.outageStartedAt = s.outageStartedAt;
-    if (state !== 'closed') this.openedAt = s.openedAt ?? this.lastAt;
-    if (this.consecutive !== null) this.consecutive.count = Math.max(0, Math.floor(s.consecutiveFailures) || 0);
-  }
 
-  /** @internal */
-  protected emitCall(outcome: OutcomeCode, start: number, error: unknown): void {
-    const events = this.events;
-    if (events === null) return;
-    const name = OUTCOMES[outcome === NO_EVIDENCE ? IGNORED : outcome] as 'success' | 'failure' | 'ignored' | 'timeout';
-    if (!events.has(name)) return;
-    events.emit(name, { breaker: this.name, outcome: name, durationMs: start < 0 ? 0 : this.clock() - start, error });
-  }
 }

@@ -1,10 +1,11 @@
-import { BreakerMachine, passPermit } from './breaker-machine';
+import { passPermit } from './breaker-machine';
+import { BreakerSurface } from './breaker-surface';
 import { BreakerTimeoutError } from './errors';
-import { callOptions, DEFAULT_OPERATION, PLAIN_CALL, REJECT, type CallOptions, type OperationIndex, type OutcomeCode, type Permit } from './internal';
-import { FAILURE, NO_EVIDENCE, SUCCESS, TIMEOUT } from './recorder';
-import { disposeLate, type ResultHooks } from './result-hooks';
+import { callOptions, DEFAULT_OPERATION, PLAIN_CALL, REJECT, type CallOptions, type OperationIndex, type Permit } from './internal';
+import { FAILURE, SUCCESS, TIMEOUT } from './recorder';
+import { disposeLate, successOutcome, type ResultHooks } from './result-hooks';
 import type { CircuitBreakerOptions, ErrorVerdict } from './types';
-import type { AnyFunction } from './callable';
+import { isThenable, type AnyFunction } from './callable';
 
 const EMPTY: unknown[] = [];
 const EXECUTE = callOptions({ passSignal: true });
@@ -12,20 +13,16 @@ const EXECUTE = callOptions({ passSignal: true });
 type Callback = (this: unknown, ...args: unknown[]) => unknown;
 
 /**
- * A circuit breaker: the state machine of `BreakerMachine` plus the forms a guarded call
+ * A circuit breaker: the state machine of `BreakerMachine` and the surface of `BreakerSurface` plus the forms a guarded call
  * takes (promise, sync, callback, with a call timeout) and the fallback that may answer it.
  * This file only adapts calls to permits; what a permit means is decided in the machine.
  */
-export class CircuitBreaker extends BreakerMachine {
-  private ownFallback: AnyFunction | null;
-  /** Whose fallback applies: this breaker's own, or a parent's for per-target children. */
-  private fallbackOwner: CircuitBreaker = this;
+export class CircuitBreaker extends BreakerSurface {
   /** Operation index for calls made through the public API (execute, wrap...); 0 when unset. */
   private operationOf: (() => OperationIndex) | null = null;
 
   constructor(options: CircuitBreakerOptions) {
     super(options);
-    this.ownFallback = (options.fallback as AnyFunction | undefined) ?? null;
   }
 
   /** Runs `fn` guarded; always returns a Promise. `fn` gets an AbortSignal when callTimeoutMs is set. */
@@ -56,19 +53,6 @@ export class CircuitBreaker extends BreakerMachine {
     };
   }
 
-  /** Sets (or clears, with null) the fallback. Returns the breaker. */
-  fallback(fn: ((...args: never[]) => unknown) | null): this {
-    if (fn !== null && typeof fn !== 'function') {
-      throw new TypeError(`CircuitBreaker "${this.name}": fallback(fn): expected a function or null, got ${typeof fn}`);
-    }
-    this.ownFallback = fn as AnyFunction | null;
-    return this;
-  }
-
-  hasFallback(): boolean {
-    return this.fallbackFn !== null;
-  }
-
   /** The breaker's own isFailure and fallback functions (the registry replaces them on request). */
   get functions(): { readonly isFailure: ((err: unknown) => boolean | ErrorVerdict) | null; readonly fallback: AnyFunction | null } {
     return { isFailure: this.isFailureFn, fallback: this.ownFallback };
@@ -85,23 +69,6 @@ export class CircuitBreaker extends BreakerMachine {
 
   private publicOperation(): OperationIndex {
     return this.operationOf === null ? DEFAULT_OPERATION : this.operationOf();
-  }
-
-  /** @internal Makes this breaker use `owner`'s fallback, now and after any later `fallback(fn)` on it. */
-  shareFallbackOf(owner: CircuitBreaker): void {
-    this.fallbackOwner = owner;
-  }
-
-  private get fallbackFn(): AnyFunction | null {
-    return this.fallbackOwner.ownFallback;
-  }
-
-  /**
-   * The fallback for a failed call. `metrics_only` is the safe way to roll a breaker out:
-   * the app must see exactly what the library did, so failures are not replaced there.
-   */
-  private get failureFallback(): AnyFunction | null {
-    return this.o.mode === 'metrics_only' ? null : this.fallbackFn;
   }
 
   /**
@@ -314,66 +281,11 @@ export class CircuitBreaker extends BreakerMachine {
     });
   }
 
-  /**
-   * Runs the fallback for `err` and reports how it went. `async`: the caller gets a promise,
-   * so a thrown fallback becomes a rejection and a returned thenable is awaited before it
-   * counts; otherwise the result (or throw) is passed on as it is.
-   */
-  private runFallback(args: unknown[], err: unknown, async: boolean): unknown {
-    const fallback = this.fallbackFn as AnyFunction;
-    let value: unknown;
-    try {
-      value = fallback.apply(undefined, [...args, err]);
-    } catch (fallbackErr) {
-      this.noteFallback(false, fallbackErr);
-      if (async) return Promise.reject(fallbackErr);
-      throw fallbackErr;
-    }
-    if (!async) {
-      this.noteFallback(true, undefined);
-      return value;
-    }
-    return Promise.resolve(value).then(
-      (settled) => {
-        this.noteFallback(true, undefined);
-        return settled;
-      },
-      (fallbackErr: unknown) => {
-        this.noteFallback(false, fallbackErr);
-        throw fallbackErr;
-      },
-    );
-  }
 
-  /** Calls `callback` once with the fallback's result, outside any promise chain so a throw stays a throw. */
-  private deliverFallback(callback: Callback, args: unknown[], err: unknown): void {
-    (this.runFallback(args, err, true) as Promise<unknown>).then(
-      (value) => process.nextTick(callback, null, value),
-      (fallbackErr) => process.nextTick(callback, fallbackErr),
-    );
-  }
-
-  private noteFallback(ok: boolean, error: unknown): void {
-    if (this._recorder !== null) this._recorder.recordFallback(ok);
-    if (this.events !== null && this.events.has('fallback')) this.events.emit('fallback', { breaker: this.name, ok, error });
-  }
-}
-
-/** SUCCESS, or NO_EVIDENCE when the hooks say the call never touched the dependency (a throwing hook: SUCCESS). */
-function successOutcome(hooks: ResultHooks | null, value: unknown, thisArg: unknown): OutcomeCode {
-  if (hooks === null || hooks.touched === undefined) return SUCCESS;
-  try {
-    return hooks.touched(value, thisArg) ? SUCCESS : NO_EVIDENCE;
-  } catch {
-    return SUCCESS;
-  }
 }
 
 function thenableOf(value: unknown): Promise<unknown> {
-  if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function') {
-    return value as Promise<unknown>;
-  }
-  return Promise.resolve(value);
+  return isThenable(value) ? (value as Promise<unknown>) : Promise.resolve(value);
 }
 
 function withoutIndex(args: unknown[], index: number): unknown[] {

@@ -1,3 +1,5 @@
+import { NO_EVIDENCE, SUCCESS, type OutcomeCode } from './recorder';
+
 /**
  * What a patcher tells the breaker about the results of one kind of call, beyond its errors.
  * One shared object per patched operation, so nothing is allocated per call. For patchers
@@ -26,5 +28,15 @@ export function disposeLate(hooks: ResultHooks | null, value: unknown, thisArg: 
     hooks.disposeLate(value, thisArg);
   } catch {
     // Cleanup of an abandoned result must never reach the app: nobody is there to catch it.
+  }
+}
+
+/** @internal SUCCESS, or NO_EVIDENCE when the hooks say the call never touched the dependency (a throwing hook: SUCCESS). */
+export function successOutcome(hooks: ResultHooks | null, value: unknown, thisArg: unknown): OutcomeCode {
+  if (hooks === null || hooks.touched === undefined) return SUCCESS;
+  try {
+    return hooks.touched(value, thisArg) ? SUCCESS : NO_EVIDENCE;
+  } catch {
+    return SUCCESS;
   }
 }
