@@ -8,7 +8,6 @@
  * pg-transaction.ts). Errors reach the app the way pg delivers them for each call form.
  */
 import { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
-import { BreakerOpenError } from '../core/errors';
 import { callOptions, type CallOptions } from '../core/internal';
 import type { ManagedBreaker } from '../registry';
 import type { ModuleGuard } from './module-guard';
@@ -22,9 +21,9 @@ import {
 import type { PgClient, PgPool, Submittable } from './pg-internal-types';
 import { observeQuery, querySubmittable, restoringConfigCallback, trackIssued, type PgQueryPatch } from './pg-submittable';
 import { unwrap, wrap } from './wrap';
+import { libraryPromise, NO_ARGS } from './pg-promise';
+import { getPoolConnectPatch, getPoolNewClientPatch, getPoolQueryPatch, type PgPoolPatch } from './pg-pool';
 import { type AnyFunction, isThenable } from '../core/callable';
-
-const NO_ARGS: unknown[] = [];
 
 const CLIENT_METHODS = ['connect', 'query'] as const;
 const POOL_METHODS = ['connect', 'query', 'newClient'] as const;
@@ -46,45 +45,21 @@ const CLIENT_CONNECT_CALL = callOptions({
   },
 });
 
-/**
- * Gives the caller the library's own promise type. The closed path already chains on pg's
- * promise; rejections and fallbacks come back as native promises, which only differ when
- * the app passed its own `Promise` to the Client or Pool.
- */
-function libraryPromise(LibraryPromise: unknown, promise: Promise<unknown>): unknown {
-  if (LibraryPromise === Promise || typeof LibraryPromise !== 'function' || promise instanceof LibraryPromise) return promise;
-  const resolve = (LibraryPromise as { resolve?: unknown }).resolve;
-  return typeof resolve === 'function' ? (resolve as (value: unknown) => unknown).call(LibraryPromise, promise) : promise;
-}
-
-/**
- * pg-pool hands connect errors to the callback as `(err, undefined, noop)`; do the same for a
- * rejection, so an app that calls `release()` on its error path does not crash.
- */
-function withReleaseOnRejection(callback: AnyFunction): AnyFunction {
-  return function (this: unknown, ...args: unknown[]): unknown {
-    if (args.length === 1 && args[0] instanceof BreakerOpenError) return callback.call(this, args[0], undefined, noop);
-    return callback.apply(this, args);
-  };
-}
-
 /** One instrumentation's patch of pg / pg-pool: the guard, the originals' wrappers, the one-shot markers. */
-class PgPatch implements PgQueryPatch {
-  private readonly guardsQuery: boolean;
-  private readonly guardsConnect: boolean;
-  /** Set while pg-pool's `query()` runs: its `this.connect()` is part of that call. */
-  private poolQueryPool: object | null = null;
-  /** Set while pg-pool's query checkout callback runs: its `client.query()` is part of that call. */
-  private poolQueryClient: unknown = null;
-  /** >0 while pg-pool creates a client: that client's `connect()` is the pool checkout's. */
-  private poolClientConnects = 0;
+class PgPatch implements PgQueryPatch, PgPoolPatch {
+  readonly guardsQuery: boolean;
+  readonly guardsConnect: boolean;
+  // The one-shot markers the client and pool patches share (documented on PgPoolPatch).
+  poolQueryPool: object | null = null;
+  poolQueryClient: unknown = null;
+  poolClientConnects = 0;
   private connectionParameters: ConnectionParametersClass | null = null;
   /**
    * Clients pg-pool connected and has not handed out yet. Handing out any other client (an
    * idle one) does no I/O, so that checkout is no evidence about the database either way.
    */
-  private readonly freshClients = new WeakSet<object>();
-  private readonly poolConnectCall: CallOptions;
+  readonly freshClients = new WeakSet<object>();
+  readonly poolConnectCall: CallOptions;
 
   constructor(readonly guard: ModuleGuard) {
     this.guardsQuery = guard.guards('query');
@@ -153,15 +128,15 @@ class PgPatch implements PgQueryPatch {
   }
 
   private patchClient(proto: object): void {
-    if (this.guardsConnect) wrap(proto, 'connect', (original: AnyFunction) => this.clientConnect(original));
-    if (this.guardsQuery) wrap(proto, 'query', (original: AnyFunction) => this.clientQuery(original));
+    if (this.guardsConnect) wrap(proto, 'connect', getClientConnectPatch(this));
+    if (this.guardsQuery) wrap(proto, 'query', getClientQueryPatch(this));
   }
 
   private patchPool(proto: object): void {
     // connect is needed for query too: it is where pool.query's inner checkout is recognised.
-    if (this.guardsConnect || this.guardsQuery) wrap(proto, 'connect', (original: AnyFunction) => this.poolConnect(original));
-    if (this.guardsQuery) wrap(proto, 'query', (original: AnyFunction) => this.poolQuery(original));
-    if (this.guardsConnect) wrap(proto, 'newClient', (original: AnyFunction) => this.poolNewClient(original));
+    if (this.guardsConnect || this.guardsQuery) wrap(proto, 'connect', getPoolConnectPatch(this));
+    if (this.guardsQuery) wrap(proto, 'query', getPoolQueryPatch(this));
+    if (this.guardsConnect) wrap(proto, 'newClient', getPoolNewClientPatch(this));
   }
 
   // ------------------------------------------------------------ breaker lookup
@@ -170,15 +145,15 @@ class PgPatch implements PgQueryPatch {
     return this.guard.perTarget ? this.guard.entry(clientTarget(client)) : this.guard.entry();
   }
 
-  private poolEntry(pool: PgPool): ManagedBreaker {
+  poolEntry(pool: PgPool): ManagedBreaker {
     return this.guard.perTarget ? this.guard.entry(poolTarget(pool, this.connectionParameters)) : this.guard.entry();
   }
+}
 
-  // -------------------------------------------------------------- pg.Client
+// -------------------------------------------------------------- pg.Client
 
-  private clientConnect(original: AnyFunction): AnyFunction {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const patch = this;
+function getClientConnectPatch(patch: PgPatch): (original: AnyFunction) => AnyFunction {
+  return function patchClientConnect(original) {
     return function connect(this: PgClient, callback?: unknown): unknown {
       // A client pg-pool creates for itself (its checkout is the call that counts), or a
       // non-function callback pg will choke on as usual.
@@ -192,11 +167,11 @@ class PgPatch implements PgQueryPatch {
       if (callback) return entry.breaker.invokeCallback(original, this, [callback], 0, op, CLIENT_CONNECT_CALL);
       return libraryPromise(this._Promise, entry.breaker.invoke(original, this, NO_ARGS, op, CLIENT_CONNECT_CALL));
     } as AnyFunction;
-  }
+  };
+}
 
-  private clientQuery(original: AnyFunction): AnyFunction {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const patch = this;
+function getClientQueryPatch(patch: PgPatch): (original: AnyFunction) => AnyFunction {
+  return function patchClientQuery(original) {
     // BEGIN goes through the breaker as this function, so the transaction is marked only once admitted.
     const opening = function (this: object, config: unknown, values: unknown, callback: unknown): unknown {
       transactions.opened(this);
@@ -241,81 +216,7 @@ class PgPatch implements PgQueryPatch {
       const userCallback = typeof config === 'object' ? restoringConfigCallback(config as object, cb as AnyFunction) : cb;
       return breaker.invokeCallback(fn, this, cbIndex === 1 ? [config, userCallback] : [config, values, userCallback], cbIndex, op);
     } as AnyFunction;
-  }
-
-  // ---------------------------------------------------------------- pg-pool
-
-  private poolNewClient(original: AnyFunction): AnyFunction {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const patch = this;
-    return function newClient(this: PgPool, ...args: unknown[]): unknown {
-      patch.poolClientConnects++;
-      try {
-        return original.apply(this, args);
-      } finally {
-        patch.poolClientConnects--;
-      }
-    } as AnyFunction;
-  }
-
-  private poolConnect(original: AnyFunction): AnyFunction {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const patch = this;
-    return function connect(this: PgPool, callback?: unknown): unknown {
-      if (patch.poolQueryPool === this) {
-        // The checkout inside pool.query(): not a call of its own. pg-pool calls client.query()
-        // synchronously inside this callback; mark that client for that one call.
-        patch.poolQueryPool = null;
-        if (typeof callback !== 'function') return original.call(this, callback);
-        const inner = callback as AnyFunction;
-        return original.call(this, function (this: unknown, ...args: unknown[]): unknown {
-          // Its connect, if it made one, was pool.query's round trip, not a later checkout's.
-          const client = args[1];
-          if (typeof client === 'object' && client !== null) patch.freshClients.delete(client);
-          const previous = patch.poolQueryClient;
-          patch.poolQueryClient = args[1] ?? null;
-          try {
-            return inner.apply(this, args);
-          } finally {
-            patch.poolQueryClient = previous;
-          }
-        });
-      }
-      if (!patch.guardsConnect || (callback && typeof callback !== 'function')) return original.call(this, callback);
-      const entry = patch.poolEntry(this);
-      const breaker = entry.breaker;
-      const op = patch.guard.op(entry, 'connect');
-      if (callback) {
-        const cb = breaker.state === 'closed' ? callback : withReleaseOnRejection(callback as AnyFunction);
-        return breaker.invokeCallback(original, this, [cb], 0, op, patch.poolConnectCall);
-      }
-      return libraryPromise(this.Promise, breaker.invoke(original, this, NO_ARGS, op, patch.poolConnectCall));
-    } as AnyFunction;
-  }
-
-  private poolQuery(original: AnyFunction): AnyFunction {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const patch = this;
-    return function query(this: PgPool, text: unknown, values: unknown, callback: unknown): unknown {
-      // pg-pool reports a function as the query itself; nothing is checked out.
-      if (typeof text === 'function') return original.call(this, text, values, callback);
-      const previous = patch.poolQueryPool;
-      patch.poolQueryPool = this;
-      try {
-        const cbIndex = typeof values === 'function' ? 1 : callback ? 2 : -1;
-        // A non-function callback fails inside pg-pool as usual; the marker still keeps its
-        // inner checkout and query from being counted as calls of their own.
-        if (cbIndex === 2 && typeof callback !== 'function') return original.call(this, text, values, callback);
-        const entry = patch.poolEntry(this);
-        const breaker = entry.breaker;
-        const op = patch.guard.op(entry, 'query');
-        if (cbIndex < 0) return libraryPromise(this.Promise, breaker.invoke(original, this, [text, values], op));
-        return breaker.invokeCallback(original, this, cbIndex === 1 ? [text, values] : [text, values, callback], cbIndex, op);
-      } finally {
-        patch.poolQueryPool = previous;
-      }
-    } as AnyFunction;
-  }
+  };
 }
 
 /** pg's exports, or the CommonJS exports behind an ES-module namespace. */
