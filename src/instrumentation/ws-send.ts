@@ -35,28 +35,13 @@ export class WsSend {
     this.targets.set(websocket, origin);
   }
 
-  sendWrapper(original: AnyFunction): AnyFunction {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    return function send(this: unknown): unknown {
-      // The arguments object itself (no copy on the hot path); copied only to swap a callback.
-      // eslint-disable-next-line prefer-rest-params
-      const args = arguments as unknown as unknown[];
-      const websocket = this as WsSocket;
-      // A socket that is not open does no I/O: ws throws (connecting) or reports
-      // "not open" itself (closing, closed), and that stays its business.
-      if (!self.enabled || websocket.readyState !== WS_READY_STATE_OPEN) return original.apply(this, args);
-      return websocket._isServer === true ? self.serverSend(original, websocket, args) : self.clientSend(original, websocket, args);
-    };
-  }
-
   /**
    * While the origin's breaker is open, a send is refused the way ws refuses a send it
    * cannot make: a callback gets the error asynchronously, without one it is thrown (what
    * ws does while connecting). A send that found more than `max_buffered_amount` bytes
    * queued counts as slow; with a callback, the time until ws reports the write is measured.
    */
-  private clientSend(original: AnyFunction, websocket: WsSocket, args: unknown[]): unknown {
+  clientSend(original: AnyFunction, websocket: WsSocket, args: unknown[]): unknown {
     const origin = this.clientOrigin(websocket);
     if (origin === null) return original.apply(websocket, args);
     const entry = this.moduleGuard.entry(origin);
@@ -72,18 +57,16 @@ export class WsSend {
       process.nextTick(args[cbIndex] as (e: Error) => void, err);
       return undefined;
     }
-    const slow = websocket.bufferedAmount > this.limit;
-    if (cbIndex < 0) return this.sendNow(original, websocket, args, { breaker, permit: token, start, op, slow });
+    const admitted: AdmittedSend = { breaker, permit: token, start, op, slow: websocket.bufferedAmount > this.limit };
+    if (cbIndex < 0) return this.sendNow(original, websocket, args, admitted);
 
     const callback = args[cbIndex] as AnyFunction;
     let settled = false;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
     const patched = Array.prototype.slice.call(args) as unknown[];
     patched[cbIndex] = function (this: unknown, err?: unknown): unknown {
       if (!settled) {
         settled = true;
-        if (err === null || err === undefined) self.finishSend(breaker, token, start, op, slow);
+        if (err === null || err === undefined) finishSend(admitted);
         else breaker.releaseError(token, err, start, op);
       }
       // eslint-disable-next-line prefer-rest-params
@@ -106,7 +89,7 @@ export class WsSend {
    * wrong. It records, so a slow consumer shows in the metrics and, with
    * `slow_call_duration`/`slow_call_rate`, in the server breaker's state.
    */
-  private serverSend(original: AnyFunction, websocket: WsSocket, args: unknown[]): unknown {
+  serverSend(original: AnyFunction, websocket: WsSocket, args: unknown[]): unknown {
     let target = this.targets.get(websocket);
     if (target === undefined) {
       target = serverTarget(websocket._socket?.localPort);
@@ -130,15 +113,8 @@ export class WsSend {
       send.breaker.releaseError(send.permit, err, send.start, send.op);
       throw err;
     }
-    this.finishSend(send.breaker, send.permit, send.start, send.op, send.slow);
+    finishSend(send);
     return result;
-  }
-
-  private finishSend(breaker: CircuitBreaker, token: Permit, start: number, op: OperationIndex, slow: boolean): void {
-    const end = breaker.now();
-    // Backdate the start rather than move the end: the end is when a transition is stamped.
-    const from = slow ? end - backpressuredDuration(end - start, breaker.options.slowCallMs) : start;
-    breaker.release(token, SUCCESS, from, end, op);
   }
 
   private clientOrigin(websocket: WsSocket): string | null {
@@ -148,4 +124,28 @@ export class WsSend {
     if (origin !== null) this.targets.set(websocket, origin);
     return origin;
   }
+}
+
+/** The patch of `WebSocket.prototype.send`: client sends through their origin's breaker, server sends recorded. */
+export function getSendPatch(sends: WsSend): (original: AnyFunction) => AnyFunction {
+  return function patchSend(original) {
+    return function send(this: unknown): unknown {
+      // The arguments object itself (no copy on the hot path); copied only to swap a callback.
+      // eslint-disable-next-line prefer-rest-params
+      const args = arguments as unknown as unknown[];
+      const websocket = this as WsSocket;
+      // A socket that is not open does no I/O: ws throws (connecting) or reports
+      // "not open" itself (closing, closed), and that stays its business.
+      if (!sends.enabled || websocket.readyState !== WS_READY_STATE_OPEN) return original.apply(this, args);
+      return websocket._isServer === true ? sends.serverSend(original, websocket, args) : sends.clientSend(original, websocket, args);
+    };
+  };
+}
+
+/** Reports an admitted send that ws took without throwing; a slow one is backdated by its wait. */
+function finishSend(send: AdmittedSend): void {
+  const end = send.breaker.now();
+  // Backdate the start rather than move the end: the end is when a transition is stamped.
+  const from = send.slow ? end - backpressuredDuration(end - send.start, send.breaker.options.slowCallMs) : send.start;
+  send.breaker.release(send.permit, SUCCESS, from, end, send.op);
 }

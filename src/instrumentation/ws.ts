@@ -18,7 +18,7 @@ import type { Patcher } from './patcher';
 import { unwrap, wrap } from './wrap';
 import { unwrapInherited, wrapInherited } from './ws-inherited';
 import type { ConnectAttempt, Delivering, Emitter, WsSocket } from './ws-internal-types';
-import { WsSend } from './ws-send';
+import { getSendPatch, WsSend } from './ws-send';
 import {
   handshakeOrigin, isWsHandshakeOptions, type WsHandshakeOptions,
 } from './ws-targets';
@@ -61,7 +61,7 @@ function unexpectedResponse(status: unknown): Error {
 
 /** Per-instrumentation state: the module guard, in-flight connects, and the sends. */
 class WsPatch {
-  private enabled = false;
+  enabled = false;
   private linkByFinishRequest = false;
   private watchRequests = false;
   private readonly connectOn: boolean;
@@ -73,7 +73,8 @@ class WsPatch {
   private readonly attempts = new WeakMap<object, ConnectAttempt>();
   /** ClientRequest → the connect it carries, until linked to its WebSocket. */
   private readonly byRequest = new WeakMap<object, ConnectAttempt>();
-  private delivering: Delivering | null = null;
+  /** The request event being delivered while a request is watched (see watchRequest). */
+  delivering: Delivering | null = null;
 
   constructor(private readonly moduleGuard: ModuleGuard) {
     this.connectOn = moduleGuard.guards('connect');
@@ -91,9 +92,9 @@ class WsPatch {
     const finishes = hasFinishRequest(version);
     if (finishes !== false) this.linkByFinishRequest = true;
     if (finishes !== true) this.watchRequests = true;
-    if (this.sendOn) wrap<AnyFunction>(proto, 'send', (original) => this.send.sendWrapper(original));
+    if (this.sendOn) wrap<AnyFunction>(proto, 'send', getSendPatch(this.send));
     if (this.connectOn) {
-      wrapInherited<AnyFunction>(proto, 'emit', (parent) => this.emitWrapper(parent as Emitter));
+      wrapInherited<AnyFunction>(proto, 'emit', getEmitPatch(this));
       this.hookHttp();
     }
     this.protos.add(proto);
@@ -126,7 +127,7 @@ class WsPatch {
     for (const [mod, secure] of [[http, false], [https, true]] as const) {
       for (const name of ['request', 'get']) {
         wrap<AnyFunction>(mod, name, (original) => {
-          const wrapper = this.requestWrapper(original, secure);
+          const wrapper = getRequestPatch(this, secure)(original);
           let map = this.httpWrappers.get(mod);
           if (!map) this.httpWrappers.set(mod, (map = new Map()));
           map.set(name, wrapper as AnyFunction);
@@ -136,17 +137,7 @@ class WsPatch {
     }
   }
 
-  private requestWrapper(original: AnyFunction, secure: boolean): AnyFunction {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    return function request(this: unknown, ...args: unknown[]): unknown {
-      // ws passes exactly one argument, its own fresh options object.
-      if (!self.enabled || args.length !== 1 || !isWsHandshakeOptions(args[0])) return original.apply(this, args);
-      return self.handshake(original, this, args[0], secure);
-    };
-  }
-
-  private handshake(original: AnyFunction, thisArg: unknown, opts: WsHandshakeOptions, secure: boolean): unknown {
+  handshake(original: AnyFunction, thisArg: unknown, opts: WsHandshakeOptions, secure: boolean): unknown {
     // A handshake started while a watched request delivers its response is ws following a
     // redirect (an app's own reconnect from 'unexpected-response' finds that attempt settled).
     if (this.delivering !== null && this.delivering.event === 'response') this.settle(this.delivering.attempt, SUCCESS);
@@ -171,7 +162,7 @@ class WsPatch {
     }
 
     const attempt: ConnectAttempt = { entry, token, start, op, origin, req: null, settled: false, reqShim: null, reqOwnEmit: undefined };
-    if (this.linkByFinishRequest) this.takeOverFinishRequest(opts, attempt);
+    if (this.linkByFinishRequest) takeOverFinishRequest(this, opts, attempt);
     let req: unknown;
     try {
       req = original.call(thisArg, opts);
@@ -182,58 +173,9 @@ class WsPatch {
     if (typeof req === 'object' && req !== null) {
       attempt.req = req;
       this.byRequest.set(req, attempt);
-      if (this.watchRequests) this.watchRequest(req, attempt);
+      if (this.watchRequests) watchRequest(this, req, attempt);
     }
     return req;
-  }
-
-  /**
-   * ws >= 8.13 ends the request through `opts.finishRequest(req, websocket)` when set: the
-   * one place it hands out the WebSocket during construction, so the attempt is linked to
-   * it before any event. The app's own finishRequest, if any, runs exactly as before; a
-   * non-function one is left alone so ws reports it as it would.
-   */
-  private takeOverFinishRequest(opts: WsHandshakeOptions, attempt: ConnectAttempt): void {
-    const own = opts.finishRequest;
-    if (own && typeof own !== 'function') return;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    opts.finishRequest = function finishRequest(this: unknown, req: { end(): unknown }, websocket: object): unknown {
-      self.link(websocket, attempt);
-      // eslint-disable-next-line prefer-rest-params
-      if (typeof own === 'function') return (own as AnyFunction).apply(this, arguments as unknown as unknown[]);
-      // What ws does without a finishRequest.
-      req.end();
-      return undefined;
-    };
-  }
-
-  /**
-   * Before ws 8.13 nothing hands us the WebSocket during construction. Every later event but
-   * one finds it through `websocket._req` ('upgrade' is the last before 'open'); the
-   * exception is a request 'error' (refused, reset, DNS), on which ws clears `_req` before
-   * emitting. So the request's own emit is wrapped until the link is made, to name the error
-   * being delivered, and the response: a redirect ws follows starts the next hop from it.
-   */
-  private watchRequest(req: object, attempt: ConnectAttempt): void {
-    const inheritedEmit = (req as Emitter).emit;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    const shim = function emit(this: unknown, event: unknown, arg: unknown): unknown {
-      // eslint-disable-next-line prefer-rest-params
-      const args = arguments as unknown as [string | symbol, ...unknown[]];
-      if (event !== 'error' && event !== 'response') return inheritedEmit.apply(this, args);
-      const outer = self.delivering;
-      self.delivering = { attempt, event, arg };
-      try {
-        return inheritedEmit.apply(this, args);
-      } finally {
-        self.delivering = outer;
-      }
-    };
-    attempt.reqOwnEmit = Object.getOwnPropertyDescriptor(req, 'emit');
-    attempt.reqShim = shim;
-    Object.defineProperty(req, 'emit', { value: shim, writable: true, enumerable: false, configurable: true });
   }
 
   private unwatchRequest(attempt: ConnectAttempt): void {
@@ -246,7 +188,7 @@ class WsPatch {
     else delete (req as { emit?: unknown }).emit;
   }
 
-  private link(websocket: object, attempt: ConnectAttempt): void {
+  link(websocket: object, attempt: ConnectAttempt): void {
     const previous = this.attempts.get(websocket);
     // A hop that answered with a redirect ws followed: the peer is up.
     if (previous !== undefined && previous !== attempt) this.settle(previous, SUCCESS);
@@ -255,26 +197,8 @@ class WsPatch {
     this.unwatchRequest(attempt);
   }
 
-  private emitWrapper(parent: Emitter): AnyFunction {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    return function emit(this: unknown, event: unknown): boolean {
-      if (
-        self.enabled && (this as WsSocket)._isServer === false &&
-        (event === 'open' || event === 'error' || event === 'unexpected-response' || event === 'close' ||
-          event === 'redirect' || event === 'upgrade')
-      ) {
-        // eslint-disable-next-line prefer-rest-params
-        self.observe(this as WsSocket, event, arguments);
-      }
-      // Whatever emit returns or throws (no 'error' listener) reaches ws unchanged.
-      // eslint-disable-next-line prefer-rest-params
-      return parent.emit.apply(this, arguments as unknown as [string | symbol, ...unknown[]]);
-    };
-  }
-
   /** Settles the connect an event ends. Runs before the app's listeners, so a reconnect from 'close' sees the new state. */
-  private observe(websocket: WsSocket, event: string, args: IArguments): void {
+  observe(websocket: WsSocket, event: string, args: IArguments): void {
     try {
       let attempt = this.attempts.get(websocket);
       if (event === 'redirect') {
@@ -329,6 +253,84 @@ class WsPatch {
 
   // --------------------------------------------------------------------- send
 
+}
+
+/** The patch of `http.request`/`https.request` (`get` in ws 7): where a ws connect is admitted or refused. */
+function getRequestPatch(patch: WsPatch, secure: boolean): (original: AnyFunction) => AnyFunction {
+  return function patchRequest(original) {
+    return function request(this: unknown, ...args: unknown[]): unknown {
+      // ws passes exactly one argument, its own fresh options object.
+      if (!patch.enabled || args.length !== 1 || !isWsHandshakeOptions(args[0])) return original.apply(this, args);
+      return patch.handshake(original, this, args[0], secure);
+    };
+  };
+}
+
+/**
+ * The patch of the emit a WebSocket inherits: reads a connect's outcome from its events,
+ * before any listener. `parent.emit` is looked up per call, so a later patch of it still applies.
+ */
+function getEmitPatch(patch: WsPatch): (parent: object) => AnyFunction {
+  return function patchEmit(parent) {
+    return function emit(this: unknown, event: unknown): boolean {
+      if (
+        patch.enabled && (this as WsSocket)._isServer === false &&
+        (event === 'open' || event === 'error' || event === 'unexpected-response' || event === 'close' ||
+          event === 'redirect' || event === 'upgrade')
+      ) {
+        // eslint-disable-next-line prefer-rest-params
+        patch.observe(this as WsSocket, event, arguments);
+      }
+      // Whatever emit returns or throws (no 'error' listener) reaches ws unchanged.
+      // eslint-disable-next-line prefer-rest-params
+      return (parent as Emitter).emit.apply(this, arguments as unknown as [string | symbol, ...unknown[]]);
+    };
+  };
+}
+
+/**
+ * ws >= 8.13 ends the request through `opts.finishRequest(req, websocket)` when set: the
+ * one place it hands out the WebSocket during construction, so the attempt is linked to
+ * it before any event. The app's own finishRequest, if any, runs exactly as before; a
+ * non-function one is left alone so ws reports it as it would.
+ */
+function takeOverFinishRequest(patch: WsPatch, opts: WsHandshakeOptions, attempt: ConnectAttempt): void {
+  const own = opts.finishRequest;
+  if (own && typeof own !== 'function') return;
+  opts.finishRequest = function finishRequest(this: unknown, req: { end(): unknown }, websocket: object): unknown {
+    patch.link(websocket, attempt);
+    // eslint-disable-next-line prefer-rest-params
+    if (typeof own === 'function') return (own as AnyFunction).apply(this, arguments as unknown as unknown[]);
+    // What ws does without a finishRequest.
+    req.end();
+    return undefined;
+  };
+}
+
+/**
+ * Before ws 8.13 nothing hands us the WebSocket during construction. Every later event but
+ * one finds it through `websocket._req` ('upgrade' is the last before 'open'); the
+ * exception is a request 'error' (refused, reset, DNS), on which ws clears `_req` before
+ * emitting. So the request's own emit is wrapped until the link is made, to name the error
+ * being delivered, and the response: a redirect ws follows starts the next hop from it.
+ */
+function watchRequest(patch: WsPatch, req: object, attempt: ConnectAttempt): void {
+  const inheritedEmit = (req as Emitter).emit;
+  const shim = function emit(this: unknown, event: unknown, arg: unknown): unknown {
+    // eslint-disable-next-line prefer-rest-params
+    const args = arguments as unknown as [string | symbol, ...unknown[]];
+    if (event !== 'error' && event !== 'response') return inheritedEmit.apply(this, args);
+    const outer = patch.delivering;
+    patch.delivering = { attempt, event, arg };
+    try {
+      return inheritedEmit.apply(this, args);
+    } finally {
+      patch.delivering = outer;
+    }
+  };
+  attempt.reqOwnEmit = Object.getOwnPropertyDescriptor(req, 'emit');
+  attempt.reqShim = shim;
+  Object.defineProperty(req, 'emit', { value: shim, writable: true, enumerable: false, configurable: true });
 }
 
 /** Guards `ws` (>= 7, < 9): client connects and sends per URL origin, server sends per server port. */
