@@ -63,7 +63,7 @@ let libraryDepth = 0;
 
 /** `original`, with `libraryDepth` raised for its synchronous part. Built once per wrap, not per call. */
 function nested(original: AnyFunction): AnyFunction {
-  return function (this: unknown, ...args: unknown[]): unknown {
+  return function nestedCall(this: unknown, ...args: unknown[]): unknown {
     libraryDepth++;
     try {
       return original.apply(this, args);
@@ -73,51 +73,75 @@ function nested(original: AnyFunction): AnyFunction {
   };
 }
 
-function patchConnectionClass(gate: NatsGate, Connection: { prototype: object }): void {
-  const guard = gate.guard;
-  if (guard.guards('connect')) {
-    wrap<AnyFunction>(Connection, 'connect', (original) => function connect(this: unknown, ...args: unknown[]): unknown {
+type Patch = (original: AnyFunction) => AnyFunction;
+
+function getConnectPatch(gate: NatsGate): Patch {
+  return function patchConnect(original) {
+    return function connect(this: unknown, ...args: unknown[]): unknown {
       if (isOwnConnect()) return original.apply(this, args);
       return gate.connect(original, this, args);
-    });
-  }
-  const proto = Connection.prototype;
-  if (guard.guards('publish')) {
-    wrap<AnyFunction>(proto, 'publish', (original) => function publish(this: unknown, ...args: unknown[]): unknown {
+    };
+  };
+}
+
+function getPublishPatch(gate: NatsGate): Patch {
+  return function patchPublish(original) {
+    return function publish(this: unknown, ...args: unknown[]): unknown {
       if (bypass(this)) return original.apply(this, args);
       return gate.publish(original, this as NatsConnectionLike, args, 'publish');
-    });
-  }
-  if (guard.guards('subscribe')) {
-    wrap<AnyFunction>(proto, 'subscribe', (original) => function subscribe(this: unknown, ...args: unknown[]): unknown {
+    };
+  };
+}
+
+function getSubscribePatch(gate: NatsGate): Patch {
+  return function patchSubscribe(original) {
+    return function subscribe(this: unknown, ...args: unknown[]): unknown {
       if (bypass(this)) return original.apply(this, args);
       return gate.subscribe(original, this as NatsConnectionLike, args, 'subscribe');
-    });
-  }
-  // Wrapped even when `request` is not guarded: their inner publish is still not a publish of its own.
-  const requestGuarded = guard.guards('request');
-  for (const name of ['request', 'requestMany'] as const) {
-    wrap<AnyFunction>(proto, name, (original) => {
-      const inner = nested(original);
-      return function request(this: unknown, ...args: unknown[]): unknown {
-        if (!requestGuarded || bypass(this)) return inner.apply(this, args);
-        return gate.callAsync(inner, this as NatsConnectionLike, args, 'request');
-      };
-    });
-  }
-  wrap<AnyFunction>(proto, 'respondMessage', (original) => nested(original));
-  for (const name of ['close', 'drain'] as const) {
-    wrap<AnyFunction>(proto, name, (original) => function closing(this: unknown, ...args: unknown[]): unknown {
+    };
+  };
+}
+
+/** `request`/`requestMany`; patched even when not guarded: their inner publish is still not a publish of its own. */
+function getRequestPatch(gate: NatsGate, guarded: boolean): Patch {
+  return function patchRequest(original) {
+    const inner = nested(original);
+    return function request(this: unknown, ...args: unknown[]): unknown {
+      if (!guarded || bypass(this)) return inner.apply(this, args);
+      return gate.callAsync(inner, this as NatsConnectionLike, args, 'request');
+    };
+  };
+}
+
+function getClosingPatch(): Patch {
+  return function patchClosing(original) {
+    return function closing(this: unknown, ...args: unknown[]): unknown {
       if (typeof this === 'object' && this !== null) closedByApp.add(this);
       return original.apply(this, args);
-    });
-  }
-  if (guard.guards('flush')) {
-    wrap<AnyFunction>(proto, 'flush', (original) => function flush(this: unknown, ...args: unknown[]): unknown {
+    };
+  };
+}
+
+function getFlushPatch(gate: NatsGate): Patch {
+  return function patchFlush(original) {
+    return function flush(this: unknown, ...args: unknown[]): unknown {
       if (bypass(this)) return original.apply(this, args);
       return gate.callAsync(original, this as NatsConnectionLike, args, 'flush');
-    });
-  }
+    };
+  };
+}
+
+function patchConnectionClass(gate: NatsGate, Connection: { prototype: object }): void {
+  const guard = gate.guard;
+  if (guard.guards('connect')) wrap<AnyFunction>(Connection, 'connect', getConnectPatch(gate));
+  const proto = Connection.prototype;
+  if (guard.guards('publish')) wrap<AnyFunction>(proto, 'publish', getPublishPatch(gate));
+  if (guard.guards('subscribe')) wrap<AnyFunction>(proto, 'subscribe', getSubscribePatch(gate));
+  const requestGuarded = guard.guards('request');
+  for (const name of ['request', 'requestMany'] as const) wrap<AnyFunction>(proto, name, getRequestPatch(gate, requestGuarded));
+  wrap<AnyFunction>(proto, 'respondMessage', nested);
+  for (const name of ['close', 'drain'] as const) wrap<AnyFunction>(proto, name, getClosingPatch());
+  if (guard.guards('flush')) wrap<AnyFunction>(proto, 'flush', getFlushPatch(gate));
 }
 
 function unpatchConnectionClass(Connection: { prototype: object }): void {
@@ -132,22 +156,33 @@ function dialMethod(proto: object): '_doDial' | 'dial' | null {
   return typeof p.dial === 'function' ? 'dial' : null;
 }
 
+function getDispatchStatusPatch(gate: NatsGate): Patch {
+  return function patchDispatchStatus(original) {
+    return function dispatchStatus(this: unknown, ...args: unknown[]): unknown {
+      const result = original.apply(this, args);
+      if (!isOwnConnection((this as NatsProtocolLike).publisher)) gate.observeStatus(this as NatsProtocolLike, args[0] as NatsStatusLike | undefined);
+      return result;
+    };
+  };
+}
+
+function getDialPatch(gate: NatsGate): Patch {
+  return function patchDial(original) {
+    return function dialAttempt(this: unknown, ...args: unknown[]): unknown {
+      const attempt = original.apply(this, args);
+      const publisher = (this as NatsProtocolLike).publisher;
+      if (!(typeof publisher === 'object' && publisher !== null && (closedByApp.has(publisher) || isOwnConnection(publisher)))) {
+        gate.observeDial(this as NatsProtocolLike, args[0], attempt);
+      }
+      return attempt;
+    };
+  };
+}
+
 function patchProtocolClass(gate: NatsGate, Protocol: { prototype: object }): void {
-  wrap<AnyFunction>(Protocol.prototype, 'dispatchStatus', (original) => function dispatchStatus(this: unknown, ...args: unknown[]): unknown {
-    const result = original.apply(this, args);
-    if (!isOwnConnection((this as NatsProtocolLike).publisher)) gate.observeStatus(this as NatsProtocolLike, args[0] as NatsStatusLike | undefined);
-    return result;
-  });
+  wrap<AnyFunction>(Protocol.prototype, 'dispatchStatus', getDispatchStatusPatch(gate));
   const dial = dialMethod(Protocol.prototype);
-  if (dial === null) return;
-  wrap<AnyFunction>(Protocol.prototype, dial, (original) => function dialAttempt(this: unknown, ...args: unknown[]): unknown {
-    const attempt = original.apply(this, args);
-    const publisher = (this as NatsProtocolLike).publisher;
-    if (!(typeof publisher === 'object' && publisher !== null && (closedByApp.has(publisher) || isOwnConnection(publisher)))) {
-      gate.observeDial(this as NatsProtocolLike, args[0], attempt);
-    }
-    return attempt;
-  });
+  if (dial !== null) wrap<AnyFunction>(Protocol.prototype, dial, getDialPatch(gate));
 }
 
 function unpatchProtocolClass(Protocol: { prototype: object }): void {
