@@ -4,7 +4,6 @@ import type { BreakerboxConfig } from '../config';
 import { loadConfig } from '../config/on-demand';
 import { registry as processRegistry, type BreakerRegistry } from '../registry';
 import { VERSION } from '../version';
-import type { ModuleGuard } from './module-guard';
 
 export interface BreakerboxInstrumentationConfig extends InstrumentationConfig {
   /**
@@ -30,18 +29,10 @@ export interface BreakerboxInstrumentation extends InstrumentationBase<Breakerbo
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class BreakerboxInstrumentation {
-  // Set in init(), which InstrumentationBase calls from its constructor.
-  private declare guards: ModuleGuard[];
-
   constructor(config: BreakerboxInstrumentationConfig = {}) {
     // Construct as InstrumentationBase with this class (or the app's subclass) as new.target:
     // the instance gets our prototype, and the base constructor calls our init().
     return Reflect.construct(linkBase(), ['breakerbox', VERSION, config], new.target) as BreakerboxInstrumentation;
-  }
-
-  /** The guards in force, one per guarded module (for tests and the demo's status line). */
-  get moduleGuards(): readonly ModuleGuard[] {
-    return this.guards;
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
@@ -49,9 +40,7 @@ export class BreakerboxInstrumentation {
     const reg = registry ?? processRegistry;
     const config = breakerbox ?? reg.configuration ?? loadConfig();
     if (reg.configuration !== config) reg.configure(config);
-    const { guards, definitions } = loadedDefinitions!.moduleDefinitions(config, reg);
-    this.guards = guards;
-    return definitions;
+    return loadedDefinitions!.moduleDefinitions(config, reg);
   }
 }
 

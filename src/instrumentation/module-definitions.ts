@@ -6,21 +6,18 @@ import type { Patcher } from './patcher';
 import { PATCHERS } from './patchers';
 
 /**
- * One guard and its module definitions per configured module. The patchers load
+ * The module definitions of one guard per configured module. The patchers load
  * @opentelemetry/instrumentation, so this file is only required once an instrumentation
  * is being built.
  */
-export function moduleDefinitions(config: BreakerboxConfig, registry: BreakerRegistry): { guards: ModuleGuard[]; definitions: InstrumentationNodeModuleDefinition[] } {
-  const guards: ModuleGuard[] = [];
+export function moduleDefinitions(config: BreakerboxConfig, registry: BreakerRegistry): InstrumentationNodeModuleDefinition[] {
   const definitions: InstrumentationNodeModuleDefinition[] = [];
-  if (!config.enabled) return { guards, definitions };
+  if (!config.enabled) return definitions;
   for (const patcher of PATCHERS as readonly Patcher[]) {
     // A disabled breaker is patched too: it passes calls straight through until an operator enables it.
     const breaker = config.breakers.find((b) => b.module === patcher.module);
     if (!breaker) continue;
-    const guard = new ModuleGuard(patcher.module, breaker, registry);
-    guards.push(guard);
-    definitions.push(...patcher.definitions(guard));
+    definitions.push(...patcher.definitions(new ModuleGuard(patcher.module, breaker, registry)));
   }
-  return { guards, definitions };
+  return definitions;
 }

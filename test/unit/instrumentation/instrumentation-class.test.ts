@@ -8,6 +8,7 @@ import { InstrumentationBase } from '@opentelemetry/instrumentation';
 import { parseConfig } from '../../../src/config';
 import { BreakerboxInstrumentation } from '../../../src/instrumentation/instrumentation';
 import { BreakerRegistry } from '../../../src/registry';
+import { guardedModules } from '../../helpers/guarded-modules';
 
 const CONFIG = parseConfig('circuit_breakers:\n  database:\n    failure_threshold: 3\n', 'test.yaml');
 
@@ -18,7 +19,7 @@ describe('BreakerboxInstrumentation as an OpenTelemetry instrumentation', () => 
     expect(inst).to.be.instanceOf(BreakerboxInstrumentation);
     expect(inst.instrumentationName).to.equal('breakerbox');
     expect(inst.getConfig().enabled).to.equal(false);
-    expect(inst.moduleGuards.map((g) => g.module)).to.include('pg');
+    expect(guardedModules(inst)).to.include('pg');
     expect(inst.getModuleDefinitions().map((d) => d.name)).to.include.members(['pg', 'pg-pool']);
   });
 
