@@ -151,11 +151,6 @@ export class TransactionTracker {
     this.open.delete(client);
   }
 
-  /** What the issued statements say, without asking the client. */
-  tracked(client: object): boolean {
-    return this.open.has(client);
-  }
-
   /**
    * Whether `client` is inside a transaction. Only asked when a breaker is not closed, so it
    * may look harder: when the client has nothing in flight, the server's own transaction

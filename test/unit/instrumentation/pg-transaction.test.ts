@@ -71,9 +71,9 @@ describe('pg patcher: transaction tracking per client', () => {
     const a = {};
     const b = {};
     t.opened(a);
-    expect(t.tracked(a)).to.equal(true);
-    expect(t.tracked(b)).to.equal(false);
+    // Neither object has a server status to ask: inTransaction is what the keywords said.
     expect(t.inTransaction(a)).to.equal(true);
+    expect(t.inTransaction(b)).to.equal(false);
     t.closed(a);
     expect(t.inTransaction(a)).to.equal(false);
   });
@@ -83,7 +83,10 @@ describe('pg patcher: transaction tracking per client', () => {
     const idle = { status: 'I', getTransactionStatus() { return this.status; }, readyForQuery: true, _activeQuery: null, _queryQueue: [] as unknown[] };
     t.opened(idle);
     expect(t.inTransaction(idle)).to.equal(false);
-    expect(t.tracked(idle)).to.equal(false);
+    // The correction is remembered: once busy (keywords trusted again) it is still out of a transaction.
+    idle.readyForQuery = false;
+    expect(t.inTransaction(idle)).to.equal(false);
+    idle.readyForQuery = true;
     idle.status = 'E';
     expect(t.inTransaction(idle)).to.equal(true);
     idle.status = 'T';
