@@ -143,6 +143,11 @@ export class BreakerMachine {
    * whatever the policy: counted calls while closed plus half-open trials, so it stays up
    * through an outage and does not move when the breaker opens. Rejections are not counted.
    */
+  get measuredFailureRate(): number {
+    return this.measuredRate(this.clock());
+  }
+
+  /** @deprecated The measured rate; read `measuredFailureRate` (`failureRate` is also the option that sets the threshold). */
   get failureRate(): number {
     return this.measuredRate(this.clock());
   }

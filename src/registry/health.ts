@@ -91,7 +91,7 @@ function ownHealth(entry: ManagedBreaker): BreakerHealth {
     parent: entry.parent,
     target: entry.target,
     consecutiveFailures: b.consecutiveFailures,
-    failureRate: b.failureRate,
+    failureRate: b.measuredFailureRate,
     retryAfterMs,
     refusing: b.state === 'forced_open' || (b.state === 'open' && retryAfterMs !== null && retryAfterMs > 0),
     advisory: isAdvisory(entry),

@@ -353,7 +353,7 @@ describe('CircuitBreaker: rate policies', () => {
     clock.advance(11_000);
     for (let i = 0; i < 3; i++) await b.execute(async () => 1);
     await failTimes(b, 1);
-    expect(b.failureRate).to.equal(0.25);
+    expect(b.measuredFailureRate).to.equal(0.25);
     expect(b.state).to.equal('closed');
   });
 

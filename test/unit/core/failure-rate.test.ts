@@ -12,25 +12,25 @@ describe('CircuitBreaker: the measured failure rate', () => {
     const clock = new FakeClock();
     const b = new CircuitBreaker({ name: 't', failureThreshold: 5, now: clock.now });
     await calls(b, 6, 2);
-    expect(b.failureRate).to.equal(0.25);
+    expect(b.measuredFailureRate).to.equal(0.25);
     clock.advance(61_000);
-    expect(b.failureRate, 'after the window has passed').to.equal(0);
+    expect(b.measuredFailureRate, 'after the window has passed').to.equal(0);
   });
 
   it('does not change when a consecutive breaker opens', async () => {
     const clock = new FakeClock();
     const b = new CircuitBreaker({ name: 't', failureThreshold: 3, resetTimeoutMs: 30_000, now: clock.now });
     await calls(b, 7, 2);
-    const before = b.failureRate;
+    const before = b.measuredFailureRate;
     let atOpen = -1;
     b.on('stateChange', (e) => (atOpen = e.failureRate));
     await calls(b, 0, 1);
     expect(b.state).to.equal('open');
     expect(before).to.equal(2 / 9);
-    expect(b.failureRate).to.equal(3 / 10);
+    expect(b.measuredFailureRate).to.equal(3 / 10);
     expect(atOpen, 'the transition reports the same rate').to.equal(3 / 10);
     await calls(b, 0, 5);
-    expect(b.failureRate, 'rejected calls are not failures of the dependency').to.equal(3 / 10);
+    expect(b.measuredFailureRate, 'rejected calls are not failures of the dependency').to.equal(3 / 10);
   });
 
   it('stays high through a long outage: failed trials count, the calls before it age out', async () => {
@@ -43,7 +43,7 @@ describe('CircuitBreaker: the measured failure rate', () => {
       await calls(b, 0, 1);
       expect(b.state, `trial ${i + 1} failed`).to.equal('open');
     }
-    expect(b.failureRate).to.equal(1);
+    expect(b.measuredFailureRate).to.equal(1);
   });
 
   it('starts again from 0 once the breaker closes after a successful trial', async () => {
@@ -53,14 +53,22 @@ describe('CircuitBreaker: the measured failure rate', () => {
     clock.advance(1000);
     await calls(b, 1, 0);
     expect(b.state).to.equal('closed');
-    expect(b.failureRate).to.equal(0);
+    expect(b.measuredFailureRate).to.equal(0);
   });
 
   it('is measured over windowSize calls when one is given', async () => {
     const b = new CircuitBreaker({ name: 't', failureThreshold: 0, failureRate: 0.9, windowSize: 4 });
     await calls(b, 2, 1);
-    expect(b.failureRate).to.equal(1 / 3);
+    expect(b.measuredFailureRate).to.equal(1 / 3);
     await calls(b, 4, 0);
-    expect(b.failureRate, 'the failure fell out of the last 4 calls').to.equal(0);
+    expect(b.measuredFailureRate, 'the failure fell out of the last 4 calls').to.equal(0);
+  });
+
+  it('is named apart from the failureRate option: the option is the threshold, the getter the measurement', async () => {
+    const b = new CircuitBreaker({ name: 't', failureThreshold: 0, failureRate: 0.9, windowSize: 4 });
+    await calls(b, 3, 1);
+    expect(b.options.failureRate, 'the threshold in force').to.equal(0.9);
+    expect(b.measuredFailureRate, 'what the window holds').to.equal(1 / 4);
+    expect(b.failureRate, 'the deprecated getter still reads the measurement').to.equal(1 / 4);
   });
 });
