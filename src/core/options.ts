@@ -40,10 +40,10 @@ function fail(name: string, key: string, value: unknown, expected: string): neve
  */
 export const MAX_WINDOW_SIZE = 100_000;
 
-function wholeNumber(name: string, key: string, value: unknown, min: number, fallback: number, max?: number): number {
+function wholeNumber(name: string, key: string, value: unknown, min: number, fallback: number, max?: number, orOff = ''): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
-    fail(name, key, value, max === undefined ? `a whole number >= ${min}` : `a whole number from ${min} to ${max}`);
+    fail(name, key, value, (max === undefined ? `a whole number >= ${min}` : `a whole number from ${min} to ${max}`) + orOff);
   }
   return value;
 }
@@ -54,9 +54,23 @@ function millis(name: string, key: string, value: unknown, fallback: number): nu
   return value;
 }
 
+/**
+ * What turns something off is 0, given or resolved, as `failureThreshold: 0` always was: so a
+ * breaker's resolved `options` are valid options again (a per-target child is built from its
+ * parent's), and leaving an option out means the same as 0.
+ */
+const OFF = ', or 0 for off';
+
+/** A duration that may be off: 0 (or absent) turns it off. */
+function optionalMillis(name: string, key: string, value: unknown): number {
+  if (value === undefined || value === 0) return 0;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(name, key, value, `a duration in milliseconds > 0${OFF}`);
+  return value;
+}
+
 function rate(name: string, key: string, value: unknown): number {
-  if (value === undefined) return 0;
-  if (typeof value !== 'number' || !(value > 0 && value <= 1)) fail(name, key, value, 'a rate in (0, 1]');
+  if (value === undefined || value === 0) return 0;
+  if (typeof value !== 'number' || !(value > 0 && value <= 1)) fail(name, key, value, `a rate in (0, 1]${OFF}`);
   return value;
 }
 
@@ -83,8 +97,8 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
   const resetTimeoutMs = millis(name, 'resetTimeoutMs', options.resetTimeoutMs, 60_000);
   const maxResetTimeoutMs = millis(name, 'maxResetTimeoutMs', options.maxResetTimeoutMs, resetTimeoutMs);
   if (maxResetTimeoutMs < resetTimeoutMs) fail(name, 'maxResetTimeoutMs', maxResetTimeoutMs, `a value >= resetTimeoutMs (${resetTimeoutMs})`);
-  const callTimeoutMs = millis(name, 'callTimeoutMs', options.callTimeoutMs, 0);
-  const slowCallMs = millis(name, 'slowCallMs', options.slowCallMs, 0);
+  const callTimeoutMs = optionalMillis(name, 'callTimeoutMs', options.callTimeoutMs);
+  const slowCallMs = optionalMillis(name, 'slowCallMs', options.slowCallMs);
   let slowCallRate = rate(name, 'slowCallRate', options.slowCallRate);
   if (slowCallRate > 0 && slowCallMs === 0) fail(name, 'slowCallRate', slowCallRate, 'slowCallMs to be set as well');
   if (slowCallMs > 0 && slowCallRate === 0) slowCallRate = 1;
@@ -104,7 +118,7 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
     trialTimeoutMs: millis(name, 'trialTimeoutMs', options.trialTimeoutMs, callTimeoutMs || resetTimeoutMs),
     failureRate,
     windowMs: millis(name, 'windowMs', options.windowMs, 60_000),
-    windowSize: wholeNumber(name, 'windowSize', options.windowSize, 1, 0, MAX_WINDOW_SIZE),
+    windowSize: options.windowSize === 0 ? 0 : wholeNumber(name, 'windowSize', options.windowSize, 1, 0, MAX_WINDOW_SIZE, OFF),
     minimumCalls: wholeNumber(name, 'minimumCalls', options.minimumCalls, 1, 10),
     slowCallMs,
     slowCallRate,

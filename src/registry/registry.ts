@@ -262,15 +262,7 @@ function definedOnly(options: Omit<CircuitBreakerOptions, 'name'> | undefined): 
   return out as Partial<CircuitBreakerOptions>;
 }
 
-/**
- * A parent's resolved options as options for a child. Resolved options spell "off" as 0
- * (no call timeout, no rate policy...), which the constructor refuses as a value: leave
- * those out so the child gets the same "off" default.
- */
+/** A parent's resolved options as options for a child ("off" is 0 in both). */
 function childOptions(o: Readonly<ResolvedOptions>): Partial<CircuitBreakerOptions> {
-  const out: Record<string, unknown> = { ...o };
-  for (const key of ['callTimeoutMs', 'slowCallMs', 'slowCallRate', 'failureRate', 'windowSize'] as const) {
-    if (o[key] === 0) delete out[key];
-  }
-  return out as Partial<CircuitBreakerOptions>;
+  return { ...o };
 }

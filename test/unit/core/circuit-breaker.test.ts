@@ -420,6 +420,19 @@ describe('CircuitBreaker: options', () => {
       expect(() => new CircuitBreaker(opts as never)).to.throw(message);
     });
   }
+
+  it('spells "off" as 0 on the way in as on the way out: resolved options build the same breaker', () => {
+    const b = new CircuitBreaker({ name: 'x' });
+    expect(b.options).to.include({ callTimeoutMs: 0, slowCallMs: 0, slowCallRate: 0, failureRate: 0, windowSize: 0 });
+    expect(new CircuitBreaker({ ...b.options }).options).to.deep.equal(b.options);
+    const rated = new CircuitBreaker({ name: 'y', failureThreshold: 0, failureRate: 0.5, windowSize: 20, slowCallMs: 300, callTimeoutMs: 1000 });
+    expect(new CircuitBreaker({ ...rated.options }).options).to.deep.equal(rated.options);
+  });
+
+  it('turns a policy off with 0 as with leaving it out', () => {
+    const off = new CircuitBreaker({ name: 'x', callTimeoutMs: 0, slowCallMs: 0, slowCallRate: 0, failureRate: 0, windowSize: 0 });
+    expect(off.options).to.deep.equal(new CircuitBreaker({ name: 'x' }).options);
+  });
 });
 
 describe('BreakerOpenError', () => {
