@@ -10,7 +10,6 @@ export type {
   StateChangeEvent,
   CallEvent,
   BreakerEvents,
-  FailurePolicy,
 } from './core';
 export {
   BreakerRegistry, registry, type ManagedBreaker, type BreakerHealth, type BreakerStatsSnapshot, type RegistryGetOptions, type OperationFallbacks,

@@ -3,5 +3,4 @@ export { BreakerOpenError, BreakerTimeoutError, BreakerOptionsError } from './er
 export type { StateChangeEvent, CallEvent, BreakerEvents, BreakerEventName } from './events';
 export { OUTCOMES, type CallRecorder } from './recorder';
 export type { BreakerState, BreakerMode, Outcome, TransitionReason, CircuitBreakerOptions, BreakerSnapshot, ErrorVerdict } from './types';
-export type { FailurePolicy } from './policy';
 export type { ResultHooks } from './result-hooks';

@@ -1,6 +1,9 @@
 import type { TransitionReason } from './types';
 
 /**
+ * Internal: what the breaker's own policies (consecutive failures, rates) have in common. Not
+ * exported from the package: no option takes a policy, so a user could not plug one in.
+ *
  * A failure-detection policy sees every counted call of a closed breaker and says when it
  * should open. Policies keep fixed-size state: O(1) per call, memory independent of traffic.
  */
