@@ -36,16 +36,16 @@ describe('nats patcher: a private nats-server goes down and comes back', functio
     requireNatsServer(this);
   });
 
-  beforeEach(async () => {
+  async function startServer(): Promise<void> {
     srv = await startPrivateNats();
-  });
+  }
 
-  afterEach(async () => {
+  async function cleanUp(): Promise<void> {
     h?.instrumentation.disable();
     await Promise.allSettled(connections.splice(0).map((nc) => nc.close()));
     await Promise.allSettled(peers.splice(0).map((p) => p.close()));
     await srv?.cleanup();
-  });
+  }
 
   function instrument(extra = ''): NatsHarness {
     h = instrumentNats(`
@@ -81,179 +81,199 @@ ${extra}`);
     await reconnected;
   }
 
-  it('opens on the outage, refuses every call without I/O, then half-opens and closes after the restart', async () => {
-    instrument();
-    const nc = await client();
+  // One outage on one server, told in steps that share the connection and what it received.
+  describe('opens on the outage, refuses every call without I/O, then half-opens and closes after the restart', () => {
+    let nc: NatsConnection;
     const received: string[] = [];
-    nc.subscribe('orders.>', { callback: (_err, msg) => received.push(msg.string()) });
-    nc.publish('orders.before', 'before');
-    await nc.flush();
-    expect(received).to.deep.equal(['before']);
 
-    await outage(nc);
-    expect(h.counts('connection').failure).to.be.at.least(2);
+    before(startServer);
+    after(cleanUp);
 
-    // publish refuses synchronously: nothing reaches the client's buffer.
-    const outbound = (nc as unknown as { protocol: { outbound: { size(): number } } }).protocol.outbound;
-    const buffered = outbound.size();
-    expectRefusal(thrownBy(() => nc.publish('orders.during', 'lost?')));
-    expect(outbound.size()).to.equal(buffered);
-    expectRefusal(await rejectionOf(nc.request('orders.q', 'x', { timeout: 500 })));
-    expectRefusal(await rejectionOf(nc.flush()));
-    // connect refuses without opening a socket: a listener on the port sees nothing.
-    const peer = await startSilentServer();
-    peers.push(peer);
-    expectRefusal(await rejectionOf(h.nats.connect({ servers: `127.0.0.1:${peer.port}`, reconnect: false })));
-    expectRefusal(await rejectionOf(h.nats.connect({ servers: srv.url, reconnect: false })));
-    expect(peer.accepted).to.equal(0);
-    expect(h.counts('publish').rejected).to.equal(1);
-    expect(h.counts('connect').rejected).to.equal(2);
-
-    await recovery(nc);
-    // The reconnect half-opens the breaker and its probe's PONG closes it: calls flow again.
-    await eventually('the breaker to close', () => h.entry().breaker.state === 'closed');
-    nc.publish('orders.after', 'after');
-    expect(h.entry().breaker.state).to.equal('closed');
-    expect(h.transitions()).to.deep.equal(['closed', 'open', 'half_open', 'closed']);
-    await nc.flush();
-    await eventually('the message after recovery', () => received.includes('after'));
-    expect(received).to.not.include('lost?');
-    expect(h.entry().stats.recoveryCount).to.equal(1);
-  });
-
-  it('a publish made while the client reconnects goes to the client as without us, until the outage outlasts reconnect_failures', async () => {
-    instrument();
-    const nc = await h.nats.connect({ servers: srv.url, reconnectTimeWait: 2_000, maxReconnectAttempts: -1 });
-    connections.push(nc);
-    const disconnected = nextStatus(nc, 'disconnect');
-    await srv.kill();
-    await disconnected;
-    // One failed attempt, the next is 2 s away: the client is riding it out.
-    await eventually('the first failed reconnect attempt', () => h.counts('connection').failure === 1);
-    expect(nc.publish('events.x', 'buffered by the client')).to.equal(undefined);
-    expect(h.entry().breaker.state).to.equal('closed');
-    expect(h.counts('publish')).to.deep.include({ success: 1, failure: 0 });
-    await eventually('the second failed attempt to open the breaker', () => h.entry().breaker.state === 'open', 10_000);
-    expectRefusal(thrownBy(() => nc.publish('events.x', 'refused')));
-  });
-
-  it('publish falls back to broadcasting to the local WebSocket clients while the breaker is open', async () => {
-    instrument();
-    const ws: WsServerPeer = await startWsServer({ echo: false });
-    peers.push(ws);
-    const sockets = await Promise.all([0, 1].map(() => new Promise<WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(ws.url);
-      socket.once('open', () => resolve(socket));
-      socket.once('error', reject);
-    })));
-    const inbox = sockets.map((socket) => {
-      const got: string[] = [];
-      socket.on('message', (data) => got.push(String(data)));
-      return got;
-    });
-    await eventually('both clients on the server', () => ws.clients.size === 2);
-
-    const nc = await client();
-    await outage(nc);
-    // The seed's fallback: the message goes straight to this node's WebSocket clients.
-    h.registry.get('nats').fallback((subject: string, data: string | Uint8Array) => {
-      const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
-      for (const c of ws.wss.clients) c.send(JSON.stringify({ subject, text }));
-      return 'broadcast';
-    });
-
-    expect(nc.publish('chat.room1', 'hello while NATS is down')).to.equal('broadcast');
-    await eventually('both clients to receive the broadcast', () => inbox.every((got) => got.length === 1));
-    for (const got of inbox) expect(JSON.parse(got[0])).to.deep.equal({ subject: 'chat.room1', text: 'hello while NATS is down' });
-    expect(h.entry().stats.fallbackSuccesses).to.equal(1);
-    expect(h.counts('publish').rejected).to.equal(1);
-    for (const s of sockets) s.close();
-    h.registry.get('nats').fallback(null);
-    await recovery(nc);
-  });
-
-  it('a fallback for publish only: refused publishes go to it, a refused flush or request still rejects with ECIRCUITOPEN', async () => {
-    instrument();
-    const nc = await client();
-    const sent: unknown[][] = [];
-    // The per-operation form, applied to the breaker the instrumentation already created.
-    const breaker = h.registry.get('nats', {
-      fallback: {
-        publish: (subject: string, payload: string, ...rest: unknown[]) => {
-          sent.push([subject, payload, (rest.pop() as { code?: string }).code]);
-          return 'local';
-        },
-      },
-    });
-    expect(breaker).to.equal(h.entry().breaker);
-    try {
-      nc.publish('chat.before', 'connected');
+    it('step 1: delivers a publish to a subscriber while the server is up', async () => {
+      instrument();
+      nc = await client();
+      nc.subscribe('orders.>', { callback: (_err, msg) => received.push(msg.string()) });
+      nc.publish('orders.before', 'before');
       await nc.flush();
-      expect(sent).to.deep.equal([]);
+      expect(received).to.deep.equal(['before']);
+    });
+
+    it('step 2: opens once the killed server\'s reconnect attempts fail reconnect_failures times', async () => {
       await outage(nc);
-      expect(nc.publish('chat.room', 'hello')).to.equal('local');
-      expect(sent).to.deep.equal([['chat.room', 'hello', 'ECIRCUITOPEN']]);
+      expect(h.counts('connection').failure).to.be.at.least(2);
+    });
+
+    it('step 3: while open, refuses publish (nothing reaches the client\'s buffer), request and flush', async () => {
+      const outbound = (nc as unknown as { protocol: { outbound: { size(): number } } }).protocol.outbound;
+      const buffered = outbound.size();
+      expectRefusal(thrownBy(() => nc.publish('orders.during', 'lost?')));
+      expect(outbound.size()).to.equal(buffered);
+      expectRefusal(await rejectionOf(nc.request('orders.q', 'x', { timeout: 500 })));
       expectRefusal(await rejectionOf(nc.flush()));
-      expectRefusal(await rejectionOf(nc.request('svc.x', 'x', { timeout: 500 })));
+      expect(h.counts('publish').rejected).to.equal(1);
+    });
+
+    it('step 4: while open, refuses connect without opening a socket (a listener on the port sees nothing)', async () => {
+      const peer = await startSilentServer();
+      peers.push(peer);
+      expectRefusal(await rejectionOf(h.nats.connect({ servers: `127.0.0.1:${peer.port}`, reconnect: false })));
+      expectRefusal(await rejectionOf(h.nats.connect({ servers: srv.url, reconnect: false })));
+      expect(peer.accepted).to.equal(0);
+      expect(h.counts('publish').rejected).to.equal(1);
+      expect(h.counts('connect').rejected).to.equal(2);
+    });
+
+    it('step 5: after the restart, the reconnect half-opens it and its probe closes it: calls flow again', async () => {
+      await recovery(nc);
+      await eventually('the breaker to close', () => h.entry().breaker.state === 'closed');
+      nc.publish('orders.after', 'after');
+      expect(h.entry().breaker.state).to.equal('closed');
+      expect(h.transitions()).to.deep.equal(['closed', 'open', 'half_open', 'closed']);
+      await nc.flush();
+      await eventually('the message after recovery', () => received.includes('after'));
+      expect(received).to.not.include('lost?');
+      expect(h.entry().stats.recoveryCount).to.equal(1);
+    });
+  });
+
+  describe('each on a server of its own', () => {
+    beforeEach(startServer);
+    afterEach(cleanUp);
+
+    it('a publish made while the client reconnects goes to the client as without us, until the outage outlasts reconnect_failures', async () => {
+      instrument();
+      const nc = await h.nats.connect({ servers: srv.url, reconnectTimeWait: 2_000, maxReconnectAttempts: -1 });
+      connections.push(nc);
+      const disconnected = nextStatus(nc, 'disconnect');
+      await srv.kill();
+      await disconnected;
+      // One failed attempt, the next is 2 s away: the client is riding it out.
+      await eventually('the first failed reconnect attempt', () => h.counts('connection').failure === 1);
+      expect(nc.publish('events.x', 'buffered by the client')).to.equal(undefined);
+      expect(h.entry().breaker.state).to.equal('closed');
+      expect(h.counts('publish')).to.deep.include({ success: 1, failure: 0 });
+      await eventually('the second failed attempt to open the breaker', () => h.entry().breaker.state === 'open', 10_000);
+      expectRefusal(thrownBy(() => nc.publish('events.x', 'refused')));
+    });
+
+    it('publish falls back to broadcasting to the local WebSocket clients while the breaker is open', async () => {
+      instrument();
+      const ws: WsServerPeer = await startWsServer({ echo: false });
+      peers.push(ws);
+      const sockets = await Promise.all([0, 1].map(() => new Promise<WebSocket>((resolve, reject) => {
+        const socket = new WebSocket(ws.url);
+        socket.once('open', () => resolve(socket));
+        socket.once('error', reject);
+      })));
+      const inbox = sockets.map((socket) => {
+        const got: string[] = [];
+        socket.on('message', (data) => got.push(String(data)));
+        return got;
+      });
+      await eventually('both clients on the server', () => ws.clients.size === 2);
+
+      const nc = await client();
+      await outage(nc);
+      // The seed's fallback: the message goes straight to this node's WebSocket clients.
+      h.registry.get('nats').fallback((subject: string, data: string | Uint8Array) => {
+        const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
+        for (const c of ws.wss.clients) c.send(JSON.stringify({ subject, text }));
+        return 'broadcast';
+      });
+
+      expect(nc.publish('chat.room1', 'hello while NATS is down')).to.equal('broadcast');
+      await eventually('both clients to receive the broadcast', () => inbox.every((got) => got.length === 1));
+      for (const got of inbox) expect(JSON.parse(got[0])).to.deep.equal({ subject: 'chat.room1', text: 'hello while NATS is down' });
       expect(h.entry().stats.fallbackSuccesses).to.equal(1);
       expect(h.counts('publish').rejected).to.equal(1);
-    } finally {
-      h.registry.get('nats', { fallback: {} });
-    }
-    await recovery(nc);
-  });
-
-  it('recovers with half_open_max_calls: 1 when the only traffic is requests answered by a responder in the same process', async () => {
-    instrument('    half_open_max_calls: 1\n');
-    const nc = await client();
-    let answered = 0;
-    nc.subscribe('svc.echo', {
-      callback: (_err, msg) => {
-        answered++;
-        msg.respond(msg.data);
-      },
+      for (const s of sockets) s.close();
+      h.registry.get('nats').fallback(null);
+      await recovery(nc);
     });
-    expect((await nc.request('svc.echo', 'one', { timeout: 1000 })).string()).to.equal('one');
-    const publishes = h.counts('publish');
 
-    await outage(nc);
-    await recovery(nc);
-    const reply = await eventually('a reply after the restart', async () => {
+    it('a fallback for publish only: refused publishes go to it, a refused flush or request still rejects with ECIRCUITOPEN', async () => {
+      instrument();
+      const nc = await client();
+      const sent: unknown[][] = [];
+      // The per-operation form, applied to the breaker the instrumentation already created.
+      const breaker = h.registry.get('nats', {
+        fallback: {
+          publish: (subject: string, payload: string, ...rest: unknown[]) => {
+            sent.push([subject, payload, (rest.pop() as { code?: string }).code]);
+            return 'local';
+          },
+        },
+      });
+      expect(breaker).to.equal(h.entry().breaker);
       try {
-        return (await nc.request('svc.echo', 'two', { timeout: 1000 })).string();
-      } catch (err) {
-        // Refused while the probe runs; a TIMEOUT here would mean the trial was starved.
-        expect((err as { code?: string }).code).to.equal('ECIRCUITOPEN');
-        return undefined;
+        nc.publish('chat.before', 'connected');
+        await nc.flush();
+        expect(sent).to.deep.equal([]);
+        await outage(nc);
+        expect(nc.publish('chat.room', 'hello')).to.equal('local');
+        expect(sent).to.deep.equal([['chat.room', 'hello', 'ECIRCUITOPEN']]);
+        expectRefusal(await rejectionOf(nc.flush()));
+        expectRefusal(await rejectionOf(nc.request('svc.x', 'x', { timeout: 500 })));
+        expect(h.entry().stats.fallbackSuccesses).to.equal(1);
+        expect(h.counts('publish').rejected).to.equal(1);
+      } finally {
+        h.registry.get('nats', { fallback: {} });
       }
+      await recovery(nc);
     });
-    expect(reply).to.equal('two');
-    expect(h.transitions()).to.deep.equal(['closed', 'open', 'half_open', 'closed']);
-    for (let i = 0; i < 5; i++) expect((await nc.request('svc.echo', `n${i}`, { timeout: 1000 })).string()).to.equal(`n${i}`);
-    // Responses are never guarded calls, and a request's own publish is not a publish.
-    expect(h.counts('publish')).to.deep.equal(publishes);
-    expect(answered).to.equal(7);
-  });
 
-  it('refused connects pass CONNECTION_REFUSED through, open the breaker, then refuse without a socket', async () => {
-    instrument();
-    const port = await freePort();
-    for (let i = 0; i < 2; i++) {
-      const err = await rejectionOf(h.nats.connect({ servers: `127.0.0.1:${port}`, reconnect: false }));
-      expect(err.code).to.equal('CONNECTION_REFUSED');
-    }
-    expect(h.entry().breaker.state).to.equal('open');
-    expect(h.counts('connect').failure).to.equal(2);
-    const peer = await startSilentServer();
-    peers.push(peer);
-    expectRefusal(await rejectionOf(h.nats.connect({ servers: `127.0.0.1:${peer.port}` })));
-    await sleep(50);
-    expect(peer.accepted).to.equal(0);
-    // After the timeout the connect is its own trial.
-    await sleep(1_100);
-    const nc = await client();
-    expect(h.entry().breaker.state).to.equal('closed');
-    await nc.flush();
+    it('recovers with half_open_max_calls: 1 when the only traffic is requests answered by a responder in the same process', async () => {
+      instrument('    half_open_max_calls: 1\n');
+      const nc = await client();
+      let answered = 0;
+      nc.subscribe('svc.echo', {
+        callback: (_err, msg) => {
+          answered++;
+          msg.respond(msg.data);
+        },
+      });
+      expect((await nc.request('svc.echo', 'one', { timeout: 1000 })).string()).to.equal('one');
+      const publishes = h.counts('publish');
+
+      await outage(nc);
+      await recovery(nc);
+      const reply = await eventually('a reply after the restart', async () => {
+        try {
+          return (await nc.request('svc.echo', 'two', { timeout: 1000 })).string();
+        } catch (err) {
+          // Refused while the probe runs; a TIMEOUT here would mean the trial was starved.
+          expect((err as { code?: string }).code).to.equal('ECIRCUITOPEN');
+          return undefined;
+        }
+      });
+      expect(reply).to.equal('two');
+      expect(h.transitions()).to.deep.equal(['closed', 'open', 'half_open', 'closed']);
+      for (let i = 0; i < 5; i++) expect((await nc.request('svc.echo', `n${i}`, { timeout: 1000 })).string()).to.equal(`n${i}`);
+      // Responses are never guarded calls, and a request's own publish is not a publish.
+      expect(h.counts('publish')).to.deep.equal(publishes);
+      expect(answered).to.equal(7);
+    });
+
+    it('refused connects pass CONNECTION_REFUSED through, open the breaker, then refuse without a socket', async () => {
+      instrument();
+      const port = await freePort();
+      for (let i = 0; i < 2; i++) {
+        const err = await rejectionOf(h.nats.connect({ servers: `127.0.0.1:${port}`, reconnect: false }));
+        expect(err.code).to.equal('CONNECTION_REFUSED');
+      }
+      expect(h.entry().breaker.state).to.equal('open');
+      expect(h.counts('connect').failure).to.equal(2);
+      const peer = await startSilentServer();
+      peers.push(peer);
+      expectRefusal(await rejectionOf(h.nats.connect({ servers: `127.0.0.1:${peer.port}` })));
+      await sleep(50);
+      expect(peer.accepted).to.equal(0);
+      // After the timeout the connect is its own trial.
+      await sleep(1_100);
+      const nc = await client();
+      expect(h.entry().breaker.state).to.equal('closed');
+      await nc.flush();
+    });
   });
 });
 

@@ -47,15 +47,29 @@ circuit_breakers:
     return made.client({ ...server.clientConfig(), host: proxy.host, port: proxy.port, connectionTimeoutMillis: 5000 });
   }
 
-  it('opens after failure_threshold failures, refuses without I/O, half-opens after the timeout and closes after a good trial', async () => {
-    const unhandled = watchUnhandled();
-    try {
-      const breaker = h.entry().breaker;
-      const pool = made.pool({ ...server.clientConfig(), host: proxy.host, port: proxy.port, max: 2, connectionTimeoutMillis: 5000 });
-      expect((await pool.query('SELECT 1 AS ok')).rows).to.deep.equal([{ ok: 1 }]);
-      const idle = newClient();
-      await idle.connect();
+  // One outage, told in steps that share the pool, the idle client and what the proxy saw.
+  describe('opens after failure_threshold failures, refuses without I/O, half-opens after the timeout and closes after a good trial', () => {
+    let unhandled: ReturnType<typeof watchUnhandled>;
+    let pool: Pool;
+    let idle: Client;
+    let accepted = 0;
 
+    before(() => {
+      unhandled = watchUnhandled();
+    });
+
+    after(() => {
+      unhandled?.stop();
+    });
+
+    it('step 1: serves a pool query and connects a client while the server is up', async () => {
+      pool = made.pool({ ...server.clientConfig(), host: proxy.host, port: proxy.port, max: 2, connectionTimeoutMillis: 5000 });
+      expect((await pool.query('SELECT 1 AS ok')).rows).to.deep.equal([{ ok: 1 }]);
+      idle = newClient();
+      await idle.connect();
+    });
+
+    it('step 2: opens after failure_threshold (3) real query failures once the server is stopped', async () => {
       await server.stop('immediate');
       const failures: string[] = [];
       for (let i = 0; i < 3; i++) {
@@ -63,11 +77,12 @@ circuit_breakers:
         expect(err.code).to.not.equal('ECIRCUITOPEN');
         failures.push(err.code ?? err.message);
       }
-      expect(breaker.state, `after ${failures.join(', ')}`).to.equal('open');
+      expect(h.entry().breaker.state, `after ${failures.join(', ')}`).to.equal('open');
       expect(opCounts(h.entry(), 'query').failure).to.equal(3);
+    });
 
-      // Open: refused at once, no new connection reaches the proxy, no pool client is created.
-      const accepted = proxy.accepted;
+    it('step 3: while open, refuses pool.query, pool.connect, a new client and an idle client at once, with no connection or pool client made', async () => {
+      accepted = proxy.accepted;
       const poolClients = pool.totalCount;
       const started = performance.now();
       const refusals = [
@@ -85,27 +100,31 @@ circuit_breakers:
       expect(proxy.accepted).to.equal(accepted);
       expect(pool.totalCount).to.equal(poolClients);
       expect(totals(h.entry()).rejected).to.equal(4);
+    });
 
-      // After the timeout one trial goes through; the server is still down, so it reopens.
+    it('step 4: after the reset timeout lets one trial reach the server; it is still down, so the breaker reopens', async () => {
       await sleep(600);
       const trial = await rejectionOf(pool.query('SELECT 1'));
       expect(trial.code).to.not.equal('ECIRCUITOPEN');
-      expect(breaker.state).to.equal('open');
+      expect(h.entry().breaker.state).to.equal('open');
       expect(proxy.accepted).to.be.greaterThan(accepted);
       expect((await rejectionOf(pool.query('SELECT 1'))).code).to.equal('ECIRCUITOPEN');
+    });
 
+    it('step 5: once the server is back and the timeout has passed, a good trial closes it and a new client works', async () => {
       await server.start();
       await sleep(600);
       expect((await pool.query('SELECT 2 AS ok')).rows).to.deep.equal([{ ok: 2 }]);
-      expect(breaker.state).to.equal('closed');
+      expect(h.entry().breaker.state).to.equal('closed');
       const fresh = newClient();
       await fresh.connect();
       expect((await fresh.query('SELECT 3 AS ok')).rows).to.deep.equal([{ ok: 3 }]);
+    });
+
+    it('step 6: left no unhandled rejection along the way', async () => {
       await flush();
       expect(unhandled.reasons).to.deep.equal([]);
-    } finally {
-      unhandled.stop();
-    }
+    });
   });
 });
 
