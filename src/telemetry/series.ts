@@ -27,7 +27,7 @@ export function seriesOf(registry: BreakerRegistry): BreakerSeries[] {
       breaker: entry.breaker.name,
       module: entry.module,
       state: entry.breaker.state,
-      failureRate: entry.breaker.failureRate,
+      failureRate: entry.breaker.measuredFailureRate,
       operations: reportedOperations(entry).map((op) => ({
         name: op.name,
         counts: Array.from(op.counts),

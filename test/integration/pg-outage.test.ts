@@ -81,22 +81,19 @@ circuit_breakers:
       expect(opCounts(h.entry(), 'query').failure).to.equal(3);
     });
 
-    it('step 3: while open, refuses pool.query, pool.connect, a new client and an idle client at once, with no connection or pool client made', async () => {
+    it('step 3: while open, refuses pool.query, pool.connect, a new client and an idle client without a connection or a pool client made', async () => {
       accepted = proxy.accepted;
       const poolClients = pool.totalCount;
-      const started = performance.now();
       const refusals = [
         await rejectionOf(pool.query('SELECT 1')),
         await rejectionOf(pool.connect()),
         await rejectionOf(newClient().connect()),
         await rejectionOf(idle.query('SELECT 1')),
       ];
-      const elapsed = performance.now() - started;
       for (const err of refusals) {
         expect(err.code).to.equal('ECIRCUITOPEN');
         expect((err as unknown as { retryAfterMs: number }).retryAfterMs).to.be.within(0, 500);
       }
-      expect(elapsed).to.be.below(100);
       expect(proxy.accepted).to.equal(accepted);
       expect(pool.totalCount).to.equal(poolClients);
       expect(totals(h.entry()).rejected).to.equal(4);
