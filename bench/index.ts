@@ -95,19 +95,25 @@ function memory(): [string, number][] {
   const opossums: CircuitBreakerOpossum[] = [];
   const rows: [string, number][] = [
     ['breakerbox, consecutive policy', heapPerObject(N, () => new CircuitBreaker({ name: 'm' }))],
-    ['breakerbox, consecutive + call stats', heapPerObject(N, () => {
-      const b = new CircuitBreaker({ name: 'm' });
-      b.recorder = new CallStats('execute');
-      return b;
-    })],
+    [
+      'breakerbox, consecutive + call stats',
+      heapPerObject(N, () => {
+        const b = new CircuitBreaker({ name: 'm' });
+        b.recorder = new CallStats('execute');
+        return b;
+      }),
+    ],
     ['breakerbox, 60 s time window', heapPerObject(N, () => new CircuitBreaker({ name: 'm', failureRate: 0.5, windowMs: 60_000 }))],
     ['breakerbox, 100-call count window', heapPerObject(N, () => new CircuitBreaker({ name: 'm', failureRate: 0.5, windowSize: 100 }))],
     ['cockatiel, consecutive', heapPerObject(N, cockatiel)],
-    ['opossum', heapPerObject(N, () => {
-      const o = opossum();
-      opossums.push(o);
-      return o;
-    })],
+    [
+      'opossum',
+      heapPerObject(N, () => {
+        const o = opossum();
+        opossums.push(o);
+        return o;
+      }),
+    ],
   ];
   for (const o of opossums) o.shutdown();
   return rows;
@@ -125,17 +131,28 @@ async function main(): Promise<void> {
   const closed = await closedState();
   const bare = closed.get('bare async call')!;
   const bb = closed.get('breakerbox execute')!;
-  table('Closed breaker, `async () => 1`', [...closed].map(([name, ns]) => [
-    name,
-    formatNs(ns),
-    name === 'bare async call' ? '' : `+${formatNs(ns - bare)} over bare, ${(ns / bare).toFixed(2)}x bare, ${(ns / bb).toFixed(2)}x breakerbox`,
-  ]));
+  table(
+    'Closed breaker, `async () => 1`',
+    [...closed].map(([name, ns]) => [
+      name,
+      formatNs(ns),
+      name === 'bare async call'
+        ? ''
+        : `+${formatNs(ns - bare)} over bare, ${(ns / bare).toFixed(2)}x bare, ${(ns / bb).toFixed(2)}x breakerbox`,
+    ]),
+  );
   const open = await openState();
   const bbOpen = open.get('breakerbox rejection')!;
-  table('Open breaker, rejection', [...open].map(([name, ns]) => [name, formatNs(ns), `${(ns / bbOpen).toFixed(2)}x breakerbox`]));
+  table(
+    'Open breaker, rejection',
+    [...open].map(([name, ns]) => [name, formatNs(ns), `${(ns / bbOpen).toFixed(2)}x breakerbox`]),
+  );
   const mem = memory();
   const bbMem = mem[0][1];
-  table('Heap per breaker (10,000 breakers)', mem.map(([name, bytes]) => [name, `${Math.round(bytes)} B`, `${(bytes / bbMem).toFixed(2)}x breakerbox`]));
+  table(
+    'Heap per breaker (10,000 breakers)',
+    mem.map(([name, bytes]) => [name, `${Math.round(bytes)} B`, `${(bytes / bbMem).toFixed(2)}x breakerbox`]),
+  );
   if (process.env.BENCH_STARTUP !== '0') startupSection();
   if (process.env.BENCH_PG !== '0') pgSection();
 }
@@ -146,11 +163,14 @@ function startupSection(): void {
     console.log(`\nStart-up: ${rows}`);
     return;
   }
-  table('Start-up over bare `node` (empty script): median of per-round differences, IQR in brackets', rows.map((r) => [
-    r.name,
-    `wall +${formatSpread(r.wallMs, 0, ' ms')}`,
-    `CPU +${formatSpread(r.cpuMs, 0, ' ms')}, peak RSS +${formatSpread(r.rssMiB, 1, ' MiB')}`,
-  ]));
+  table(
+    'Start-up over bare `node` (empty script): median of per-round differences, IQR in brackets',
+    rows.map((r) => [
+      r.name,
+      `wall +${formatSpread(r.wallMs, 0, ' ms')}`,
+      `CPU +${formatSpread(r.cpuMs, 0, ' ms')}, peak RSS +${formatSpread(r.rssMiB, 1, ' MiB')}`,
+    ]),
+  );
 }
 
 function pgSection(): void {
@@ -165,11 +185,18 @@ function pgSection(): void {
     console.log(`\npg SELECT 1 throughput: ${pg}`);
     return;
   }
-  table(`pg SELECT 1 throughput, real server, one client, sequential, taskset-pinned, ${pg.runs} rounds (ratios per round, IQR in brackets)`, [
-    ['bare pg', `${Math.round(pg.bare)} q/s`, `client CPU ${pg.cpuBare.toFixed(1)} µs/query`],
-    ['preload, pg not guarded (environment)', formatSpread(pg.envRatio, 3, 'x bare'), `client CPU ${pg.cpuEnv.toFixed(1)} µs/query`],
-    ['--require breakerbox/register', formatSpread(pg.ratio, 3, 'x bare'), `client CPU ${pg.cpuInstrumented.toFixed(1)} µs/query, +${formatSpread(pg.cpuDiff, 1, ' µs')} per round`],
-  ]);
+  table(
+    `pg SELECT 1 throughput, real server, one client, sequential, taskset-pinned, ${pg.runs} rounds (ratios per round, IQR in brackets)`,
+    [
+      ['bare pg', `${Math.round(pg.bare)} q/s`, `client CPU ${pg.cpuBare.toFixed(1)} µs/query`],
+      ['preload, pg not guarded (environment)', formatSpread(pg.envRatio, 3, 'x bare'), `client CPU ${pg.cpuEnv.toFixed(1)} µs/query`],
+      [
+        '--require breakerbox/register',
+        formatSpread(pg.ratio, 3, 'x bare'),
+        `client CPU ${pg.cpuInstrumented.toFixed(1)} µs/query, +${formatSpread(pg.cpuDiff, 1, ' µs')} per round`,
+      ],
+    ],
+  );
 }
 
 main().catch((err) => {

@@ -8,7 +8,10 @@ import type { Candidate } from './measure';
  * SDK skips most of the work). Printed beside breakerbox to show what reading plain
  * counters at collection time saves.
  */
-export function otelCandidates(one: () => Promise<number>, loop: (call: () => Promise<unknown>) => (n: number) => Promise<void>): Candidate[] {
+export function otelCandidates(
+  one: () => Promise<number>,
+  loop: (call: () => Promise<unknown>) => (n: number) => Promise<void>,
+): Candidate[] {
   const reader = new PrometheusExporter({ preventServerStart: true });
   const provider = new MeterProvider({ readers: [reader] });
   const meter = provider.getMeter('bench');

@@ -64,7 +64,10 @@ async function measureInProcess(pairs: number, perBlock: number): Promise<PgPatc
 
 /** Runs in a child process of its own, so pg is loaded after the instrumentation hooks it. */
 export function pgPatchCost(pairs = 60, perBlock = 2000): PgPatchCost {
-  const out = spawnSync(process.execPath, [__filename], { env: { ...process.env, BENCH_PAIRS: String(pairs), BENCH_BLOCK: String(perBlock) }, encoding: 'utf8' });
+  const out = spawnSync(process.execPath, [__filename], {
+    env: { ...process.env, BENCH_PAIRS: String(pairs), BENCH_BLOCK: String(perBlock) },
+    encoding: 'utf8',
+  });
   if (out.status !== 0) throw new Error(`pg patch cost run failed: ${out.stderr}`);
   return JSON.parse(out.stdout.trim().split('\n').pop() as string) as PgPatchCost;
 }

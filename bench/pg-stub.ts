@@ -22,7 +22,15 @@ function int32(n: number): Buffer {
 const READY = message('Z', Buffer.from('I'));
 const STARTUP_REPLY = Buffer.concat([message('R', int32(0)), message('K', Buffer.concat([int32(1), int32(2)])), READY]);
 // RowDescription (one int4 column "?column?"), DataRow ("1"), CommandComplete, ReadyForQuery.
-const COLUMN = Buffer.concat([Buffer.from('?column?\0'), int32(0), Buffer.from([0, 0]), int32(23), Buffer.from([0, 4]), int32(-1), Buffer.from([0, 0])]);
+const COLUMN = Buffer.concat([
+  Buffer.from('?column?\0'),
+  int32(0),
+  Buffer.from([0, 0]),
+  int32(23),
+  Buffer.from([0, 4]),
+  int32(-1),
+  Buffer.from([0, 0]),
+]);
 const QUERY_REPLY = Buffer.concat([
   message('T', Buffer.concat([Buffer.from([0, 1]), COLUMN])),
   message('D', Buffer.concat([Buffer.from([0, 1]), int32(1), Buffer.from('1')])),

@@ -44,7 +44,8 @@ export function pgThroughput(runs = 20, seconds = 1): PgThroughput | string {
   const client = join(root, 'dist-bench', 'bench', 'pg-client.js');
   const register = join(distDir(root), 'register.js');
   const dir = mkdtempSync(join(tmpdir(), 'breakerbox-bench-'));
-  const monitoring = (port: number): string => `  monitoring:\n    enabled: true\n    port: ${port}\n    host: 127.0.0.1\n    log_level: warn\n`;
+  const monitoring = (port: number): string =>
+    `  monitoring:\n    enabled: true\n    port: ${port}\n    host: 127.0.0.1\n    log_level: warn\n`;
   const configs: Record<Arm, string | null> = { bare: null, env: join(dir, 'env.yaml'), guarded: join(dir, 'guarded.yaml') };
   // The environment arm loads and starts everything, but leaves pg's query unpatched (a file
   // that does not name the database breaker would get the built-in one, which guards query).

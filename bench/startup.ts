@@ -36,7 +36,11 @@ interface Run {
 function runOnce(c: Case, dir: string): Run {
   const out = join(dir, 'time.txt');
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(TIME, ['-o', out, '-f', '%M %U %S', process.execPath, ...c.args], { env: { ...process.env, ...c.env }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(TIME, ['-o', out, '-f', '%M %U %S', process.execPath, ...c.args], {
+    env: { ...process.env, ...c.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${c.name} failed: ${r.stderr}`);
   const [kib, user, sys] = (readFileSync(out, 'utf8').trim().split('\n').pop() as string).split(' ').map(Number);
@@ -50,7 +54,10 @@ export function startup(rounds = 20): StartupRow[] | string {
   const empty = join(dir, 'empty.js');
   writeFileSync(empty, '');
   const lib = join(dir, 'library.js');
-  writeFileSync(lib, `const { CircuitBreaker } = require(${JSON.stringify(join(distDir(root), 'index.js'))});\nnew CircuitBreaker({ name: 'startup' });\n`);
+  writeFileSync(
+    lib,
+    `const { CircuitBreaker } = require(${JSON.stringify(join(distDir(root), 'index.js'))});\nnew CircuitBreaker({ name: 'startup' });\n`,
+  );
   const cockatiel = join(dir, 'cockatiel.js');
   writeFileSync(cockatiel, `require(${JSON.stringify(require.resolve('cockatiel'))});\n`);
   const config = join(dir, 'breakerbox.yaml');
@@ -62,7 +69,11 @@ export function startup(rounds = 20): StartupRow[] | string {
   const cases: Case[] = [
     { name: "require('breakerbox') + a CircuitBreaker", args: [lib] },
     { name: '--require breakerbox/register (Prometheus)', args: ['--require', register, empty], env },
-    { name: '--require breakerbox/register, OTEL_SDK_DISABLED=true', args: ['--require', register, empty], env: { ...env, OTEL_SDK_DISABLED: 'true' } },
+    {
+      name: '--require breakerbox/register, OTEL_SDK_DISABLED=true',
+      args: ['--require', register, empty],
+      env: { ...env, OTEL_SDK_DISABLED: 'true' },
+    },
     { name: "anchor: require('cockatiel')", args: [cockatiel] },
   ];
   const all = [bare, ...cases];

@@ -110,14 +110,24 @@ function lines(p: NodeProcess, since = 0, until = Infinity): Line[] {
   return out;
 }
 
-function startFleet(configFile: string, pgEnv: Record<string, string | undefined>, ownPgPort?: number): { p: NodeProcess; busy: boolean }[] {
+function startFleet(
+  configFile: string,
+  pgEnv: Record<string, string | undefined>,
+  ownPgPort?: number,
+): { p: NodeProcess; busy: boolean }[] {
   const procs: { p: NodeProcess; busy: boolean }[] = [];
   for (let i = 0; i < BUSY + IDLE; i++) {
     const busy = i < BUSY;
     // The first instance may reach Postgres through a proxy of its own (the broken-path run).
     const env = i === 0 && ownPgPort !== undefined ? { ...pgEnv, PGPORT: String(ownPgPort) } : pgEnv;
     const p = spawnNode(['--require', REGISTER, INSTANCE], {
-      env: { ...env, BREAKERBOX_CONFIG: configFile, CALL_EVERY_MS: String(busy ? BUSY_EVERY_MS : IDLE_EVERY_MS), NODE_OPTIONS: undefined, OTEL_TRACES_EXPORTER: undefined },
+      env: {
+        ...env,
+        BREAKERBOX_CONFIG: configFile,
+        CALL_EVERY_MS: String(busy ? BUSY_EVERY_MS : IDLE_EVERY_MS),
+        NODE_OPTIONS: undefined,
+        OTEL_TRACES_EXPORTER: undefined,
+      },
       timeoutMs: 300_000,
     });
     procs.push({ p, busy });
@@ -125,7 +135,14 @@ function startFleet(configFile: string, pgEnv: Record<string, string | undefined
   return procs;
 }
 
-async function run(proxy: TcpFaultProxy, nats: PrivateNats, pgEnv: Record<string, string | undefined>, fleet: boolean, dir: string, killNats = false): Promise<RunResult> {
+async function run(
+  proxy: TcpFaultProxy,
+  nats: PrivateNats,
+  pgEnv: Record<string, string | undefined>,
+  fleet: boolean,
+  dir: string,
+  killNats = false,
+): Promise<RunResult> {
   const configFile = path.join(dir, `breakerbox-${fleet ? 'fleet' : 'alone'}${killNats ? '-kill' : ''}.yaml`);
   fs.writeFileSync(configFile, configYaml(nats.url, fleet, `bench${Date.now()}`));
   const procs = startFleet(configFile, pgEnv);
@@ -155,9 +172,17 @@ async function run(proxy: TcpFaultProxy, nats: PrivateNats, pgEnv: Record<string
     await proxy.setMode('pass');
     await sleep(RECOVERY_MS);
 
-    const opens = (p: NodeProcess) => lines(p, outageAt, recoveredAt).filter((l) => l.ev === 'transition' && l.from === 'closed' && l.to === 'open');
+    const opens = (p: NodeProcess) =>
+      lines(p, outageAt, recoveredAt).filter((l) => l.ev === 'transition' && l.from === 'closed' && l.to === 'open');
     // Quorum: the second instance to open on its own evidence (without fleet mode: when all were open).
-    const ownOpens = procs.flatMap(({ p }) => opens(p).filter((l) => l.reason !== 'fleet').slice(0, 1).map((l) => l.t)).sort((a, b) => a - b);
+    const ownOpens = procs
+      .flatMap(({ p }) =>
+        opens(p)
+          .filter((l) => l.reason !== 'fleet')
+          .slice(0, 1)
+          .map((l) => l.t),
+      )
+      .sort((a, b) => a - b);
     const quorumAt = ownOpens[1] ?? outageAt;
     // Steady state: from when every instance had opened once (or 4 s in), to the end of the outage.
     const allOpenAt = Math.max(quorumAt, ...procs.map(({ p }) => opens(p)[0]?.t ?? outageAt + 4000));
@@ -166,14 +191,20 @@ async function run(proxy: TcpFaultProxy, nats: PrivateNats, pgEnv: Record<string
     const steadyAttempts = attempts - (fromMark.accepted - before);
     const steadyPeriods = (recoveredAt - fromMark.t) / RESET_PERIOD_MS;
 
-    const failed = (p: NodeProcess, until = recoveredAt, from = outageAt) => lines(p, from, until).filter((l) => l.ev === 'call' && !l.ok && l.code !== 'ECIRCUITOPEN').length;
+    const failed = (p: NodeProcess, until = recoveredAt, from = outageAt) =>
+      lines(p, from, until).filter((l) => l.ev === 'call' && !l.ok && l.code !== 'ECIRCUITOPEN').length;
     const closedAfter = (p: NodeProcess) => {
       const closed = lines(p, recoveredAt).find((l) => l.ev === 'transition' && l.to === 'closed');
       return closed ? closed.t - recoveredAt : NaN;
     };
     const idle = procs.filter((x) => !x.busy);
     const busy = procs.filter((x) => x.busy);
-    const callMs = (from: number, to: number) => procs.flatMap(({ p }) => lines(p, from, to).filter((l) => l.ev === 'call' && l.ms !== undefined).map((l) => l.ms!));
+    const callMs = (from: number, to: number) =>
+      procs.flatMap(({ p }) =>
+        lines(p, from, to)
+          .filter((l) => l.ev === 'call' && l.ms !== undefined)
+          .map((l) => l.ms!),
+      );
     const accepting = (p: NodeProcess) => {
       const back = lines(p, recoveredAt).find((l) => l.ev === 'transition' && (l.to === 'closed' || l.to === 'half_open'));
       return back ? back.t - recoveredAt : NaN;
@@ -194,7 +225,10 @@ async function run(proxy: TcpFaultProxy, nats: PrivateNats, pgEnv: Record<string
       idleAcceptingAfterRecoveryMs: idle.map(({ p }) => accepting(p)),
       p99OutageMs: p99(callMs(outageAt, recoveredAt)),
       p99NatsWindowMs: p99(callMs(outageAt + NATS_KILL_AT_MS, outageAt + NATS_KILL_AT_MS + NATS_DOWN_MS)),
-      idleFailedNatsWindow: idle.reduce((n, { p }) => n + failed(p, outageAt + NATS_KILL_AT_MS + NATS_DOWN_MS + 3000, outageAt + NATS_KILL_AT_MS), 0),
+      idleFailedNatsWindow: idle.reduce(
+        (n, { p }) => n + failed(p, outageAt + NATS_KILL_AT_MS + NATS_DOWN_MS + 3000, outageAt + NATS_KILL_AT_MS),
+        0,
+      ),
       rejoinedMs: killNats ? procs.map(({ p }) => rejoined(p)) : null,
     };
   } finally {
@@ -214,8 +248,12 @@ function summary(label: string, r: RunResult): string {
     `  closed after Postgres returned (ms): busy ${ms(r.closedAfterRecoveryMs.busy)}; idle ${ms(r.closedAfterRecoveryMs.idle)}`,
     `  idle instances letting calls through again (half-open or closed) after Postgres returned (ms): ${ms(r.idleAcceptingAfterRecoveryMs)}`,
     `  guarded calls' p99: ${r.p99OutageMs.toFixed(3)} ms over the outage, ${r.p99NatsWindowMs.toFixed(3)} ms from ${NATS_KILL_AT_MS / 1000} to ${(NATS_KILL_AT_MS + NATS_DOWN_MS) / 1000} s into it`,
-    ...(r.rejoinedMs === null ? [] : [`  idle instances' failed user calls from the kill until 3 s after NATS returned: ${r.idleFailedNatsWindow}`]),
-    ...(r.rejoinedMs === null ? [] : [`  every member sees all ${BUSY + IDLE} again (ms after nats-server accepts clients): ${ms(r.rejoinedMs)}`]),
+    ...(r.rejoinedMs === null
+      ? []
+      : [`  idle instances' failed user calls from the kill until 3 s after NATS returned: ${r.idleFailedNatsWindow}`]),
+    ...(r.rejoinedMs === null
+      ? []
+      : [`  every member sees all ${BUSY + IDLE} again (ms after nats-server accepts clients): ${ms(r.rejoinedMs)}`]),
   ].join('\n');
 }
 
@@ -251,17 +289,32 @@ async function main(): Promise<void> {
   const postgres = await startPrivatePostgres({ maxConnections: 100 });
   const nats = await startPrivateNats();
   const proxy = await startTcpFaultProxy({ targetPort: postgres.port });
-  const pgEnv = { PGHOST: proxy.host, PGPORT: String(proxy.port), PGUSER: postgres.user, PGDATABASE: postgres.database, PGPASSWORD: undefined };
+  const pgEnv = {
+    PGHOST: proxy.host,
+    PGPORT: String(proxy.port),
+    PGUSER: postgres.user,
+    PGDATABASE: postgres.database,
+    PGPASSWORD: undefined,
+  };
   try {
-    process.stdout.write(`fleet benchmark: ${BUSY} busy (a call every ${BUSY_EVERY_MS} ms) + ${IDLE} idle (every ${IDLE_EVERY_MS} ms) instances, timeout ${RESET_PERIOD_MS / 1000}s, ${OUTAGE_MS / 1000} s outage (proxy resets every connection)\n`);
+    process.stdout.write(
+      `fleet benchmark: ${BUSY} busy (a call every ${BUSY_EVERY_MS} ms) + ${IDLE} idle (every ${IDLE_EVERY_MS} ms) instances, timeout ${RESET_PERIOD_MS / 1000}s, ${OUTAGE_MS / 1000} s outage (proxy resets every connection)\n`,
+    );
     const alone = await run(proxy, nats, pgEnv, false, dir);
     process.stdout.write(summary('without fleet mode', alone) + '\n');
     const fleet = await run(proxy, nats, pgEnv, true, dir);
     process.stdout.write(summary('with fleet mode (quorum 2, heartbeat 1s)', fleet) + '\n');
     const killed = await run(proxy, nats, pgEnv, true, dir, true);
-    process.stdout.write(summary(`with fleet mode, nats-server killed ${NATS_KILL_AT_MS / 1000} s into the outage and started again ${NATS_DOWN_MS / 1000} s later`, killed) + '\n');
-    process.stdout.write(`  p99 difference from the run with NATS up: ${(killed.p99OutageMs - fleet.p99OutageMs).toFixed(3)} ms over the outage, ${(killed.p99NatsWindowMs - fleet.p99NatsWindowMs).toFixed(3)} ms while NATS was down\n`);
-    process.stdout.write(await brokenPath(nats, pgEnv, postgres.port, dir) + '\n');
+    process.stdout.write(
+      summary(
+        `with fleet mode, nats-server killed ${NATS_KILL_AT_MS / 1000} s into the outage and started again ${NATS_DOWN_MS / 1000} s later`,
+        killed,
+      ) + '\n',
+    );
+    process.stdout.write(
+      `  p99 difference from the run with NATS up: ${(killed.p99OutageMs - fleet.p99OutageMs).toFixed(3)} ms over the outage, ${(killed.p99NatsWindowMs - fleet.p99NatsWindowMs).toFixed(3)} ms while NATS was down\n`,
+    );
+    process.stdout.write((await brokenPath(nats, pgEnv, postgres.port, dir)) + '\n');
   } finally {
     await proxy.close();
     await nats.cleanup();
@@ -270,7 +323,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -25,7 +25,12 @@ const FIXTURE = fixturePath('fs-errors.json');
 const work = mkdtempSync(join(tmpdir(), 'breakerbox-fs-capture-'));
 
 /** The fields of a Node fs error worth keeping. */
-const FS_FIELDS = { strings: ['name', 'message', 'syscall', 'path', 'dest'], numbers: ['errno'], nested: ['cause'], errors: false } as const;
+const FS_FIELDS = {
+  strings: ['name', 'message', 'syscall', 'path', 'dest'],
+  numbers: ['errno'],
+  nested: ['cause'],
+  errors: false,
+} as const;
 
 function callbackError(fn: (cb: (err: unknown) => void) => void): Promise<unknown> {
   return new Promise((resolve, reject) => fn((err) => (err ? resolve(err) : reject(new Error('expected an error')))));

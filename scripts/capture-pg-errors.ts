@@ -474,7 +474,8 @@ const sharedCases: CaseDef[] = [
   },
   {
     id: 'query_read_timeout',
-    description: 'client-side query_timeout: no answer from the server in time; a hung server looks exactly like this, so it counts (as a timeout)',
+    description:
+      'client-side query_timeout: no answer from the server in time; a hung server looks exactly like this, so it counts (as a timeout)',
     source: 'shared',
     expected: yes('query_timeout'),
     verify: hasMessage('Query read timeout'),
@@ -949,7 +950,9 @@ async function main(): Promise<void> {
         cases.push(c);
         const got = pgFailureKind(rebuildForCheck(c));
         const agrees = got === c.expected.kind ? 'ok  ' : 'DIFF';
-        console.log(`${agrees} ${def.id.padEnd(40)} ${(c.error.own.code as string | undefined) ?? c.error.message} -> expected ${c.expected.kind}, classifier ${got}`);
+        console.log(
+          `${agrees} ${def.id.padEnd(40)} ${(c.error.own.code as string | undefined) ?? c.error.message} -> expected ${c.expected.kind}, classifier ${got}`,
+        );
       } catch (err) {
         failures.push(`${def.id}: ${(err as Error).message}`);
         console.log(`FAIL ${def.id}: ${(err as Error).message}`);
@@ -969,11 +972,7 @@ async function main(): Promise<void> {
   }
 
   priv = await startPrivatePostgres({
-    hba: [
-      'local all all trust',
-      'host all breakerbox_pw 127.0.0.1/32 scram-sha-256',
-      'host all all 127.0.0.1/32 trust',
-    ],
+    hba: ['local all all trust', 'host all breakerbox_pw 127.0.0.1/32 scram-sha-256', 'host all all 127.0.0.1/32 trust'],
   });
   tiny = await startPrivatePostgres({ maxConnections: 2 });
   try {

@@ -42,7 +42,12 @@ interface Scenario {
 const FIXTURE = fixturePath('ws-errors.json');
 
 /** The fields of a ws or socket error worth keeping. */
-const WS_FIELDS = { strings: ['name', 'message', 'syscall', 'address'], numbers: ['errno', 'port'], nested: ['cause'], errors: true } as const;
+const WS_FIELDS = {
+  strings: ['name', 'message', 'syscall', 'address'],
+  numbers: ['errno', 'port'],
+  nested: ['cause'],
+  errors: true,
+} as const;
 
 const peers: CountingPeer[] = [];
 const rawServers: Server[] = [];

@@ -12,7 +12,13 @@ export type {
   BreakerEvents,
 } from './core';
 export {
-  BreakerRegistry, registry, type ManagedBreaker, type BreakerHealth, type BreakerStatsSnapshot, type RegistryGetOptions, type OperationFallbacks,
+  BreakerRegistry,
+  registry,
+  type ManagedBreaker,
+  type BreakerHealth,
+  type BreakerStatsSnapshot,
+  type RegistryGetOptions,
+  type OperationFallbacks,
 } from './registry';
 export { loadConfig, parseConfig, defaultConfig } from './config/on-demand';
 export { ConfigError } from './config/errors';

@@ -58,11 +58,26 @@ export function startBreakerbox(): Started {
 
   if (!config.enabled) {
     const reason = 'breakerbox is disabled by configuration (circuit_breakers.enabled: false): nothing is patched';
-    const off = config.monitoring.enabled && isMainThread
-      ? startMonitoringServer({ registry, config, disabledReason: reason, startedMessage: reason, metricsNote: 'not served: breakerbox is disabled', startedFields: { config: config.source ?? 'built-in defaults', ...moduleCoverage(config) } })
-      : null;
+    const off =
+      config.monitoring.enabled && isMainThread
+        ? startMonitoringServer({
+            registry,
+            config,
+            disabledReason: reason,
+            startedMessage: reason,
+            metricsNote: 'not served: breakerbox is disabled',
+            startedFields: { config: config.source ?? 'built-in defaults', ...moduleCoverage(config) },
+          })
+        : null;
     if (!off) log('info', reason, { config: config.source });
-    return (g[STARTED] = { config, instrumentation: null, sdk: null, monitoring: off, monitoringPort: off?.port ?? Promise.resolve(null), shutdown: async () => off?.close() });
+    return (g[STARTED] = {
+      config,
+      instrumentation: null,
+      sdk: null,
+      monitoring: off,
+      monitoringPort: off?.port ?? Promise.resolve(null),
+      shutdown: async () => off?.close(),
+    });
   }
 
   // Operators look at health and metrics before the first call: list every configured module
@@ -72,12 +87,14 @@ export function startBreakerbox(): Started {
 
   const sdkDisabled = envFlag('OTEL_SDK_DISABLED');
   // OTEL_SDK_DISABLED keeps the breakers, health routes and log lines, and loads no SDK.
-  const pipeline = sdkDisabled ? null : startPipeline({
-    registry,
-    prometheus: config.monitoring.enabled,
-    env: process.env,
-    warn: (msg) => log('warn', `breakerbox: ${msg}`),
-  });
+  const pipeline = sdkDisabled
+    ? null
+    : startPipeline({
+        registry,
+        prometheus: config.monitoring.enabled,
+        env: process.env,
+        warn: (msg) => log('warn', `breakerbox: ${msg}`),
+      });
   startTelemetry({ registry, logLevel: config.monitoring.logLevel, callSpans: config.tracing.callSpans });
   // Last: its require hook makes every require after it resolve the module twice, so what
   // breakerbox loads itself is loaded by now. The app's modules are all still to come.
@@ -99,7 +116,11 @@ export function startBreakerbox(): Started {
       metricsHandler: metricsHandler(pipeline),
       metricsNote: sdkDisabled ? 'not served: OTEL_SDK_DISABLED=true' : undefined,
       startedMessage: 'breakerbox started',
-      startedFields: { breakers: config.breakers.map((b) => b.name), config: config.source ?? 'built-in defaults', ...moduleCoverage(config) },
+      startedFields: {
+        breakers: config.breakers.map((b) => b.name),
+        config: config.source ?? 'built-in defaults',
+        ...moduleCoverage(config),
+      },
     });
     monitoring = served;
     monitoringPort = served.port;

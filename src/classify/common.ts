@@ -44,11 +44,7 @@ export function readString(value: unknown, key: string): string | undefined {
  * `classify` returns a verdict (`T`, including `null` for a definite "no") to stop the walk,
  * or `undefined` for "this error says nothing, look at what it wraps".
  */
-export function walkErrorChain<T>(
-  err: unknown,
-  classify: (e: unknown) => T | undefined,
-  depth = 0,
-): T | undefined {
+export function walkErrorChain<T>(err: unknown, classify: (e: unknown) => T | undefined, depth = 0): T | undefined {
   const verdict = classify(err);
   if (verdict !== undefined || depth >= MAX_CHAIN_DEPTH || !isObjectLike(err)) return verdict;
 

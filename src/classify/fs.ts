@@ -7,16 +7,7 @@
 import { readString, walkErrorChain } from './common';
 
 /** Kinds that count as failures: the errno code itself. */
-export type FsFailureKind =
-  | 'EIO'
-  | 'EMFILE'
-  | 'ENFILE'
-  | 'ENOSPC'
-  | 'EROFS'
-  | 'EDQUOT'
-  | 'ETIMEDOUT'
-  | 'ESTALE'
-  | 'EBUSY';
+export type FsFailureKind = 'EIO' | 'EMFILE' | 'ENFILE' | 'ENOSPC' | 'EROFS' | 'EDQUOT' | 'ETIMEDOUT' | 'ESTALE' | 'EBUSY';
 
 /** Common codes that are answers about a path or a call, not about the file system. */
 export type FsIgnoredKind =

@@ -9,25 +9,10 @@ import { readProp, readString, walkErrorChain } from './common';
 
 /** Kinds that count as failures of the NATS dependency. */
 export type NatsFailureKind =
-  | 'connection_refused'
-  | 'connection_reset'
-  | 'unreachable'
-  | 'dns'
-  | 'timeout'
-  | 'disconnect'
-  | 'connection_closed'
-  | 'server_limit';
+  'connection_refused' | 'connection_reset' | 'unreachable' | 'dns' | 'timeout' | 'disconnect' | 'connection_closed' | 'server_limit';
 
 /** Kinds that reach the caller but are not the dependency's fault (counted as `ignored`). */
-export type NatsIgnoredKind =
-  | 'no_responders'
-  | 'permission'
-  | 'auth'
-  | 'lifecycle'
-  | 'usage'
-  | 'protocol'
-  | 'jetstream'
-  | 'other';
+export type NatsIgnoredKind = 'no_responders' | 'permission' | 'auth' | 'lifecycle' | 'usage' | 'protocol' | 'jetstream' | 'other';
 
 /** A short reason from a bounded set, safe as a log field or span attribute. */
 export type NatsErrorKind = NatsFailureKind | NatsIgnoredKind;

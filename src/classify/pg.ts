@@ -83,12 +83,7 @@ const MESSAGE_KINDS: ReadonlyMap<string, PgFailureKind> = new Map<string, PgFail
 ]);
 
 /** Programming errors never describe the server's health, whatever they wrap. */
-const ARGUMENT_ERROR_NAMES: ReadonlySet<string> = new Set([
-  'TypeError',
-  'RangeError',
-  'SyntaxError',
-  'ReferenceError',
-]);
+const ARGUMENT_ERROR_NAMES: ReadonlySet<string> = new Set(['TypeError', 'RangeError', 'SyntaxError', 'ReferenceError']);
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 

@@ -10,25 +10,11 @@ import { isObjectLike, readString, walkErrorChain } from './common';
 
 /** Kinds that count as failures of the WebSocket dependency. */
 export type WsFailureKind =
-  | 'connection_refused'
-  | 'connection_reset'
-  | 'timeout'
-  | 'unreachable'
-  | 'dns'
-  | 'handshake_timeout'
-  | 'server_error';
+  'connection_refused' | 'connection_reset' | 'timeout' | 'unreachable' | 'dns' | 'handshake_timeout' | 'server_error';
 
 /** Kinds that reach the caller but are not the peer's unavailability (counted as `ignored`). */
 export type WsIgnoredKind =
-  | 'client_status'
-  | 'unexpected_status'
-  | 'invalid_argument'
-  | 'handshake_rejected'
-  | 'protocol'
-  | 'not_open'
-  | 'aborted'
-  | 'tls'
-  | 'other';
+  'client_status' | 'unexpected_status' | 'invalid_argument' | 'handshake_rejected' | 'protocol' | 'not_open' | 'aborted' | 'tls' | 'other';
 
 /** A short reason from a bounded set, safe as a log field or span attribute. */
 export type WsErrorKind = WsFailureKind | WsIgnoredKind;

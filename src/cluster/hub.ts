@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { lineReader, formatHubAddress, hubPath, HUB_ENV, type AdminAction, type AdminResult, type Collected, type HubRequest, type MemberMessage } from './protocol';
+import {
+  lineReader,
+  formatHubAddress,
+  hubPath,
+  HUB_ENV,
+  type AdminAction,
+  type AdminResult,
+  type Collected,
+  type HubRequest,
+  type MemberMessage,
+} from './protocol';
 import type { HealthScope } from '../registry';
 import type { BreakerSeries } from '../telemetry/series';
 
@@ -73,21 +83,26 @@ export class BreakerHub {
   }
 
   private async ask<T>(request: (id: number) => HubRequest): Promise<MemberAnswer<T>[]> {
-    const asks = [...this.members].map((m) => new Promise<MemberAnswer<T> | null>((resolve) => {
-      const id = this.nextId++;
-      const timer = setTimeout(() => {
-        m.pending.delete(id);
-        resolve(null);
-      }, ANSWER_TIMEOUT_MS);
-      timer.unref();
-      m.pending.set(id, (msg) => {
-        clearTimeout(timer);
-        resolve(msg === null ? null : { worker: m.worker, pid: m.pid, answer: msg as T });
-      });
-      m.socket.write(JSON.stringify(request(id)) + '\n');
-    }));
+    const asks = [...this.members].map(
+      (m) =>
+        new Promise<MemberAnswer<T> | null>((resolve) => {
+          const id = this.nextId++;
+          const timer = setTimeout(() => {
+            m.pending.delete(id);
+            resolve(null);
+          }, ANSWER_TIMEOUT_MS);
+          timer.unref();
+          m.pending.set(id, (msg) => {
+            clearTimeout(timer);
+            resolve(msg === null ? null : { worker: m.worker, pid: m.pid, answer: msg as T });
+          });
+          m.socket.write(JSON.stringify(request(id)) + '\n');
+        }),
+    );
     const answers = await Promise.all(asks);
-    return answers.filter((a): a is MemberAnswer<T> => a !== null).sort((a, b) => a.worker.localeCompare(b.worker, 'en', { numeric: true }));
+    return answers
+      .filter((a): a is MemberAnswer<T> => a !== null)
+      .sort((a, b) => a.worker.localeCompare(b.worker, 'en', { numeric: true }));
   }
 
   private accept(socket: Socket): void {
@@ -104,22 +119,25 @@ export class BreakerHub {
     };
     socket.on('error', leave);
     socket.on('close', leave);
-    socket.on('data', lineReader((raw) => {
-      const msg = raw as MemberMessage;
-      if (member === null) {
-        const hello = 'hello' in msg ? msg.hello : null;
-        if (!hello || hello.token !== this.token) return leave();
-        member = { socket, worker: this.slot(hello.kind), pid: hello.pid, pending: new Map() };
-        this.members.add(member);
-        return;
-      }
-      if (!('id' in msg)) return;
-      const done = member.pending.get(msg.id);
-      if (done) {
-        member.pending.delete(msg.id);
-        done(msg);
-      }
-    }));
+    socket.on(
+      'data',
+      lineReader((raw) => {
+        const msg = raw as MemberMessage;
+        if (member === null) {
+          const hello = 'hello' in msg ? msg.hello : null;
+          if (!hello || hello.token !== this.token) return leave();
+          member = { socket, worker: this.slot(hello.kind), pid: hello.pid, pending: new Map() };
+          this.members.add(member);
+          return;
+        }
+        if (!('id' in msg)) return;
+        const done = member.pending.get(msg.id);
+        if (done) {
+          member.pending.delete(msg.id);
+          done(msg);
+        }
+      }),
+    );
   }
 
   private slot(kind: 'process' | 'thread'): string {
@@ -132,6 +150,10 @@ export class BreakerHub {
 }
 
 function untouched(s: BreakerSeries): boolean {
-  return s.state === 'closed' && s.transitions.length === 0 && s.fallbacks.success + s.fallbacks.failure === 0 &&
-    s.operations.every((op) => op.counts.every((c) => c === 0));
+  return (
+    s.state === 'closed' &&
+    s.transitions.length === 0 &&
+    s.fallbacks.success + s.fallbacks.failure === 0 &&
+    s.operations.every((op) => op.counts.every((c) => c === 0))
+  );
 }

@@ -28,23 +28,28 @@ export function joinHub(registry: BreakerRegistry, hub: HubAddress, attempt = 0)
   });
   socket.on('connect', () => {
     connected = true;
-    socket.write(JSON.stringify({ hello: { token: hub.token, kind: isMainThread ? 'process' : 'thread', pid: process.pid, threadId } }) + '\n');
+    socket.write(
+      JSON.stringify({ hello: { token: hub.token, kind: isMainThread ? 'process' : 'thread', pid: process.pid, threadId } }) + '\n',
+    );
   });
-  socket.on('data', lineReader((msg) => {
-    const req = msg as HubRequest;
-    if (typeof req?.id !== 'number') return;
-    let reply: object;
-    if (req.op === 'collect') {
-      reply = {
-        series: seriesOf(registry),
-        fleet: fleetSeriesOf(registry),
-        health: healthReport(registry, req.scope).breakers,
-        stats: registry.list().map((e) => statsOf(e, registry)),
-      };
-    } else if (req.op === 'admin') {
-      reply = applyAdmin(registry, req.name, req.action);
-    } else return;
-    socket.write(JSON.stringify({ id: req.id, ...reply }) + '\n');
-  }));
+  socket.on(
+    'data',
+    lineReader((msg) => {
+      const req = msg as HubRequest;
+      if (typeof req?.id !== 'number') return;
+      let reply: object;
+      if (req.op === 'collect') {
+        reply = {
+          series: seriesOf(registry),
+          fleet: fleetSeriesOf(registry),
+          health: healthReport(registry, req.scope).breakers,
+          stats: registry.list().map((e) => statsOf(e, registry)),
+        };
+      } else if (req.op === 'admin') {
+        reply = applyAdmin(registry, req.name, req.action);
+      } else return;
+      socket.write(JSON.stringify({ id: req.id, ...reply }) + '\n');
+    }),
+  );
   return () => leave();
 }

@@ -15,10 +15,7 @@ export type { AdminAction };
  */
 export const HUB_ENV = 'BREAKERBOX_HUB';
 
-
-export type HubRequest =
-  | { id: number; op: 'collect'; scope: HealthScope }
-  | { id: number; op: 'admin'; name: string; action: AdminAction };
+export type HubRequest = { id: number; op: 'collect'; scope: HealthScope } | { id: number; op: 'admin'; name: string; action: AdminAction };
 
 export interface Collected {
   series: BreakerSeries[];

@@ -1,14 +1,39 @@
 import {
-  joinPath, listOf, oneOf, readBoolean, readDuration, readNonEmptyString, readRate,
-  reportUnknownKey, wholeNumber, type Reader,
+  joinPath,
+  listOf,
+  oneOf,
+  readBoolean,
+  readDuration,
+  readNonEmptyString,
+  readRate,
+  reportUnknownKey,
+  wholeNumber,
+  type Reader,
 } from './checks';
 import { resolveGlob } from './paths';
 import type { Problems } from './problems';
 import {
-  APP_OPERATION_RE, BREAKER_KEY_ALIASES, BREAKER_KEYS, BREAKER_NAME_RE, DEFAULT_MAX_BUFFERED_AMOUNT, DEFAULT_RECONNECT_FAILURES,
-  DEFAULT_MAX_TARGETS, IMPLIED_MODULES, MAX_APP_OPERATION_LENGTH, MAX_APP_OPERATIONS, MAX_BUFFERED_AMOUNT,
-  MAX_FAILURE_THRESHOLD, MAX_MINIMUM_CALLS, MAX_RECONNECT_FAILURES, MAX_TARGETS, MAX_TRIAL_CALLS, MAX_WINDOW_SIZE, MODES,
-  MODULE_NAMES, MODULE_ONLY_KEYS, VALID_OPERATIONS,
+  APP_OPERATION_RE,
+  BREAKER_KEY_ALIASES,
+  BREAKER_KEYS,
+  BREAKER_NAME_RE,
+  DEFAULT_MAX_BUFFERED_AMOUNT,
+  DEFAULT_RECONNECT_FAILURES,
+  DEFAULT_MAX_TARGETS,
+  IMPLIED_MODULES,
+  MAX_APP_OPERATION_LENGTH,
+  MAX_APP_OPERATIONS,
+  MAX_BUFFERED_AMOUNT,
+  MAX_FAILURE_THRESHOLD,
+  MAX_MINIMUM_CALLS,
+  MAX_RECONNECT_FAILURES,
+  MAX_TARGETS,
+  MAX_TRIAL_CALLS,
+  MAX_WINDOW_SIZE,
+  MODES,
+  MODULE_NAMES,
+  MODULE_ONLY_KEYS,
+  VALID_OPERATIONS,
 } from './schema';
 import { didYouMean } from './suggest';
 import { toPlain, type MapEntry, type MapNode, type TreeNode } from './tree';
@@ -66,8 +91,12 @@ function operationOf(module: ModuleName): Reader<string> {
 const readAppOperation: Reader<string> = (node, path, problems) => {
   const v = node.kind === 'scalar' ? node.value : toPlain(node);
   if (typeof v === 'string' && APP_OPERATION_RE.test(v) && v.length <= MAX_APP_OPERATION_LENGTH) return v;
-  problems.add(node.line, path, v,
-    `a name of at most ${MAX_APP_OPERATION_LENGTH} letters, digits, "_", "." or "-", starting with a letter or "_" (it becomes the "operation" metric label)`);
+  problems.add(
+    node.line,
+    path,
+    v,
+    `a name of at most ${MAX_APP_OPERATION_LENGTH} letters, digits, "_", "." or "-", starting with a letter or "_" (it becomes the "operation" metric label)`,
+  );
   return undefined;
 };
 
@@ -99,8 +128,12 @@ export function validateBreaker(
 ): BreakerConfig {
   const name = entry.key;
   if (!BREAKER_NAME_RE.test(name)) {
-    problems.add(entry.line, path, name,
-      'a breaker name of letters, digits and "_" starting with a letter (it becomes the "breaker" metric label)');
+    problems.add(
+      entry.line,
+      path,
+      name,
+      'a breaker name of letters, digits and "_" starting with a letter (it becomes the "breaker" metric label)',
+    );
   }
 
   const keys = new Map<string, MapEntry>();
@@ -128,20 +161,28 @@ export function validateBreaker(
   const conflict = implied !== undefined && declared !== undefined && declared !== implied;
   // `databse:` or `Database:` would be a manual breaker that nothing calls, and its settings
   // would never reach pg: a near miss of a module breaker's name must say `module:`.
-  const nearMiss = implied === undefined && !keys.has('module')
-    ? didYouMean(name, Object.keys(IMPLIED_MODULES), MODULE_NAME_ALIASES, { prefixes: false })
-    : undefined;
+  const nearMiss =
+    implied === undefined && !keys.has('module')
+      ? didYouMean(name, Object.keys(IMPLIED_MODULES), MODULE_NAME_ALIASES, { prefixes: false })
+      : undefined;
   // Unsure which module was meant: module-specific checks would only add noise.
   const moduleKnown = !conflict && nearMiss === undefined && (declared !== undefined || !keys.has('module'));
   if (nearMiss !== undefined) {
     const guards = IMPLIED_MODULES[nearMiss];
-    problems.add(entry.line, path, name,
+    problems.add(
+      entry.line,
+      path,
+      name,
       `"${nearMiss}" (the breaker that guards ${guards}), or a module: key saying what ${name} guards`,
-      `did you mean "${nearMiss}"? As written it is a manual breaker and its settings never reach ${guards}`);
+      `did you mean "${nearMiss}"? As written it is a manual breaker and its settings never reach ${guards}`,
+    );
   }
   if (conflict) {
-    report('module', `"${implied}" or no module key (the name ${name} implies ${implied})`,
-      `to guard ${declared}, give the breaker another name`);
+    report(
+      'module',
+      `"${implied}" or no module key (the name ${name} implies ${implied})`,
+      `to guard ${declared}, give the breaker another name`,
+    );
   }
   const module: ModuleName = implied ?? declared ?? 'manual';
 
@@ -172,8 +213,11 @@ export function validateBreaker(
   let operations: string[] | null = null;
   if (keys.has('operations') && moduleKnown) {
     if (module === 'manual') {
-      report('operations', 'no operations on a manual breaker',
-        'manual breakers guard what the app wraps; name those calls with app_operations');
+      report(
+        'operations',
+        'no operations on a manual breaker',
+        'manual breakers guard what the app wraps; name those calls with app_operations',
+      );
     } else {
       operations = read('operations', readOperations(module)) ?? null;
     }
@@ -184,8 +228,13 @@ export function validateBreaker(
   let paths: string[] = [];
   if (module === 'fs') {
     if (!keys.has('paths')) {
-      problems.add(entry.line, joinPath(path, 'paths'), undefined,
-        'a non-empty list of globs, e.g. ["./data/**"]', 'fs breakers guard only the paths listed');
+      problems.add(
+        entry.line,
+        joinPath(path, 'paths'),
+        undefined,
+        'a non-empty list of globs, e.g. ["./data/**"]',
+        'fs breakers guard only the paths listed',
+      );
     } else {
       paths = (read('paths', readPaths) ?? []).map((g) => resolveGlob(g, cwd));
     }
@@ -194,16 +243,23 @@ export function validateBreaker(
   const perTarget = read('per_target', readBoolean) ?? module === 'ws';
   const maxTargets = read('max_targets', wholeNumber(1, MAX_TARGETS)) ?? DEFAULT_MAX_TARGETS;
   const syncCalls = (module === 'fs' ? read('sync', readBoolean) : undefined) ?? false;
-  const maxBufferedAmount = module === 'ws'
-    ? read('max_buffered_amount', wholeNumber(1, MAX_BUFFERED_AMOUNT)) ?? DEFAULT_MAX_BUFFERED_AMOUNT
-    : null;
-  const reconnectFailures = module === 'nats'
-    ? read('reconnect_failures', wholeNumber(1, MAX_RECONNECT_FAILURES)) ?? DEFAULT_RECONNECT_FAILURES
-    : null;
+  const maxBufferedAmount =
+    module === 'ws' ? (read('max_buffered_amount', wholeNumber(1, MAX_BUFFERED_AMOUNT)) ?? DEFAULT_MAX_BUFFERED_AMOUNT) : null;
+  const reconnectFailures =
+    module === 'nats' ? (read('reconnect_failures', wholeNumber(1, MAX_RECONNECT_FAILURES)) ?? DEFAULT_RECONNECT_FAILURES) : null;
 
   return {
-    name, module, operations, appOperations, paths, perTarget, maxTargets, syncCalls,
-    maxBufferedAmount, reconnectFailures, options,
+    name,
+    module,
+    operations,
+    appOperations,
+    paths,
+    perTarget,
+    maxTargets,
+    syncCalls,
+    maxBufferedAmount,
+    reconnectFailures,
+    options,
     disabled: mode === 'disabled',
     forcedOpen: mode === 'forced_open',
   };
@@ -217,8 +273,13 @@ function readListKey(keys: Map<string, MapEntry>, key: string, path: string, pro
   if (e.value.kind === 'seq' && e.value.items.length === 0) return [];
   const list = readAppOperations(e.value, p, problems);
   if (list !== undefined && list.length > MAX_APP_OPERATIONS) {
-    problems.add(e.line, p, toPlain(e.value), `at most ${MAX_APP_OPERATIONS} operation names`,
-      'they become metric labels, which must come from a small fixed set');
+    problems.add(
+      e.line,
+      p,
+      toPlain(e.value),
+      `at most ${MAX_APP_OPERATIONS} operation names`,
+      'they become metric labels, which must come from a small fixed set',
+    );
     return undefined;
   }
   return list;
@@ -250,18 +311,28 @@ function checkCombinations(
     report('window', 'either window or window_size, not both', 'window_size takes precedence, so window would do nothing');
   }
   if (options.minimumCalls !== undefined && options.windowSize !== undefined && options.minimumCalls > options.windowSize) {
-    report('minimum_calls', `a whole number <= window_size (${options.windowSize})`,
-      'a window of N calls never holds more, so the rate could never open the breaker');
+    report(
+      'minimum_calls',
+      `a whole number <= window_size (${options.windowSize})`,
+      'a window of N calls never holds more, so the rate could never open the breaker',
+    );
   }
-  if (has('max_timeout') && !refused.has('timeout') && options.maxResetTimeoutMs !== undefined && options.resetTimeoutMs !== undefined
-      && options.maxResetTimeoutMs < options.resetTimeoutMs) {
+  if (
+    has('max_timeout') &&
+    !refused.has('timeout') &&
+    options.maxResetTimeoutMs !== undefined &&
+    options.resetTimeoutMs !== undefined &&
+    options.maxResetTimeoutMs < options.resetTimeoutMs
+  ) {
     const from = has('timeout') ? 'timeout' : 'default_timeout';
-    report('max_timeout', `a duration >= ${from} (${options.resetTimeoutMs} ms)`,
-      'it caps the backoff that starts from the timeout');
+    report('max_timeout', `a duration >= ${from} (${options.resetTimeoutMs} ms)`, 'it caps the backoff that starts from the timeout');
   }
   const operatorHeld = mode === 'disabled' || mode === 'forced_open';
   if (options.failureThreshold === 0 && !ratePolicy && !operatorHeld && has('failure_threshold')) {
-    report('failure_threshold', 'a whole number >= 1, or failure_rate / slow_call_duration set as well',
-      'with 0 and no rate policy nothing can open the breaker');
+    report(
+      'failure_threshold',
+      'a whole number >= 1, or failure_rate / slow_call_duration set as well',
+      'with 0 and no rate policy nothing can open the breaker',
+    );
   }
 }

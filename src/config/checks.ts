@@ -106,9 +106,7 @@ export function reportUnknownKey(
 ): void {
   const guess = didYouMean(entry.key, known, aliases);
   const expected = `one of: ${known.join(', ')}`;
-  const text = guess === undefined
-    ? `unknown key, expected ${expected}`
-    : `unknown key; did you mean "${guess}"?`;
+  const text = guess === undefined ? `unknown key, expected ${expected}` : `unknown key; did you mean "${guess}"?`;
   problems.addText(entry.line, path, toPlain(entry.value), expected, text);
 }
 

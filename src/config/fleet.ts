@@ -1,8 +1,13 @@
 import { asMap, joinPath, readBoolean, readDuration, reportUnknownKey } from './checks';
 import type { Problems } from './problems';
 import {
-  DEFAULT_FLEET_HEARTBEAT_MS, DEFAULT_FLEET_QUORUM, DEFAULT_FLEET_URL, ENV_NATS_URL, ENV_SERVICE_NAME,
-  FLEET_KEYS, MIN_FLEET_HEARTBEAT_MS,
+  DEFAULT_FLEET_HEARTBEAT_MS,
+  DEFAULT_FLEET_QUORUM,
+  DEFAULT_FLEET_URL,
+  ENV_NATS_URL,
+  ENV_SERVICE_NAME,
+  FLEET_KEYS,
+  MIN_FLEET_HEARTBEAT_MS,
 } from './schema';
 import { didYouMean } from './suggest';
 import { toPlain, type TreeNode } from './tree';
@@ -14,8 +19,9 @@ const MAX_QUORUM = 10_000;
 /** The fleet name is one token of the NATS subjects the members talk on. */
 const FLEET_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const FLEET_NAME_EXPECTED = 'letters, digits, "-" and "_" only (at most 64): it is part of a NATS subject';
-const QUORUM_EXPECTED = `a whole number from 2 to ${MAX_QUORUM}, or a percentage of the members like "50%" (from 1% to 100%);`
-  + ' a quorum of 1 would let one instance with a bad path of its own open the breaker for the whole fleet';
+const QUORUM_EXPECTED =
+  `a whole number from 2 to ${MAX_QUORUM}, or a percentage of the members like "50%" (from 1% to 100%);` +
+  ' a quorum of 1 would let one instance with a bad path of its own open the breaker for the whole fleet';
 const URL_EXPECTED = 'NATS server addresses, comma-separated: nats://host:port (or tls://, ws://, wss://, or host:port)';
 const SERVER_RE = /^(?:(?:nats|tls|ws|wss):\/\/[^\s,/]+(?:\/[^\s,]*)?|[^\s,:/]+:\d{1,5})$/;
 
@@ -40,12 +46,10 @@ export function validateFleet(node: TreeNode | null, path: string, breakers: rea
   const at = (key: string) => joinPath(path, key);
 
   const enabledEntry = entry('enabled');
-  const enabled = enabledEntry === undefined ? false : readBoolean(enabledEntry.value, at('enabled'), problems) ?? false;
+  const enabled = enabledEntry === undefined ? false : (readBoolean(enabledEntry.value, at('enabled'), problems) ?? false);
 
   const urlEntry = entry('url');
-  const url = urlEntry !== undefined
-    ? readUrl(urlEntry.value, at('url'), problems)
-    : urlFromEnv(env, problems) ?? DEFAULT_FLEET_URL;
+  const url = urlEntry !== undefined ? readUrl(urlEntry.value, at('url'), problems) : (urlFromEnv(env, problems) ?? DEFAULT_FLEET_URL);
 
   const nameEntry = entry('name');
   let name = '';
@@ -55,33 +59,51 @@ export function validateFleet(node: TreeNode | null, path: string, breakers: rea
     const fromEnv = env[ENV_SERVICE_NAME]?.trim();
     if (fromEnv) {
       if (FLEET_NAME_RE.test(fromEnv)) name = fromEnv;
-      else if (enabled) problems.addEnv(ENV_SERVICE_NAME, env[ENV_SERVICE_NAME], `a fleet name: ${FLEET_NAME_EXPECTED}`, 'or set circuit_breakers.fleet.name');
+      else if (enabled)
+        problems.addEnv(
+          ENV_SERVICE_NAME,
+          env[ENV_SERVICE_NAME],
+          `a fleet name: ${FLEET_NAME_EXPECTED}`,
+          'or set circuit_breakers.fleet.name',
+        );
     } else if (enabled) {
-      problems.add(map?.line ?? null, at('name'), undefined,
+      problems.add(
+        map?.line ?? null,
+        at('name'),
+        undefined,
         `the fleet's name (every instance of one service uses the same one)`,
-        `set fleet.name, or ${ENV_SERVICE_NAME} in the environment`);
+        `set fleet.name, or ${ENV_SERVICE_NAME} in the environment`,
+      );
     }
   }
 
   const quorumEntry = entry('quorum');
-  const quorum = (quorumEntry === undefined ? undefined : readQuorum(quorumEntry.value, at('quorum'), problems))
-    ?? { count: DEFAULT_FLEET_QUORUM, percent: null };
+  const quorum = (quorumEntry === undefined ? undefined : readQuorum(quorumEntry.value, at('quorum'), problems)) ?? {
+    count: DEFAULT_FLEET_QUORUM,
+    percent: null,
+  };
 
   const heartbeatEntry = entry('heartbeat');
   let heartbeatMs = DEFAULT_FLEET_HEARTBEAT_MS;
   if (heartbeatEntry !== undefined) {
     const ms = readDuration(heartbeatEntry.value, at('heartbeat'), problems);
     if (ms !== undefined && ms < MIN_FLEET_HEARTBEAT_MS) {
-      problems.add(heartbeatEntry.value.line, at('heartbeat'), toPlain(heartbeatEntry.value), `a duration of at least ${MIN_FLEET_HEARTBEAT_MS} ms`);
+      problems.add(
+        heartbeatEntry.value.line,
+        at('heartbeat'),
+        toPlain(heartbeatEntry.value),
+        `a duration of at least ${MIN_FLEET_HEARTBEAT_MS} ms`,
+      );
     } else if (ms !== undefined) {
       heartbeatMs = ms;
     }
   }
 
   const breakersEntry = entry('breakers');
-  const shared = breakersEntry === undefined
-    ? breakers.filter((b) => b.module !== 'nats').map((b) => b.name)
-    : readBreakerNames(breakersEntry.value, at('breakers'), breakers, problems);
+  const shared =
+    breakersEntry === undefined
+      ? breakers.filter((b) => b.module !== 'nats').map((b) => b.name)
+      : readBreakerNames(breakersEntry.value, at('breakers'), breakers, problems);
 
   return { enabled, url, name, quorum, heartbeatMs, breakers: shared };
 }
@@ -140,8 +162,13 @@ function readBreakerNames(node: TreeNode, path: string, breakers: readonly Break
       return;
     }
     const guess = typeof v === 'string' ? didYouMean(v, names) : undefined;
-    problems.add(item.line, `${path}[${i}]`, v, `a configured breaker name (${known})`,
-      guess === undefined ? undefined : `did you mean "${guess}"?`);
+    problems.add(
+      item.line,
+      `${path}[${i}]`,
+      v,
+      `a configured breaker name (${known})`,
+      guess === undefined ? undefined : `did you mean "${guess}"?`,
+    );
   });
   return out;
 }

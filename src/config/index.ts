@@ -11,6 +11,13 @@ export { parseDuration, DURATION_EXPECTED, MAX_DURATION_MS, type DurationResult 
 export { compilePathMatcher, resolveGlob } from './paths';
 export { VALID_OPERATIONS, IMPLIED_MODULES, MODULE_NAMES } from './schema';
 export type {
-  BreakerConfig, BreakerboxConfig, BreakerOptionsConfig, ConfigEnvOptions, ConfigProblem, FleetConfig,
-  LoadConfigOptions, LogLevel, ModuleName,
+  BreakerConfig,
+  BreakerboxConfig,
+  BreakerOptionsConfig,
+  ConfigEnvOptions,
+  ConfigProblem,
+  FleetConfig,
+  LoadConfigOptions,
+  LogLevel,
+  ModuleName,
 } from './types';

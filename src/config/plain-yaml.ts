@@ -20,7 +20,8 @@ const BOOL = /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
 const INT = /^[-+]?[0-9]{1,15}$/;
 const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
 /** Core-schema forms this reader leaves to the library: octal, hex, exponent, inf/nan, long integers. */
-const OTHER_NUMBER = /^(?:0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?[0-9]+)$/;
+const OTHER_NUMBER =
+  /^(?:0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?[0-9]+)$/;
 /** A plain scalar with no character that YAML could read as structure (`:` only inside, in block context). */
 const PLAIN = /^[A-Za-z0-9_./~+-][A-Za-z0-9_./~+*@=-]*$/;
 const PLAIN_BLOCK = /^[A-Za-z0-9_./~+-][A-Za-z0-9_./~+*@=:-]*(?<!:)$/;

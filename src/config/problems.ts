@@ -41,7 +41,11 @@ export class Problems {
   addEnv(variable: string, value: unknown, expected: string, hint?: string): void {
     const body = `got ${formatValue(value)}, expected ${expected}${hint ? `; ${hint}` : ''}`;
     this.list.push({
-      file: null, line: null, path: variable, value, expected,
+      file: null,
+      line: null,
+      path: variable,
+      value,
+      expected,
       message: `environment variable ${variable}: ${body}`,
     });
   }

@@ -13,8 +13,20 @@ export const VALID_OPERATIONS: Readonly<Record<ModuleName, readonly string[]>> =
   nats: ['connect', 'publish', 'request', 'flush', 'subscribe'],
   ws: ['connect', 'send'],
   fs: [
-    'readFile', 'writeFile', 'appendFile', 'open', 'stat', 'lstat', 'readdir',
-    'mkdir', 'rm', 'rmdir', 'unlink', 'rename', 'copyFile', 'access',
+    'readFile',
+    'writeFile',
+    'appendFile',
+    'open',
+    'stat',
+    'lstat',
+    'readdir',
+    'mkdir',
+    'rm',
+    'rmdir',
+    'unlink',
+    'rename',
+    'copyFile',
+    'access',
   ],
   manual: [],
 };
@@ -44,19 +56,35 @@ export const MAX_APP_OPERATIONS = 64;
 export const SECTION_KEY = 'circuit_breakers';
 
 /** Keys of the section that are not breaker names. */
-export const SECTION_KEYS = [
-  'enabled', 'default_failure_threshold', 'default_timeout', 'monitoring', 'tracing', 'fleet',
-] as const;
+export const SECTION_KEYS = ['enabled', 'default_failure_threshold', 'default_timeout', 'monitoring', 'tracing', 'fleet'] as const;
 
 export const MONITORING_KEYS = ['enabled', 'port', 'host', 'log_level'] as const;
 export const TRACING_KEYS = ['call_spans'] as const;
 export const FLEET_KEYS = ['enabled', 'url', 'name', 'quorum', 'heartbeat', 'breakers'] as const;
 
 export const BREAKER_KEYS = [
-  'module', 'mode', 'failure_threshold', 'timeout', 'max_timeout', 'half_open_max_calls',
-  'success_threshold', 'trial_timeout', 'failure_rate', 'window', 'window_size',
-  'minimum_calls', 'slow_call_duration', 'slow_call_rate', 'call_timeout', 'operations',
-  'app_operations', 'paths', 'per_target', 'max_targets', 'sync', 'max_buffered_amount',
+  'module',
+  'mode',
+  'failure_threshold',
+  'timeout',
+  'max_timeout',
+  'half_open_max_calls',
+  'success_threshold',
+  'trial_timeout',
+  'failure_rate',
+  'window',
+  'window_size',
+  'minimum_calls',
+  'slow_call_duration',
+  'slow_call_rate',
+  'call_timeout',
+  'operations',
+  'app_operations',
+  'paths',
+  'per_target',
+  'max_targets',
+  'sync',
+  'max_buffered_amount',
   'reconnect_failures',
 ] as const;
 

@@ -1,13 +1,21 @@
 import { validateBreaker, type BreakerDefaults } from './breaker';
-import {
-  asMap, joinPath, oneOf, readBoolean, readDuration, readNonEmptyString, reportUnknownKey, wholeNumber,
-} from './checks';
+import { asMap, joinPath, oneOf, readBoolean, readDuration, readNonEmptyString, reportUnknownKey, wholeNumber } from './checks';
 import { monitoringFromEnv } from './env';
 import { validateFleet } from './fleet';
 import type { Problems } from './problems';
 import {
-  BREAKER_KEYS, DEFAULT_FAILURE_THRESHOLD, DEFAULT_LOG_LEVEL, DEFAULT_MONITORING_HOST,
-  DEFAULT_MONITORING_PORT, DEFAULT_RESET_TIMEOUT_MS, FLEET_KEYS, LOG_LEVELS, MAX_FAILURE_THRESHOLD, MONITORING_KEYS, SECTION_KEY, SECTION_KEYS,
+  BREAKER_KEYS,
+  DEFAULT_FAILURE_THRESHOLD,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_MONITORING_HOST,
+  DEFAULT_MONITORING_PORT,
+  DEFAULT_RESET_TIMEOUT_MS,
+  FLEET_KEYS,
+  LOG_LEVELS,
+  MAX_FAILURE_THRESHOLD,
+  MONITORING_KEYS,
+  SECTION_KEY,
+  SECTION_KEYS,
   TRACING_KEYS,
 } from './schema';
 import { didYouMean } from './suggest';
@@ -27,12 +35,17 @@ export interface SectionContext {
  */
 export function validateSection(node: TreeNode | null, path: string, ctx: SectionContext): BreakerboxConfig {
   const { problems } = ctx;
-  const section: MapNode = node === null
-    ? { kind: 'map', line: null, entries: [] }
-    : asMap(node, path, problems, path === ''
-      ? 'a mapping: the circuit_breakers section itself, or a document with a circuit_breakers key'
-      : 'a mapping of circuit breaker settings')
-      ?? { kind: 'map', line: null, entries: [] };
+  const section: MapNode =
+    node === null
+      ? { kind: 'map', line: null, entries: [] }
+      : (asMap(
+          node,
+          path,
+          problems,
+          path === ''
+            ? 'a mapping: the circuit_breakers section itself, or a document with a circuit_breakers key'
+            : 'a mapping of circuit breaker settings',
+        ) ?? { kind: 'map', line: null, entries: [] });
 
   const find = (key: string): MapEntry | undefined => section.entries.find((e) => e.key === key);
   const readKey = <T>(key: string, reader: (n: TreeNode, p: string, pr: Problems) => T | undefined): T | undefined => {
@@ -68,9 +81,13 @@ export function validateSection(node: TreeNode | null, path: string, ctx: Sectio
     // see a call, which is worse than an error.
     const first = breaker.module === 'manual' ? undefined : breakers.find((b) => b.module === breaker.module);
     if (first) {
-      problems.add(body.line, joinPath(breakerPath, 'module'), breaker.module,
+      problems.add(
+        body.line,
+        joinPath(breakerPath, 'module'),
+        breaker.module,
         `at most one breaker per module ("${first.name}" already guards ${breaker.module})`,
-        'use per_target on that breaker for one child breaker per host, server, origin or path root');
+        'use per_target on that breaker for one child breaker per host, server, origin or path root',
+      );
     }
     breakers.push(breaker);
   }
@@ -97,11 +114,21 @@ function breakerBody(entry: MapEntry, path: string, problems: Problems): MapNode
   if (guess !== undefined) {
     reportUnknownKey(entry, path, SECTION_KEYS, problems);
   } else if ((BREAKER_KEYS as readonly string[]).includes(entry.key)) {
-    problems.add(entry.line, path, toPlain(v), `a mapping of settings for a breaker named ${entry.key}`,
-      `${entry.key} is a breaker setting: indent it under a breaker name`);
+    problems.add(
+      entry.line,
+      path,
+      toPlain(v),
+      `a mapping of settings for a breaker named ${entry.key}`,
+      `${entry.key} is a breaker setting: indent it under a breaker name`,
+    );
   } else {
-    problems.add(entry.line, path, toPlain(v), `a mapping of settings for the breaker ${entry.key}`,
-      `every key here other than ${SECTION_KEYS.join(', ')} names a breaker`);
+    problems.add(
+      entry.line,
+      path,
+      toPlain(v),
+      `a mapping of settings for the breaker ${entry.key}`,
+      `every key here other than ${SECTION_KEYS.join(', ')} names a breaker`,
+    );
   }
   return undefined;
 }

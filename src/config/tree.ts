@@ -80,7 +80,12 @@ export interface FromYamlOptions {
  * Problems go to `problems`. Only the converted part costs time: aliases are looked up in
  * an index of the document's anchors built once, on the first alias.
  */
-export function fromYaml(doc: Document.Parsed, lines: Pick<LineCounter, 'linePos'>, problems: Problems, opts: FromYamlOptions = {}): TreeNode | null {
+export function fromYaml(
+  doc: Document.Parsed,
+  lines: Pick<LineCounter, 'linePos'>,
+  problems: Problems,
+  opts: FromYamlOptions = {},
+): TreeNode | null {
   const start = opts.start ?? { node: doc.contents, line: 1, path: '' };
   if (start.node === null || start.node === undefined) return opts.start ? { kind: 'scalar', line: start.line, value: null } : null;
   const { isAlias, isMap, isScalar, isSeq } = yaml();
@@ -120,9 +125,10 @@ export function fromYaml(doc: Document.Parsed, lines: Pick<LineCounter, 'linePos
           if (keys.has(key)) opts.onDuplicateKey?.(keyLine, childPath);
           keys.add(key);
         }
-        const value: TreeNode = pair.value === null || pair.value === undefined
-          ? { kind: 'scalar', line: keyLine, value: null }
-          : convert(pair.value, keyLine, childPath, resolving);
+        const value: TreeNode =
+          pair.value === null || pair.value === undefined
+            ? { kind: 'scalar', line: keyLine, value: null }
+            : convert(pair.value, keyLine, childPath, resolving);
         if (key === MERGE_KEY) merged.push(...mergeSources(value, keyLine, childPath));
         else own.push({ key, line: keyLine, value });
       }
@@ -159,8 +165,13 @@ export function fromYaml(doc: Document.Parsed, lines: Pick<LineCounter, 'linePos
     return convert(start.node, start.line, start.path, new Set());
   } catch (err) {
     if (!(err instanceof TooLarge)) throw err;
-    problems.addText(null, '', null, `at most ${MAX_NODES} nodes after alias expansion`,
-      `the document expands to more than ${MAX_NODES} nodes through aliases`);
+    problems.addText(
+      null,
+      '',
+      null,
+      `at most ${MAX_NODES} nodes after alias expansion`,
+      `the document expands to more than ${MAX_NODES} nodes through aliases`,
+    );
     return null;
   }
 }

@@ -10,10 +10,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
  * Core breaker options a config file can set. The rest (`name`, `isFailure`, `fallback`,
  * `now`, `initialState`) are supplied in code by whoever builds the breaker.
  */
-export type BreakerOptionsConfig = Omit<
-  CircuitBreakerOptions,
-  'name' | 'isFailure' | 'fallback' | 'now' | 'initialState'
->;
+export type BreakerOptionsConfig = Omit<CircuitBreakerOptions, 'name' | 'isFailure' | 'fallback' | 'now' | 'initialState'>;
 
 /** One breaker from the `circuit_breakers:` section. */
 export interface BreakerConfig {

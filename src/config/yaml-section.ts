@@ -18,9 +18,10 @@ export function yamlSection(source: string, problems: Problems): { node: TreeNod
   if (doc.errors.length > 0) {
     // Past a syntax error the tree is guesswork; validating it would only add noise.
     for (const e of doc.errors) {
-      const summary = e.code === 'MULTIPLE_DOCS'
-        ? 'the file holds more than one YAML document (a "---" line); it must hold one'
-        : e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      const summary =
+        e.code === 'MULTIPLE_DOCS'
+          ? 'the file holds more than one YAML document (a "---" line); it must hold one'
+          : e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
       problems.addText(e.linePos?.[0].line ?? null, '', null, 'valid YAML', `YAML syntax error: ${summary}`);
     }
     problems.throwIfAny();
@@ -50,12 +51,15 @@ function parse(text: string, linesBefore = 0): { doc: Document.Parsed; lines: Li
   const { LineCounter, parseDocument } = yaml();
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: false });
-  const lines: Lines = linesBefore === 0 ? counter : {
-    linePos: (offset: number) => {
-      const pos = counter.linePos(offset);
-      return { line: pos.line + linesBefore, col: pos.col };
-    },
-  };
+  const lines: Lines =
+    linesBefore === 0
+      ? counter
+      : {
+          linePos: (offset: number) => {
+            const pos = counter.linePos(offset);
+            return { line: pos.line + linesBefore, col: pos.col };
+          },
+        };
   return { doc, lines };
 }
 

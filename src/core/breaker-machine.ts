@@ -308,6 +308,4 @@ export class BreakerMachine {
       });
     }
   }
-
-
 }

@@ -116,7 +116,6 @@ export class BreakerSurface extends BreakerMachine {
     if (this._state === 'open' && at > this.openedAt + this.currentResetMs) this.openedAt = at - this.currentResetMs;
   }
 
-
   private restore(s: BreakerSnapshot): void {
     // A half-open snapshot had trials in flight that no longer exist: resume as open so
     // the next call after the reset timeout runs a fresh trial.
@@ -134,9 +133,8 @@ export class BreakerSurface extends BreakerMachine {
   /** @internal Builds the error for a refused call and reports the rejection. */
   rejection(now: number, operation: OperationIndex): BreakerOpenError {
     const state = this._state;
-    const retryAt = state === 'open'
-      ? this.openedAt + this.currentResetMs
-      : state === 'half_open' ? this.trialsStartedAt + this.o.trialTimeoutMs : null;
+    const retryAt =
+      state === 'open' ? this.openedAt + this.currentResetMs : state === 'half_open' ? this.trialsStartedAt + this.o.trialTimeoutMs : null;
     const err = (this.rejections ??= new RejectionFactory(this.name, this.clock)).make(state, retryAt);
     if (this._recorder !== null) this._recorder.record(operation, REJECTED, 0);
     if (this.events !== null && this.events.has('rejected')) {

@@ -39,7 +39,11 @@ export class CircuitBreaker extends BreakerSurface {
    * Runs a callback-style `fn(...args, cb)` guarded. `callback` is called exactly once with
    * what `fn` passed it; a rejection reaches it asynchronously, never synchronously.
    */
-  executeCallback(fn: (...args: never[]) => unknown, args: readonly unknown[], callback: (err: unknown, ...results: unknown[]) => void): unknown {
+  executeCallback(
+    fn: (...args: never[]) => unknown,
+    args: readonly unknown[],
+    callback: (err: unknown, ...results: unknown[]) => void,
+  ): unknown {
     const all = [...args, callback];
     return this.invokeCallback(fn as AnyFunction, undefined, all, args.length, this.publicOperation(), PLAIN_CALL);
   }
@@ -76,7 +80,13 @@ export class CircuitBreaker extends BreakerSurface {
    * Guarded promise call with `this` and arguments, used by wrap() and the patchers; `hooks`
    * (shared per operation) judge a success and dispose of a result that arrives too late.
    */
-  invoke(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: OperationIndex, options: CallOptions = PLAIN_CALL): Promise<unknown> {
+  invoke(
+    fn: AnyFunction,
+    thisArg: unknown,
+    args: unknown[],
+    operation: OperationIndex,
+    options: CallOptions = PLAIN_CALL,
+  ): Promise<unknown> {
     const hooks = options.hooks;
     if (!this.timed && this._state === 'closed' && hooks === null) return this.invokeLean(fn, thisArg, args, operation);
     const closed = this._state === 'closed';
@@ -156,7 +166,14 @@ export class CircuitBreaker extends BreakerSurface {
    * one that records the outcome and then calls the original exactly as the library did
    * (same `this`, same arguments), so a throw from it propagates unchanged.
    */
-  invokeCallback(fn: AnyFunction, thisArg: unknown, args: unknown[], callbackIndex: number, operation: OperationIndex, options: CallOptions = PLAIN_CALL): unknown {
+  invokeCallback(
+    fn: AnyFunction,
+    thisArg: unknown,
+    args: unknown[],
+    callbackIndex: number,
+    operation: OperationIndex,
+    options: CallOptions = PLAIN_CALL,
+  ): unknown {
     const hooks = options.hooks;
     const callback = args[callbackIndex] as Callback;
     const closed = this._state === 'closed';
@@ -235,12 +252,19 @@ export class CircuitBreaker extends BreakerSurface {
 
   private onErrorAsync(token: Permit, err: unknown, start: number, operation: OperationIndex, args: unknown[]): Promise<unknown> {
     const outcome = this.releaseError(token, err, start, operation);
-    if ((outcome === FAILURE || outcome === TIMEOUT) && this.failureFallback !== null) return this.runFallback(args, err, true) as Promise<unknown>;
+    if ((outcome === FAILURE || outcome === TIMEOUT) && this.failureFallback !== null)
+      return this.runFallback(args, err, true) as Promise<unknown>;
     return Promise.reject(err);
   }
 
   private invokeWithTimeout(
-    fn: AnyFunction, thisArg: unknown, args: unknown[], operation: OperationIndex, passSignal: boolean, token: Permit, start: number,
+    fn: AnyFunction,
+    thisArg: unknown,
+    args: unknown[],
+    operation: OperationIndex,
+    passSignal: boolean,
+    token: Permit,
+    start: number,
     hooks: ResultHooks | null,
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
@@ -280,13 +304,15 @@ export class CircuitBreaker extends BreakerSurface {
       }
     });
   }
-
-
 }
 
 function thenableOf(value: unknown): Promise<unknown> {
   // Spelled out rather than isThenable(): this is on every guarded promise call.
-  if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function') {
+  if (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  ) {
     return value as Promise<unknown>;
   }
   return Promise.resolve(value);

@@ -56,7 +56,13 @@ export class BreakerOpenError extends Error {
   constructor(breaker: string, state: BreakerState, retryAt: number | null, clock: () => number);
   /** @internal One shared ticket, message and stack line per open period (RejectionFactory). */
   constructor(breaker: string, state: BreakerState, ticket: RetryTicket, message: string, stack: string);
-  constructor(breaker: string, state: BreakerState, retry: number | null | RetryTicket, clockOrMessage: (() => number) | string, stack?: string) {
+  constructor(
+    breaker: string,
+    state: BreakerState,
+    retry: number | null | RetryTicket,
+    clockOrMessage: (() => number) | string,
+    stack?: string,
+  ) {
     const shared = typeof clockOrMessage === 'string';
     super(shared ? clockOrMessage : rejectionMessage(breaker, state));
     if (stack !== undefined) this.stack = stack;
@@ -75,7 +81,14 @@ export class BreakerOpenError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    return { name: this.name, code: this.code, message: this.message, breaker: this.breaker, state: this.state, retryAfterMs: this.retryAfterMs };
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      breaker: this.breaker,
+      state: this.state,
+      retryAfterMs: this.retryAfterMs,
+    };
   }
 }
 Object.defineProperty(BreakerOpenError.prototype, 'name', { value: 'BreakerOpenError', writable: true, configurable: true });
@@ -93,7 +106,10 @@ export class RejectionFactory {
   private message = '';
   private stack = '';
 
-  constructor(private readonly breaker: string, private readonly clock: () => number) {}
+  constructor(
+    private readonly breaker: string,
+    private readonly clock: () => number,
+  ) {}
 
   make(state: BreakerState, retryAt: number | null): BreakerOpenError {
     let ticket = this.ticket;

@@ -79,9 +79,25 @@ function optionalFunction(name: string, key: string, value: unknown): void {
 }
 
 const KNOWN = new Set<string>([
-  'name', 'failureThreshold', 'resetTimeoutMs', 'maxResetTimeoutMs', 'halfOpenMaxCalls', 'successThreshold',
-  'trialTimeoutMs', 'failureRate', 'windowMs', 'windowSize', 'minimumCalls', 'slowCallMs', 'slowCallRate',
-  'callTimeoutMs', 'isFailure', 'fallback', 'mode', 'now', 'initialState',
+  'name',
+  'failureThreshold',
+  'resetTimeoutMs',
+  'maxResetTimeoutMs',
+  'halfOpenMaxCalls',
+  'successThreshold',
+  'trialTimeoutMs',
+  'failureRate',
+  'windowMs',
+  'windowSize',
+  'minimumCalls',
+  'slowCallMs',
+  'slowCallRate',
+  'callTimeoutMs',
+  'isFailure',
+  'fallback',
+  'mode',
+  'now',
+  'initialState',
 ]);
 
 /** Validates programmatic options with messages naming the option, the value and what was expected. */
@@ -92,11 +108,13 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
   const name = options.name;
   if (typeof name !== 'string' || name.length === 0) fail(String(name), 'name', name, 'a non-empty string');
   for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) fail(name, key, (options as unknown as Record<string, unknown>)[key], `no such option (known: ${[...KNOWN].join(', ')})`);
+    if (!KNOWN.has(key))
+      fail(name, key, (options as unknown as Record<string, unknown>)[key], `no such option (known: ${[...KNOWN].join(', ')})`);
   }
   const resetTimeoutMs = millis(name, 'resetTimeoutMs', options.resetTimeoutMs, 60_000);
   const maxResetTimeoutMs = millis(name, 'maxResetTimeoutMs', options.maxResetTimeoutMs, resetTimeoutMs);
-  if (maxResetTimeoutMs < resetTimeoutMs) fail(name, 'maxResetTimeoutMs', maxResetTimeoutMs, `a value >= resetTimeoutMs (${resetTimeoutMs})`);
+  if (maxResetTimeoutMs < resetTimeoutMs)
+    fail(name, 'maxResetTimeoutMs', maxResetTimeoutMs, `a value >= resetTimeoutMs (${resetTimeoutMs})`);
   const callTimeoutMs = optionalMillis(name, 'callTimeoutMs', options.callTimeoutMs);
   const slowCallMs = optionalMillis(name, 'slowCallMs', options.slowCallMs);
   let slowCallRate = rate(name, 'slowCallRate', options.slowCallRate);

@@ -67,7 +67,10 @@ export class TimeWindow implements RollingWindow {
   private readonly slices: Float64Array;
   private head = -1;
 
-  constructor(readonly windowMs: number, readonly buckets = 10) {
+  constructor(
+    readonly windowMs: number,
+    readonly buckets = 10,
+  ) {
     this.width = windowMs / buckets;
     this.slices = new Float64Array(buckets * 4).fill(-1);
   }

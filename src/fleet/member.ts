@@ -60,7 +60,10 @@ export function startFleetMember(o: FleetMemberOptions): FleetMember {
       if (up) transport?.send(coordinator.report());
       o.onConnected?.(up);
     },
-    onError: (message) => o.warn?.(`breakerbox fleet: NATS at ${config.url} unreachable or lost (${message}); breakers keep working on their own evidence, rejoining when it is back`),
+    onError: (message) =>
+      o.warn?.(
+        `breakerbox fleet: NATS at ${config.url} unreachable or lost (${message}); breakers keep working on their own evidence, rejoining when it is back`,
+      ),
   });
   coordinator.start();
   // Module breakers exist from startup; manual ones when the app builds them (registry.get).
@@ -90,11 +93,12 @@ export function startFleetMember(o: FleetMemberOptions): FleetMember {
     id,
     coordinator,
     transport,
-    stop: () => (stopping ??= (async () => {
-      clearInterval(timer);
-      if (registry.fleet === link) registry.fleet = null;
-      coordinator.stop();
-      await transport.stop();
-    })()),
+    stop: () =>
+      (stopping ??= (async () => {
+        clearInterval(timer);
+        if (registry.fleet === link) registry.fleet = null;
+        coordinator.stop();
+        await transport.stop();
+      })()),
   };
 }

@@ -84,7 +84,8 @@ export function decodeReport(data: Uint8Array, shared: ReadonlySet<string>): Mem
   if (typeof rawProbes === 'object' && rawProbes !== null) {
     for (const name of Object.keys(holds)) {
       const p = (rawProbes as Record<string, { failed?: unknown; dueInMs?: unknown; calls?: unknown } | undefined>)[name];
-      if (p && isCount(p.failed) && isCount(p.dueInMs)) probes[name] = { failed: p.failed, dueInMs: p.dueInMs, calls: isCount(p.calls) ? p.calls : 0 };
+      if (p && isCount(p.failed) && isCount(p.dueInMs))
+        probes[name] = { failed: p.failed, dueInMs: p.dueInMs, calls: isCount(p.calls) ? p.calls : 0 };
     }
   }
   return { id: m.id, holds, probes };

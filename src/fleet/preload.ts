@@ -18,7 +18,11 @@ export function startFleet(config: BreakerboxConfig, registry: BreakerRegistry, 
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     connect = (require('nats') as { connect: typeof connect }).connect;
   } catch {
-    log('warn', 'breakerbox fleet: fleet.enabled is true but the "nats" package is not installed (npm install nats); breakers work on their own, without the fleet', { config: config.source });
+    log(
+      'warn',
+      'breakerbox fleet: fleet.enabled is true but the "nats" package is not installed (npm install nats); breakers work on their own, without the fleet',
+      { config: config.source },
+    );
     return null;
   }
   // The member (and node:crypto, node:os) load only here: most processes run no fleet.

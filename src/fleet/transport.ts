@@ -8,7 +8,19 @@
 import type { ConnectionOptions, Msg, NatsConnection, NatsError } from 'nats';
 import { connectUnguarded, markOwnConnection } from '../instrumentation/nats-own';
 import { unrefConnection } from './handles';
-import { adminSubject, decodeAdmin, decodeLeave, decodeReport, encodeAdmin, encodeLeave, encodeReport, fleetWildcard, leaveSubject, stateSubject, type AdminCommand } from './messages';
+import {
+  adminSubject,
+  decodeAdmin,
+  decodeLeave,
+  decodeReport,
+  encodeAdmin,
+  encodeLeave,
+  encodeReport,
+  fleetWildcard,
+  leaveSubject,
+  stateSubject,
+  type AdminCommand,
+} from './messages';
 import type { MemberReport } from './view';
 
 export interface FleetTransportOptions {
@@ -99,18 +111,23 @@ export class FleetTransport {
     if (this.stopped) return;
     let attempt: Promise<NatsConnection>;
     try {
-      attempt = connectUnguarded(() => this.o.connect({
-        servers: this.o.servers,
-        name: `breakerbox-fleet-${this.o.fleet}`,
-        reconnect: false,
-        noEcho: true,
-        timeout: DIAL_TIMEOUT_MS,
-      }));
+      attempt = connectUnguarded(() =>
+        this.o.connect({
+          servers: this.o.servers,
+          name: `breakerbox-fleet-${this.o.fleet}`,
+          reconnect: false,
+          noEcho: true,
+          timeout: DIAL_TIMEOUT_MS,
+        }),
+      );
     } catch (err) {
       this.retryLater(err);
       return;
     }
-    attempt.then((nc) => this.adopt(nc), (err: unknown) => this.retryLater(err));
+    attempt.then(
+      (nc) => this.adopt(nc),
+      (err: unknown) => this.retryLater(err),
+    );
   }
 
   private adopt(nc: NatsConnection): void {

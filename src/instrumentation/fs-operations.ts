@@ -5,8 +5,20 @@
  */
 
 export type FsOperation =
-  | 'readFile' | 'writeFile' | 'appendFile' | 'open' | 'stat' | 'lstat' | 'readdir'
-  | 'mkdir' | 'rm' | 'rmdir' | 'unlink' | 'rename' | 'copyFile' | 'access';
+  | 'readFile'
+  | 'writeFile'
+  | 'appendFile'
+  | 'open'
+  | 'stat'
+  | 'lstat'
+  | 'readdir'
+  | 'mkdir'
+  | 'rm'
+  | 'rmdir'
+  | 'unlink'
+  | 'rename'
+  | 'copyFile'
+  | 'access';
 
 export interface FsOperationShape {
   readonly name: FsOperation;

@@ -34,7 +34,13 @@ function absolute(p: string): string | null {
  * `.`/`..` segments, and dot files take the slow path) and no trailing slash.
  */
 function isNormalAbsolute(p: string): boolean {
-  return path.sep === '/' && p.charCodeAt(0) === 47 && p.indexOf('//') === -1 && p.indexOf('/.') === -1 && (p.length === 1 || p.charCodeAt(p.length - 1) !== 47);
+  return (
+    path.sep === '/' &&
+    p.charCodeAt(0) === 47 &&
+    p.indexOf('//') === -1 &&
+    p.indexOf('/.') === -1 &&
+    (p.length === 1 || p.charCodeAt(p.length - 1) !== 47)
+  );
 }
 
 /** Node accepts `URL` instances and URL-like objects (its own `isURL` duck test) for paths. */

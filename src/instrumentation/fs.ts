@@ -335,8 +335,18 @@ export const fsPatcher: Patcher = {
     // `node:` prefix, so these two names cover `fs`, `node:fs`, `fs/promises` and
     // `node:fs/promises`. Either unpatch undoes both: they share `fs.promises`.
     return [
-      new InstrumentationNodeModuleDefinition('fs', ['*'], (exports) => patch.patchFs(exports), () => patch.unpatch()),
-      new InstrumentationNodeModuleDefinition('fs/promises', ['*'], (exports) => patch.patchPromises(exports), () => patch.unpatch()),
+      new InstrumentationNodeModuleDefinition(
+        'fs',
+        ['*'],
+        (exports) => patch.patchFs(exports),
+        () => patch.unpatch(),
+      ),
+      new InstrumentationNodeModuleDefinition(
+        'fs/promises',
+        ['*'],
+        (exports) => patch.patchPromises(exports),
+        () => patch.unpatch(),
+      ),
     ];
   },
 };

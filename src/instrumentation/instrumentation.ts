@@ -56,7 +56,8 @@ function linkBase(): BaseClass {
   // The patchers too, before the base constructor runs init(): required from inside init(),
   // node:fs was left unpatched on its next require (test/integration/fs-esm.test.ts).
   loadedDefinitions ??= require('./module-definitions') as typeof import('./module-definitions');
-  const Base = (require('@opentelemetry/instrumentation') as typeof import('@opentelemetry/instrumentation')).InstrumentationBase as BaseClass;
+  const Base = (require('@opentelemetry/instrumentation') as typeof import('@opentelemetry/instrumentation'))
+    .InstrumentationBase as BaseClass;
   if (Object.getPrototypeOf(BreakerboxInstrumentation.prototype) !== Base.prototype) {
     Object.setPrototypeOf(BreakerboxInstrumentation.prototype, Base.prototype);
     Object.setPrototypeOf(BreakerboxInstrumentation, Base);

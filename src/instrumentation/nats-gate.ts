@@ -269,4 +269,3 @@ export class NatsGate {
     return op;
   }
 }
-

@@ -24,7 +24,13 @@ export function isReconnecting(protocol: NatsProtocolLike | undefined): boolean 
 }
 
 /** A synchronous call (publish, subscribe): returns or throws as the library does. */
-export function syncWhileReconnecting(breaker: Breaker, fn: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: OperationIndex): unknown {
+export function syncWhileReconnecting(
+  breaker: Breaker,
+  fn: AnyFunction,
+  nc: NatsConnectionLike,
+  args: unknown[],
+  op: OperationIndex,
+): unknown {
   const start = breaker.now();
   let value: unknown;
   try {
@@ -38,7 +44,13 @@ export function syncWhileReconnecting(breaker: Breaker, fn: AnyFunction, nc: Nat
 }
 
 /** A promise call (request, flush): settles as the library's promise settles. */
-export function asyncWhileReconnecting(breaker: Breaker, fn: AnyFunction, nc: NatsConnectionLike, args: unknown[], op: OperationIndex): Promise<unknown> {
+export function asyncWhileReconnecting(
+  breaker: Breaker,
+  fn: AnyFunction,
+  nc: NatsConnectionLike,
+  args: unknown[],
+  op: OperationIndex,
+): Promise<unknown> {
   const start = breaker.now();
   let result: unknown;
   try {

@@ -160,7 +160,8 @@ function getDispatchStatusPatch(gate: NatsGate): Patch {
   return function patchDispatchStatus(original) {
     return function dispatchStatus(this: unknown, ...args: unknown[]): unknown {
       const result = original.apply(this, args);
-      if (!isOwnConnection((this as NatsProtocolLike).publisher)) gate.observeStatus(this as NatsProtocolLike, args[0] as NatsStatusLike | undefined);
+      if (!isOwnConnection((this as NatsProtocolLike).publisher))
+        gate.observeStatus(this as NatsProtocolLike, args[0] as NatsStatusLike | undefined);
       return result;
     };
   };
@@ -196,7 +197,10 @@ export const natsPatcher: Patcher = {
   definitions(guard: ModuleGuard): InstrumentationNodeModuleDefinition[] {
     const gate = new NatsGate(guard);
     // Classes patched through the main module's fallback, to undo on unpatch (file hooks undo their own).
-    const found = new Set<{ connection: { NatsConnectionImpl: { prototype: object } }; protocol: { ProtocolHandler: { prototype: object } } }>();
+    const found = new Set<{
+      connection: { NatsConnectionImpl: { prototype: object } };
+      protocol: { ProtocolHandler: { prototype: object } };
+    }>();
 
     const connectionFile = new InstrumentationNodeModuleFile(
       CONNECTION_FILE,

@@ -112,8 +112,14 @@ function watchSubmittable(submittable: Submittable, breaker: CircuitBreaker, tok
  * runs untouched and its outcome is counted, but it neither waits for nor moves the breaker.
  */
 export function observeQuery(
-  original: AnyFunction, client: PgClient, config: unknown, values: unknown, cb: AnyFunction | undefined, cbIndex: number,
-  breaker: CircuitBreaker, op: OperationIndex,
+  original: AnyFunction,
+  client: PgClient,
+  config: unknown,
+  values: unknown,
+  cb: AnyFunction | undefined,
+  cbIndex: number,
+  breaker: CircuitBreaker,
+  op: OperationIndex,
 ): unknown {
   const start = breaker.now();
   if (cb === undefined) {
@@ -148,7 +154,13 @@ export function observeQuery(
  * hands it errors; admitted, its outcome is read by watching the methods pg settles it through.
  */
 export function querySubmittable(
-  patch: PgQueryPatch, original: AnyFunction, client: PgClient, submittable: Submittable, values: unknown, callback: unknown, kind: StatementKind,
+  patch: PgQueryPatch,
+  original: AnyFunction,
+  client: PgClient,
+  submittable: Submittable,
+  values: unknown,
+  callback: unknown,
+  kind: StatementKind,
 ): unknown {
   // Without handleError there is no way to hand it a rejection the way pg hands it errors.
   if (typeof submittable.handleError !== 'function' || !Object.isExtensible(submittable)) {

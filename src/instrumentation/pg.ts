@@ -12,12 +12,8 @@ import { callOptions, type CallOptions } from '../core/internal';
 import type { ManagedBreaker } from '../registry';
 import type { ModuleGuard } from './module-guard';
 import type { Patcher } from './patcher';
-import {
-  CLOSES, classifyStatement, OPENS, transactions,
-} from './pg-transaction';
-import {
-  clientTarget, findConnectionParameters, poolTarget, type ConnectionParametersClass,
-} from './pg-target';
+import { CLOSES, classifyStatement, OPENS, transactions } from './pg-transaction';
+import { clientTarget, findConnectionParameters, poolTarget, type ConnectionParametersClass } from './pg-target';
 import type { PgClient, PgPool, Submittable } from './pg-internal-types';
 import { observeQuery, querySubmittable, restoringConfigCallback, trackIssued, type PgQueryPatch } from './pg-submittable';
 import { unwrap, wrap } from './wrap';
@@ -65,18 +61,20 @@ class PgPatch implements PgQueryPatch, PgPoolPatch {
     this.guardsQuery = guard.guards('query');
     this.guardsConnect = guard.guards('connect');
     const fresh = this.freshClients;
-    this.poolConnectCall = callOptions({ hooks: {
-      touched(client: unknown): boolean {
-        return typeof client === 'object' && client !== null && fresh.delete(client);
+    this.poolConnectCall = callOptions({
+      hooks: {
+        touched(client: unknown): boolean {
+          return typeof client === 'object' && client !== null && fresh.delete(client);
+        },
+        // A checkout that completed after its caller got ECIRCUITTIMEOUT: nobody will release
+        // the client, and a pool at its max would wait for it forever.
+        disposeLate(client: unknown): void {
+          fresh.delete(client as object);
+          const release = (client as { release?: unknown } | null)?.release;
+          if (typeof release === 'function') (release as AnyFunction).call(client);
+        },
       },
-      // A checkout that completed after its caller got ECIRCUITTIMEOUT: nobody will release
-      // the client, and a pool at its max would wait for it forever.
-      disposeLate(client: unknown): void {
-        fresh.delete(client as object);
-        const release = (client as { release?: unknown } | null)?.release;
-        if (typeof release === 'function') (release as AnyFunction).call(client);
-      },
-    } });
+    });
   }
 
   definitions(): InstrumentationNodeModuleDefinition[] {

@@ -34,7 +34,8 @@ export function wrap<F extends AnyFunction>(target: object, name: PropertyKey, f
   if (isWrapped(target, name)) return true;
   const desc = Object.getOwnPropertyDescriptor(target, name);
   if (!desc || !desc.configurable) return false;
-  const original = typeof desc.value === 'function' ? desc.value as F : typeof desc.get === 'function' ? desc.get.call(target) as F : null;
+  const original =
+    typeof desc.value === 'function' ? (desc.value as F) : typeof desc.get === 'function' ? (desc.get.call(target) as F) : null;
   if (typeof original !== 'function') return false;
   const route = { fn: factory(original) as AnyFunction };
   // The one indirection that lets a wrapper someone else captured become a pass-through.
@@ -64,7 +65,8 @@ export function unwrap(target: object, name: PropertyKey): void {
   if (!map || !w) return;
   map.delete(name);
   const current = Object.getOwnPropertyDescriptor(target, name);
-  const ours = current !== undefined && (current.get === undefined ? current.value === w.installed : safeGet(current, target) === w.installed);
+  const ours =
+    current !== undefined && (current.get === undefined ? current.value === w.installed : safeGet(current, target) === w.installed);
   if (ours) Object.defineProperty(target, name, w.saved);
   w.route.fn = (w.saved.value ?? w.saved.get?.call(target)) as AnyFunction;
 }

@@ -28,7 +28,10 @@ export class WsSend {
   /** Client WebSocket → origin; server-side WebSocket → `server:<port>`. */
   private readonly targets = new WeakMap<object, string>();
 
-  constructor(private readonly moduleGuard: ModuleGuard, private readonly limit: number) {}
+  constructor(
+    private readonly moduleGuard: ModuleGuard,
+    private readonly limit: number,
+  ) {}
 
   /** The origin a connect was admitted for, so its sends need not parse the URL again. */
   rememberOrigin(websocket: object, origin: string): void {

@@ -25,10 +25,13 @@ export function isWsHandshakeOptions(opts: unknown): opts is WsHandshakeOptions 
     const o = opts as Record<string, unknown>;
     const headers = o.headers as Record<string, unknown> | undefined;
     return (
-      typeof headers === 'object' && headers !== null &&
-      headers.Upgrade === 'websocket' && headers['Sec-WebSocket-Key'] !== undefined &&
+      typeof headers === 'object' &&
+      headers !== null &&
+      headers.Upgrade === 'websocket' &&
+      headers['Sec-WebSocket-Key'] !== undefined &&
       typeof o.createConnection === 'function' &&
-      'protocolVersion' in o && 'maxPayload' in o
+      'protocolVersion' in o &&
+      'maxPayload' in o
     );
   } catch {
     return false;

@@ -19,16 +19,13 @@ import { unwrap, wrap } from './wrap';
 import { unwrapInherited, wrapInherited } from './ws-inherited';
 import type { ConnectAttempt, Delivering, Emitter, WsSocket } from './ws-internal-types';
 import { getSendPatch, WsSend } from './ws-send';
-import {
-  handshakeOrigin, isWsHandshakeOptions, type WsHandshakeOptions,
-} from './ws-targets';
+import { handshakeOrigin, isWsHandshakeOptions, type WsHandshakeOptions } from './ws-targets';
 import type { AnyFunction } from '../core/callable';
 
 export const WS_SUPPORTED_VERSIONS = ['>=7.0.0 <9'];
 
 /** `max_buffered_amount` when a config does not say (the config layer sets it for ws breakers). */
 const DEFAULT_MAX_BUFFERED_AMOUNT = 1024 * 1024;
-
 
 /**
  * Whether a ws version hands the WebSocket to `opts.finishRequest` (ws >= 8.13). Older
@@ -124,7 +121,10 @@ class WsPatch {
   // ------------------------------------------------------------------ connect
 
   private hookHttp(): void {
-    for (const [mod, secure] of [[http, false], [https, true]] as const) {
+    for (const [mod, secure] of [
+      [http, false],
+      [https, true],
+    ] as const) {
       for (const name of ['request', 'get']) {
         wrap<AnyFunction>(mod, name, (original) => {
           const wrapper = getRequestPatch(this, secure)(original);
@@ -218,7 +218,8 @@ class WsPatch {
       this.attempts.delete(websocket);
       if (event === 'open') this.settle(attempt, SUCCESS);
       else if (event === 'error') this.settleError(attempt, args[1]);
-      else if (event === 'unexpected-response') this.settleError(attempt, unexpectedResponse((args[2] as { statusCode?: unknown } | undefined)?.statusCode));
+      else if (event === 'unexpected-response')
+        this.settleError(attempt, unexpectedResponse((args[2] as { statusCode?: unknown } | undefined)?.statusCode));
       // Closed without 'open' or 'error': nothing says the peer failed.
       else this.settle(attempt, IGNORED);
     } catch (err) {
@@ -252,7 +253,6 @@ class WsPatch {
   }
 
   // --------------------------------------------------------------------- send
-
 }
 
 /** The patch of `http.request`/`https.request` (`get` in ws 7): where a ws connect is admitted or refused. */
@@ -274,9 +274,14 @@ function getEmitPatch(patch: WsPatch): (parent: object) => AnyFunction {
   return function patchEmit(parent) {
     return function emit(this: unknown, event: unknown): boolean {
       if (
-        patch.enabled && (this as WsSocket)._isServer === false &&
-        (event === 'open' || event === 'error' || event === 'unexpected-response' || event === 'close' ||
-          event === 'redirect' || event === 'upgrade')
+        patch.enabled &&
+        (this as WsSocket)._isServer === false &&
+        (event === 'open' ||
+          event === 'error' ||
+          event === 'unexpected-response' ||
+          event === 'close' ||
+          event === 'redirect' ||
+          event === 'upgrade')
       ) {
         // eslint-disable-next-line prefer-rest-params
         patch.observe(this as WsSocket, event, arguments);

@@ -3,9 +3,7 @@ import { TransitionCounts } from './transition-counts';
 import type { OperationIndex } from '../core/internal';
 
 /** Call-duration bucket bounds in seconds: 0.5 ms .. 30 s (plus +Inf). */
-export const DURATION_BUCKETS_S: readonly number[] = [
-  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
-];
+export const DURATION_BUCKETS_S: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** Recovery (first open → closed) bucket bounds in seconds: 1 s .. 1 h. */
 export const RECOVERY_BUCKETS_S: readonly number[] = [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 

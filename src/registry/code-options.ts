@@ -36,7 +36,9 @@ function show(value: unknown): string {
 }
 
 function settings(options: CodeOptions): [string, unknown][] {
-  return Object.entries(options).filter(([key, v]) => v !== undefined && !(FUNCTIONS as readonly string[]).includes(key) && !CREATION_ONLY.has(key));
+  return Object.entries(options).filter(
+    ([key, v]) => v !== undefined && !(FUNCTIONS as readonly string[]).includes(key) && !CREATION_ONLY.has(key),
+  );
 }
 
 /**
@@ -76,7 +78,11 @@ export function checkAgainstExisting(breaker: CircuitBreaker, config: BreakerCon
  * Puts the functions from `options` on `breaker`; `onReplace` hears of each one that takes
  * the place of a different function already in force.
  */
-export function applyFunctions(breaker: CircuitBreaker, options: CodeOptions, onReplace: (option: FunctionOption, previous: unknown) => void): void {
+export function applyFunctions(
+  breaker: CircuitBreaker,
+  options: CodeOptions,
+  onReplace: (option: FunctionOption, previous: unknown) => void,
+): void {
   for (const key of FUNCTIONS) {
     const fn = options[key];
     if (fn === undefined) continue;

@@ -147,8 +147,14 @@ export function statsOf(entry: ManagedBreaker, registry?: BreakerRegistry): Brea
 }
 
 /** The answer of GET /health/circuit-breakers for a registry. */
-export function healthReport(registry: BreakerRegistry, scope: HealthScope = 'all'): { status: 'ok' | 'unhealthy'; unhealthy: string[]; breakers: BreakerHealth[] } {
-  const breakers = registry.list().map((e) => healthOf(e, registry, scope)).filter((h) => scope === 'all' || !h.advisory);
+export function healthReport(
+  registry: BreakerRegistry,
+  scope: HealthScope = 'all',
+): { status: 'ok' | 'unhealthy'; unhealthy: string[]; breakers: BreakerHealth[] } {
+  const breakers = registry
+    .list()
+    .map((e) => healthOf(e, registry, scope))
+    .filter((h) => scope === 'all' || !h.advisory);
   const unhealthy = breakers.filter(refusesCalls).map((b) => b.name);
   return { status: unhealthy.length > 0 ? 'unhealthy' : 'ok', unhealthy, breakers };
 }

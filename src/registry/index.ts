@@ -5,7 +5,19 @@ export type { OperationFallbacks } from './operation-fallbacks';
 export { TransitionCounts } from './transition-counts';
 export { FLEET_ADMIN_ACTIONS, type FleetAdminAction, type FleetBreakerStatus, type FleetLink } from './fleet-link';
 export { CallStats, OperationStats, DURATION_BUCKETS_S, RECOVERY_BUCKETS_S } from './call-stats';
-export { healthOf, statsOf, isUnhealthy, refusesCalls, healthReport, HEALTH_SCOPES, type HealthScope, type TargetsRollup, type BreakerHealth, type BreakerStatsSnapshot, type FleetHealth } from './health';
+export {
+  healthOf,
+  statsOf,
+  isUnhealthy,
+  refusesCalls,
+  healthReport,
+  HEALTH_SCOPES,
+  type HealthScope,
+  type TargetsRollup,
+  type BreakerHealth,
+  type BreakerStatsSnapshot,
+  type FleetHealth,
+} from './health';
 
 const KEY = Symbol.for('breakerbox.registry');
 type WithRegistry = typeof globalThis & { [KEY]?: BreakerRegistry };

@@ -33,14 +33,18 @@ export function isOperationMap(value: unknown): value is OperationFallbacks {
 export function setOperationFallbacks(breaker: CircuitBreaker, module: ModuleName, fallbacks: OperationFallbacks): void {
   const where = `registry.get(${JSON.stringify(breaker.name)}, { fallback })`;
   if (!SUPPORTED.has(module)) {
-    throw new TypeError(`${where}: a fallback per operation is supported on ${[...SUPPORTED].join(', ')} breakers only `
-      + `(this breaker's module is ${module}); give one function instead`);
+    throw new TypeError(
+      `${where}: a fallback per operation is supported on ${[...SUPPORTED].join(', ')} breakers only ` +
+        `(this breaker's module is ${module}); give one function instead`,
+    );
   }
   const valid = VALID_OPERATIONS[module];
   const map = new Map<string, AnyFunction>();
   for (const [operation, fn] of Object.entries(fallbacks)) {
     if (!valid.includes(operation)) {
-      throw new TypeError(`${where}: fallback.${operation}: unknown operation, expected one of the ${module} operations: ${valid.join(', ')}`);
+      throw new TypeError(
+        `${where}: fallback.${operation}: unknown operation, expected one of the ${module} operations: ${valid.join(', ')}`,
+      );
     }
     if (typeof fn !== 'function') {
       throw new TypeError(`${where}: fallback.${operation}: got ${fn === null ? 'null' : typeof fn}, expected a function`);

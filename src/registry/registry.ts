@@ -153,7 +153,15 @@ export class BreakerRegistry {
     // An operator who forced the parent open (or disabled it) meant every target.
     if (p.state === 'forced_open') breaker.forceOpen();
     else if (p.state === 'disabled') breaker.disable();
-    const entry = this.add({ breaker, module: parent.module, stats: new CallStats(DEFAULT_OPERATION), config: parent.config, parent: parentName, target, lastUsed: ++this.tick });
+    const entry = this.add({
+      breaker,
+      module: parent.module,
+      stats: new CallStats(DEFAULT_OPERATION),
+      config: parent.config,
+      parent: parentName,
+      target,
+      lastUsed: ++this.tick,
+    });
     kids.set(target, entry);
     return entry;
   }
@@ -209,8 +217,12 @@ export class BreakerRegistry {
     if (this.replacedLogged.has(key)) return;
     this.replacedLogged.add(key);
     const what = previous === classifierFor(module) ? `the built-in ${module} classifier` : `the ${option} it had`;
-    logLine(this.config?.monitoring.logLevel ?? 'info', 'debug',
-      `breakerbox: registry.get("${name}") replaced ${what} with the ${option} given in code`, { breaker: name, option });
+    logLine(
+      this.config?.monitoring.logLevel ?? 'info',
+      'debug',
+      `breakerbox: registry.get("${name}") replaced ${what} with the ${option} given in code`,
+      { breaker: name, option },
+    );
   }
 
   private defaults(): Partial<CircuitBreakerOptions> {

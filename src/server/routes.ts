@@ -1,6 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminAction, BreakerRegistry, FleetAdminAction } from '../registry';
-import { ADMIN_ACTIONS, applyAdmin, FLEET_ADMIN_ACTIONS, HEALTH_SCOPES, healthOf, healthReport, refusesCalls, statsOf, type HealthScope } from '../registry';
+import {
+  ADMIN_ACTIONS,
+  applyAdmin,
+  FLEET_ADMIN_ACTIONS,
+  HEALTH_SCOPES,
+  healthOf,
+  healthReport,
+  refusesCalls,
+  statsOf,
+  type HealthScope,
+} from '../registry';
 import { checkAdminToken } from './admin-auth';
 import { answerAsync, clusterAdmin, clusterHealth, clusterHealthOne, clusterStats, type Members } from './cluster-routes';
 import { sendError, sendJson } from './respond';
@@ -33,13 +43,15 @@ export function handle(ctx: RouteContext, req: IncomingMessage, res: ServerRespo
 
   if (ROUTE.metrics.test(path)) {
     if (!isRead) return sendError(res, 405, `${method} not allowed on /metrics`, { allow: 'GET, HEAD' });
-    if (!ctx.metricsHandler) return sendError(res, 503, `metrics ${ctx.metricsNote ?? 'are disabled (OTEL_SDK_DISABLED or monitoring off)'}`);
+    if (!ctx.metricsHandler)
+      return sendError(res, 503, `metrics ${ctx.metricsNote ?? 'are disabled (OTEL_SDK_DISABLED or monitoring off)'}`);
     return ctx.metricsHandler(req, res);
   }
   if (ROUTE.health.test(path)) {
     if (!isRead) return sendError(res, 405, `${method} not allowed on ${path}`, { allow: 'GET, HEAD' });
     const scope = scopeOf(query);
-    if (scope === null) return sendError(res, 400, `scope=${JSON.stringify(query.get('scope'))}: expected one of ${HEALTH_SCOPES.join(', ')}`);
+    if (scope === null)
+      return sendError(res, 400, `scope=${JSON.stringify(query.get('scope'))}: expected one of ${HEALTH_SCOPES.join(', ')}`);
     if (ctx.disabledReason !== undefined) {
       const breakers = healthReport(ctx.registry, scope).breakers;
       return sendJson(res, 200, { status: 'ok', enabled: false, reason: ctx.disabledReason, unhealthy: [], breakers }, head);
@@ -120,20 +132,29 @@ function handleAdmin(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
   const auth = checkAdminToken(req, ctx.adminToken);
   if (!auth.ok) return sendError(res, 401, auth.message, { 'www-authenticate': 'Bearer' });
   const scope = query.get('scope') ?? '';
-  if (scope !== '' && scope !== 'fleet') return sendError(res, 400, `scope=${JSON.stringify(scope)}: expected fleet (every member of the fleet), or no scope (this instance)`);
+  if (scope !== '' && scope !== 'fleet')
+    return sendError(res, 400, `scope=${JSON.stringify(scope)}: expected fleet (every member of the fleet), or no scope (this instance)`);
   let fleetWide: { scope: 'fleet'; members: number } | null = null;
   if (scope === 'fleet') {
     const refused = refuseFleetAdmin(ctx, name, action);
     if (refused !== null) return sendError(res, refused.status, refused.message);
     // Checked above: the fleet is on, shares this breaker and is connected.
     const fleet = ctx.registry.fleet!;
-    if (!fleet.announceAdmin(name, action as FleetAdminAction)) return sendError(res, 503, 'scope=fleet: the fleet channel (NATS) went down; nothing was done');
+    if (!fleet.announceAdmin(name, action as FleetAdminAction))
+      return sendError(res, 503, 'scope=fleet: the fleet channel (NATS) went down; nothing was done');
     fleetWide = { scope: 'fleet', members: fleet.members };
   }
   const alone = (): void => {
     const outcome = applyAdmin(ctx.registry, name, action);
     if (!outcome.found) return sendError(res, 404, `no circuit breaker named ${JSON.stringify(name)}`);
-    sendJson(res, 200, { breaker: name, action, from: outcome.from, state: outcome.state, ...(outcome.targets !== undefined ? { targets: outcome.targets } : {}), ...fleetWide });
+    sendJson(res, 200, {
+      breaker: name,
+      action,
+      from: outcome.from,
+      state: outcome.state,
+      ...(outcome.targets !== undefined ? { targets: outcome.targets } : {}),
+      ...fleetWide,
+    });
   };
   req.resume();
   const members = served(ctx);
@@ -143,12 +164,19 @@ function handleAdmin(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
 /** Why a `?scope=fleet` action cannot be announced, or null when it can. */
 function refuseFleetAdmin(ctx: RouteContext, name: string, action: AdminAction): { status: number; message: string } | null {
   if (!(FLEET_ADMIN_ACTIONS as readonly string[]).includes(action)) {
-    return { status: 400, message: `scope=fleet: ${action} acts on this instance only; fleet-wide actions are ${FLEET_ADMIN_ACTIONS.join(', ')}` };
+    return {
+      status: 400,
+      message: `scope=fleet: ${action} acts on this instance only; fleet-wide actions are ${FLEET_ADMIN_ACTIONS.join(', ')}`,
+    };
   }
   const fleet = ctx.registry.fleet;
-  if (fleet === null) return { status: 400, message: 'scope=fleet: fleet mode is off on this instance (circuit_breakers.fleet.enabled: false)' };
+  if (fleet === null)
+    return { status: 400, message: 'scope=fleet: fleet mode is off on this instance (circuit_breakers.fleet.enabled: false)' };
   if (!fleet.shared.includes(name)) {
-    return { status: 400, message: `scope=fleet: the fleet does not share ${JSON.stringify(name)} (fleet.breakers: ${JSON.stringify(fleet.shared)})` };
+    return {
+      status: 400,
+      message: `scope=fleet: the fleet does not share ${JSON.stringify(name)} (fleet.breakers: ${JSON.stringify(fleet.shared)})`,
+    };
   }
   if (!fleet.connected) return { status: 503, message: 'scope=fleet: not connected to the fleet channel (NATS); nothing was done' };
   return null;

@@ -78,7 +78,11 @@ export function startMonitoringServer(options: StartMonitoringServerOptions = {}
       return bound;
     },
     (err: NodeJS.ErrnoException) => {
-      logLine(level, 'warn', `breakerbox: monitoring server could not listen on ${host}:${options.port ?? config.monitoring.port} (${err.code ?? err.message}); the app keeps running with its breakers, without /metrics and health routes`);
+      logLine(
+        level,
+        'warn',
+        `breakerbox: monitoring server could not listen on ${host}:${options.port ?? config.monitoring.port} (${err.code ?? err.message}); the app keeps running with its breakers, without /metrics and health routes`,
+      );
       return null;
     },
   );

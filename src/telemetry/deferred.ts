@@ -6,6 +6,9 @@
  * functions from the paths that run once a pipeline exists (collection, start-up).
  */
 export const otelCore = (): typeof import('@opentelemetry/core') => require('@opentelemetry/core') as typeof import('@opentelemetry/core');
-export const resources = (): typeof import('@opentelemetry/resources') => require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
-export const sdkMetrics = (): typeof import('@opentelemetry/sdk-metrics') => require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
-export const exporterPrometheus = (): typeof import('@opentelemetry/exporter-prometheus') => require('@opentelemetry/exporter-prometheus') as typeof import('@opentelemetry/exporter-prometheus');
+export const resources = (): typeof import('@opentelemetry/resources') =>
+  require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+export const sdkMetrics = (): typeof import('@opentelemetry/sdk-metrics') =>
+  require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
+export const exporterPrometheus = (): typeof import('@opentelemetry/exporter-prometheus') =>
+  require('@opentelemetry/exporter-prometheus') as typeof import('@opentelemetry/exporter-prometheus');

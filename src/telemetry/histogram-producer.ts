@@ -49,7 +49,10 @@ export class BreakerboxMetricProducer implements MetricProducer {
         errors.push(err);
       }
     }
-    const sources: SeriesSource[] = [{ worker: remote ? this.localWorker : null, series: seriesOf(this.registry), fleet: fleetSeriesOf(this.registry) }, ...(remote ?? [])];
+    const sources: SeriesSource[] = [
+      { worker: remote ? this.localWorker : null, series: seriesOf(this.registry), fleet: fleetSeriesOf(this.registry) },
+      ...(remote ?? []),
+    ];
     const { hrTime, millisToHrTime } = otelCore();
     this.startTime ??= millisToHrTime(this.startMs);
     const { renderSeries } = require('./render-series') as typeof import('./render-series');

@@ -13,7 +13,10 @@ class OnFirstWait<T> implements PromiseLike<T> {
 
   constructor(private readonly work: () => T | PromiseLike<T>) {}
 
-  then<A = T, B = never>(onFulfilled?: ((value: T) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+  then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
     this.started ??= Promise.resolve().then(this.work);
     return this.started.then(onFulfilled, onRejected);
   }

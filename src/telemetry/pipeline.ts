@@ -43,7 +43,9 @@ export interface PipelineOptions {
 export function startPipeline(options: PipelineOptions): Pipeline {
   const { env } = options;
   const producer = new BreakerboxMetricProducer(options.registry);
-  const prometheus = options.prometheus ? new (exporterPrometheus().PrometheusExporter)({ preventServerStart: true, metricProducers: [producer] }) : null;
+  const prometheus = options.prometheus
+    ? new (exporterPrometheus().PrometheusExporter)({ preventServerStart: true, metricProducers: [producer] })
+    : null;
   const readers = [...(prometheus ? [prometheus] : []), ...metricReadersFromEnv(producer, env, options.warn)];
   const handle = needsNodeSdk(env)
     ? (require('./node-sdk-pipeline') as typeof import('./node-sdk-pipeline')).startNodeSdk(readers, env)
@@ -61,5 +63,9 @@ const W3C_PROPAGATORS = new Set(['tracecontext', 'baggage', 'none']);
 /** NodeSDK earns its cost where it builds what the metrics path does not: traces, logs, B3/Jaeger propagation. */
 export function needsNodeSdk(env: NodeJS.ProcessEnv): boolean {
   const asksFor = (value: string | undefined): boolean => exporterNames(value).some((x) => x !== 'none');
-  return asksFor(env.OTEL_TRACES_EXPORTER) || asksFor(env.OTEL_LOGS_EXPORTER) || exporterNames(env.OTEL_PROPAGATORS).some((x) => !W3C_PROPAGATORS.has(x));
+  return (
+    asksFor(env.OTEL_TRACES_EXPORTER) ||
+    asksFor(env.OTEL_LOGS_EXPORTER) ||
+    exporterNames(env.OTEL_PROPAGATORS).some((x) => !W3C_PROPAGATORS.has(x))
+  );
 }

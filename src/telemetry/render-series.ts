@@ -1,10 +1,4 @@
-import {
-  AggregationTemporality,
-  DataPointType,
-  type DataPoint,
-  type Histogram,
-  type MetricData,
-} from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, type DataPoint, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { OUTCOMES } from '../core/recorder';
 import { DURATION_BUCKETS_S, RECOVERY_BUCKETS_S } from '../registry';
@@ -58,7 +52,11 @@ export function renderSeries(sources: SeriesSource[], startTime: HrTime, endTime
           // observations that made a series appear.
           const attrs = { breaker, module: b.module, operation: op.name, outcome: OUTCOMES[o] };
           calls.add(attrs, op.counts[o], addNumbers);
-          durations.add(attrs, { buckets: op.buckets.slice(o * DURATION_WIDTH, (o + 1) * DURATION_WIDTH), sum: op.sumsS[o], count: op.counts[o] }, addHistograms);
+          durations.add(
+            attrs,
+            { buckets: op.buckets.slice(o * DURATION_WIDTH, (o + 1) * DURATION_WIDTH), sum: op.sumsS[o], count: op.counts[o] },
+            addHistograms,
+          );
         }
       }
       for (const t of b.transitions) transitions.add({ breaker, from: t.from, to: t.to, reason: t.reason }, t.count, addNumbers);
@@ -67,11 +65,14 @@ export function renderSeries(sources: SeriesSource[], startTime: HrTime, endTime
       recoveries.add({ breaker }, { buckets: b.recovery.buckets, sum: b.recovery.sumS, count: b.recovery.count }, addHistograms);
     }
   }
-  const fleetFamilies = fleetMembers.length === 0 ? [] : [
-    gauge(METRIC.fleetMembers, 'Fleet members this instance sees, itself included', fleetMembers),
-    gauge(METRIC.fleetConnected, 'Whether this instance is connected to the fleet channel (NATS): 1 or 0', fleetConnected),
-    gauge(METRIC.fleetOpenMembers, 'Fleet members holding the breaker open on their own evidence', fleetOpen),
-  ];
+  const fleetFamilies =
+    fleetMembers.length === 0
+      ? []
+      : [
+          gauge(METRIC.fleetMembers, 'Fleet members this instance sees, itself included', fleetMembers),
+          gauge(METRIC.fleetConnected, 'Whether this instance is connected to the fleet channel (NATS): 1 or 0', fleetConnected),
+          gauge(METRIC.fleetOpenMembers, 'Fleet members holding the breaker open on their own evidence', fleetOpen),
+        ];
   return [
     gauge(METRIC.state, 'Circuit breaker state: 1 for the current state, 0 for the others', state),
     counter(METRIC.calls, 'Guarded calls by outcome (success, failure, ignored, rejected, timeout)', calls.points(point)),
@@ -79,7 +80,12 @@ export function renderSeries(sources: SeriesSource[], startTime: HrTime, endTime
     counter(METRIC.transitions, 'Circuit breaker state transitions, by reason', transitions.points(point)),
     gauge(METRIC.failureRate, 'Failure rate over the rolling window, 0..1', rate),
     counter(METRIC.fallbacks, 'Fallback invocations by result', fallbacks.points(point)),
-    histogram(METRIC.recoveryDuration, 'Time from a breaker first opening to closing again, in seconds', RECOVERY_BUCKETS_S, recoveries.points(point)),
+    histogram(
+      METRIC.recoveryDuration,
+      'Time from a breaker first opening to closing again, in seconds',
+      RECOVERY_BUCKETS_S,
+      recoveries.points(point),
+    ),
     ...fleetFamilies,
   ];
 }
@@ -118,11 +124,22 @@ function descriptor(name: string, description: string): MetricData['descriptor']
 }
 
 function gauge(name: string, description: string, dataPoints: DataPoint<number>[]): MetricData {
-  return { descriptor: descriptor(name, description), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints };
+  return {
+    descriptor: descriptor(name, description),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.GAUGE,
+    dataPoints,
+  };
 }
 
 function counter(name: string, description: string, dataPoints: DataPoint<number>[]): MetricData {
-  return { descriptor: descriptor(name, description), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: true, dataPoints };
+  return {
+    descriptor: descriptor(name, description),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.SUM,
+    isMonotonic: true,
+    dataPoints,
+  };
 }
 
 function histogram(name: string, description: string, boundaries: readonly number[], values: DataPoint<HistogramValue>[]): MetricData {
@@ -130,5 +147,10 @@ function histogram(name: string, description: string, boundaries: readonly numbe
     ...p,
     value: { buckets: { boundaries: boundaries as number[], counts: p.value.buckets }, sum: p.value.sum, count: p.value.count },
   }));
-  return { descriptor: descriptor(name, description), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.HISTOGRAM, dataPoints };
+  return {
+    descriptor: descriptor(name, description),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.HISTOGRAM,
+    dataPoints,
+  };
 }

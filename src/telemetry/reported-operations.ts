@@ -7,7 +7,5 @@ import type { ManagedBreaker, OperationStats } from '../registry';
  */
 export function reportedOperations(entry: ManagedBreaker): OperationStats[] {
   const quietDefault = entry.module !== 'manual' || (entry.parent === null && entry.config?.perTarget === true);
-  return entry.stats.operations.filter(
-    (op) => !(quietDefault && op.name === 'execute' && op.counts.every((c) => c === 0)),
-  );
+  return entry.stats.operations.filter((op) => !(quietDefault && op.name === 'execute' && op.counts.every((c) => c === 0)));
 }

@@ -1,6 +1,12 @@
 import {
-  defaultResource, detectResources, envDetector, osDetector, processDetector, serviceInstanceIdDetector,
-  type Resource, type ResourceDetector,
+  defaultResource,
+  detectResources,
+  envDetector,
+  osDetector,
+  processDetector,
+  serviceInstanceIdDetector,
+  type Resource,
+  type ResourceDetector,
 } from '@opentelemetry/resources';
 import { DeferredHostDetector } from './host-detector';
 import { exporterNames } from './metric-readers';
@@ -31,7 +37,8 @@ function detectorsFromEnv(env: NodeJS.ProcessEnv, warn: (msg: string) => void): 
   if (names.includes('none')) return [];
   return names.flatMap((name) => {
     const detector = DETECTORS[name];
-    if (!detector) warn(`OTEL_NODE_RESOURCE_DETECTORS: unknown detector "${name}" ignored (expected ${Object.keys(DETECTORS).join(', ')}, all or none)`);
+    if (!detector)
+      warn(`OTEL_NODE_RESOURCE_DETECTORS: unknown detector "${name}" ignored (expected ${Object.keys(DETECTORS).join(', ')}, all or none)`);
     return detector ? [detector] : [];
   });
 }

@@ -12,25 +12,22 @@ export function recordTransitionSpan(tracer: Tracer, e: StateChangeEvent): void 
   const active = trace.getSpan(context.active());
   const links: Link[] = active ? [{ context: active.spanContext() }] : [];
   const cause = transitionCause(e);
-  const span = tracer.startSpan(
-    SPAN_TRANSITION,
-    {
-      root: true,
-      links,
-      startTime: e.at,
-      attributes: {
-        breaker: e.breaker,
-        from: e.from,
-        to: e.to,
-        reason: e.reason,
-        'circuit_breaker.consecutive_failures': e.consecutiveFailures,
-        'circuit_breaker.failure_rate': e.failureRate,
-        ...(cause.errorCode === undefined ? {} : { 'circuit_breaker.error_code': cause.errorCode }),
-        ...(cause.errorClass === undefined ? {} : { 'circuit_breaker.error_class': cause.errorClass }),
-        ...(cause.target === undefined ? {} : { 'circuit_breaker.target': cause.target }),
-      },
+  const span = tracer.startSpan(SPAN_TRANSITION, {
+    root: true,
+    links,
+    startTime: e.at,
+    attributes: {
+      breaker: e.breaker,
+      from: e.from,
+      to: e.to,
+      reason: e.reason,
+      'circuit_breaker.consecutive_failures': e.consecutiveFailures,
+      'circuit_breaker.failure_rate': e.failureRate,
+      ...(cause.errorCode === undefined ? {} : { 'circuit_breaker.error_code': cause.errorCode }),
+      ...(cause.errorClass === undefined ? {} : { 'circuit_breaker.error_class': cause.errorClass }),
+      ...(cause.target === undefined ? {} : { 'circuit_breaker.target': cause.target }),
     },
-  );
+  });
   span.end(e.at);
 }
 

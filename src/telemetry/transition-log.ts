@@ -13,7 +13,10 @@ function levelOf(e: StateChangeEvent): Exclude<LogLevel, 'silent'> {
  * One JSON line per transition on stderr (stdout may be the app's own protocol), so log
  * pipelines can alert on it without parsing prose.
  */
-export function makeTransitionLogger(threshold: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): (e: StateChangeEvent) => void {
+export function makeTransitionLogger(
+  threshold: LogLevel,
+  write: (line: string) => void = (l) => process.stderr.write(l),
+): (e: StateChangeEvent) => void {
   return (e) => {
     const level = levelOf(e);
     if (RANK[level] < RANK[threshold]) return;
@@ -41,7 +44,13 @@ export function makeTransitionLogger(threshold: LogLevel, write: (line: string) 
 }
 
 /** A one-off structured line (startup, warnings) in the same format as transitions. */
-export function logLine(threshold: LogLevel, level: Exclude<LogLevel, 'silent'>, msg: string, extra: Record<string, unknown> = {}, write: (line: string) => void = (l) => process.stderr.write(l)): void {
+export function logLine(
+  threshold: LogLevel,
+  level: Exclude<LogLevel, 'silent'>,
+  msg: string,
+  extra: Record<string, unknown> = {},
+  write: (line: string) => void = (l) => process.stderr.write(l),
+): void {
   if (RANK[level] < RANK[threshold]) return;
   write(JSON.stringify({ time: new Date().toISOString(), level, logger: 'breakerbox', msg, ...extra }) + '\n');
 }

@@ -76,7 +76,9 @@ async function expectCleanStop(app: NodeProcess): Promise<void> {
   const result = await app.kill('SIGTERM');
   expect(result.signal, `stderr:\n${result.stderr}`).to.equal(null);
   expect(result.code, `stderr:\n${result.stderr}`).to.equal(0);
-  expect(result.stdout).to.match(/SIGTERM: shutting down/).and.to.match(/\bstopped\n/);
+  expect(result.stdout)
+    .to.match(/SIGTERM: shutting down/)
+    .and.to.match(/\bstopped\n/);
   expect(result.stderr).not.to.match(/TypeError|ReferenceError|Unhandled|uncaught/i);
 }
 

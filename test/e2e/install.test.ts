@@ -17,7 +17,12 @@ const REPO = path.resolve(__dirname, '..', '..');
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 function npm(args: string[], cwd: string): string {
-  const r = spawnSync(NPM, args, { cwd, encoding: 'utf8', timeout: 300_000, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+  const r = spawnSync(NPM, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: 300_000,
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+  });
   if (r.error) throw r.error;
   expect(r.status, `npm ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`).to.equal(0);
   return r.stdout;
@@ -62,16 +67,27 @@ describe('install: npm pack, install into a scratch app, run under --require', f
     fs.mkdirSync(app);
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', version: '1.0.0', private: true }));
     fs.writeFileSync(path.join(app, 'app.js'), APP);
-    const pgVersion = (JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules', 'pg', 'package.json'), 'utf8')) as { version: string }).version;
+    const pgVersion = (JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules', 'pg', 'package.json'), 'utf8')) as { version: string })
+      .version;
     npm(['install', '--prefer-offline', '--no-package-lock', path.join(dir, tarball), `pg@${pgVersion}`, '@opentelemetry/api'], app);
     expect(fs.existsSync(path.join(app, 'node_modules', 'breakerbox', 'dist', 'register.js'))).to.equal(true);
 
     const port = await freePort();
-    const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined, BREAKERBOX_CONFIG: undefined, MONITORING_PORT: String(port), OTEL_EXPORTER_PROMETHEUS_PORT: String(port), OTEL_EXPORTER_PROMETHEUS_HOST: LOOPBACK };
+    const env: Record<string, string | undefined> = {
+      NODE_OPTIONS: undefined,
+      BREAKERBOX_CONFIG: undefined,
+      MONITORING_PORT: String(port),
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+      OTEL_EXPORTER_PROMETHEUS_HOST: LOOPBACK,
+    };
     for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_') && !(key in env)) env[key] = undefined;
     const r = await runNode(['--require', 'breakerbox/register', 'app.js'], { cwd: app, env });
     expect(r.code, r.stderr).to.equal(0);
-    const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { rows: unknown[]; health: Record<string, unknown>; exports: string[] };
+    const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {
+      rows: unknown[];
+      health: Record<string, unknown>;
+      exports: string[];
+    };
     expect(report.rows).to.deep.equal([{ one: 1 }]);
     expect(report.health).to.include({ name: 'database', module: 'pg', state: 'closed' });
     expect((report.health.calls as Record<string, number>).success).to.be.at.least(2);

@@ -94,8 +94,7 @@ function needTool(ctx: Mocha.Context, tool: Tool): string[] {
   const found = findTool(tool);
   if (found) return found;
   const message =
-    `${tool.name} is not installed: install the Debian package '${tool.debianPackage}' ` +
-    `(apt-get install -y ${tool.debianPackage})`;
+    `${tool.name} is not installed: install the Debian package '${tool.debianPackage}' ` + `(apt-get install -y ${tool.debianPackage})`;
   if (toolsAreRequired()) {
     throw new Error(`${message}. It is required because CI or BREAKERBOX_REQUIRE_SERVICES=1 is set.`);
   }
@@ -205,7 +204,9 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
     it('ships at least the overview dashboard, as valid JSON with a fixed uid', function () {
       expect(dashboards.map((d) => path.basename(d.file))).to.include('breakerbox-overview.json');
       for (const { file, dashboard } of dashboards) {
-        expect(dashboard.uid, `${file}: uid`).to.be.a('string').and.match(/^[A-Za-z0-9_-]{1,40}$/);
+        expect(dashboard.uid, `${file}: uid`)
+          .to.be.a('string')
+          .and.match(/^[A-Za-z0-9_-]{1,40}$/);
         expect(dashboard.title, `${file}: title`).to.be.a('string').and.not.equal('');
         expect(dashboard.schemaVersion, `${file}: schemaVersion`).to.be.a('number').and.at.least(36);
       }
@@ -221,9 +222,7 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
         for (const panel of panels) {
           if (panel.type === 'row') continue;
           expect(panel.title, `${file}: panel ${panel.id} title`).to.be.a('string').and.not.equal('');
-          expect(panel.description, `${file}: panel ${panel.id} "${panel.title}" description`)
-            .to.be.a('string')
-            .with.length.above(40);
+          expect(panel.description, `${file}: panel ${panel.id} "${panel.title}" description`).to.be.a('string').with.length.above(40);
           expect(panel.gridPos, `${file}: panel ${panel.id} gridPos`).to.be.an('object');
           expect(panel.gridPos!.x + panel.gridPos!.w, `${file}: panel ${panel.id} is wider than the grid`).to.be.at.most(24);
         }
@@ -245,9 +244,7 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
         }
         for (const variable of dashboard.templating?.list ?? []) {
           if (variable.type !== 'query') continue;
-          expect(datasourceUid(variable.datasource), `${file}: variable ${variable.name} datasource`).to.equal(
-            PROMETHEUS_DATASOURCE_UID,
-          );
+          expect(datasourceUid(variable.datasource), `${file}: variable ${variable.name} datasource`).to.equal(PROMETHEUS_DATASOURCE_UID);
         }
         for (const annotation of dashboard.annotations?.list ?? []) {
           if (annotation.builtIn) continue;
@@ -261,7 +258,11 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
     it('offers multi-value job (service), instance and breaker variables with "All"', function () {
       for (const { file, dashboard } of dashboards) {
         const variables = dashboard.templating?.list ?? [];
-        expect(variables.map((v) => v.name).slice(0, 3), `${file}: service first, then its replicas, then breakers`).to.deep.equal(['job', 'instance', 'breaker']);
+        expect(variables.map((v) => v.name).slice(0, 3), `${file}: service first, then its replicas, then breakers`).to.deep.equal([
+          'job',
+          'instance',
+          'breaker',
+        ]);
         for (const name of ['job', 'instance', 'breaker']) {
           const variable = variables.find((v) => v.name === name);
           expect(variable, `${file}: variable ${name}`).to.not.equal(undefined);
@@ -282,9 +283,15 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
       const below = panels.filter((p) => p.type !== 'row' && (p.gridPos?.y ?? 0) > (row!.gridPos?.y ?? 0));
       const exprs = below.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? ''));
       for (const metric of ['circuit_breaker_fleet_members', 'circuit_breaker_fleet_connected', 'circuit_breaker_fleet_open_members']) {
-        expect(exprs.some((e) => e.includes(metric)), `a fleet panel queries ${metric}`).to.equal(true);
+        expect(
+          exprs.some((e) => e.includes(metric)),
+          `a fleet panel queries ${metric}`,
+        ).to.equal(true);
       }
-      expect(exprs.some((e) => e.includes('circuit_breaker_transitions_total') && /by \([^)]*\breason\b/.test(e)), 'openings by reason').to.equal(true);
+      expect(
+        exprs.some((e) => e.includes('circuit_breaker_transitions_total') && /by \([^)]*\breason\b/.test(e)),
+        'openings by reason',
+      ).to.equal(true);
     });
 
     it('aggregates every panel query over the exporter and scrape labels', function () {
@@ -313,13 +320,14 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
   describe('collectDashboardQueries()', function () {
     it('returns every dashboard and Grafana alert query with Grafana variables substituted', function () {
       const queries = collectDashboardQueries();
-      const dashboardTargets = loadDashboards().flatMap(({ dashboard }) =>
-        flattenPanels(dashboard.panels).flatMap((p) => p.targets ?? []),
-      );
+      const dashboardTargets = loadDashboards().flatMap(({ dashboard }) => flattenPanels(dashboard.panels).flatMap((p) => p.targets ?? []));
       const fromDashboards = queries.filter((q) => q.source.includes('.json') && q.source.includes(' panel '));
       expect(fromDashboards).to.have.length(dashboardTargets.length);
       for (const alert of EXPECTED_ALERTS) {
-        expect(queries.some((q) => q.source.includes(`rule ${alert} `)), `query of ${alert}`).to.equal(true);
+        expect(
+          queries.some((q) => q.source.includes(`rule ${alert} `)),
+          `query of ${alert}`,
+        ).to.equal(true);
       }
       for (const { source, expr } of queries) {
         expect(expr, `${source} still has a Grafana variable`).to.not.match(/\$(__|\{|[A-Za-z])|\[\[/);
@@ -374,7 +382,15 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
 
     it('links every alert to its runbook section and to the dashboard filtered to its service', function () {
       const runbook = readFileSync(path.join(REPO_ROOT, 'docs', 'runbook.md'), 'utf8');
-      const anchors = new Set([...runbook.matchAll(/^#{2,3} (.+)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^a-z0-9 _-]/g, '').replace(/ /g, '-')));
+      const anchors = new Set(
+        [...runbook.matchAll(/^#{2,3} (.+)$/gm)].map((m) =>
+          m[1]
+            .trim()
+            .toLowerCase()
+            .replace(/[^a-z0-9 _-]/g, '')
+            .replace(/ /g, '-'),
+        ),
+      );
       for (const rule of prometheusRules) {
         const url = rule.annotations?.runbook_url ?? '';
         expect(url, `${rule.alert}: runbook_url`).to.match(/^docs\/runbook\.md#/);
@@ -416,7 +432,9 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
             ]);
             const range = query.relativeTimeRange;
             expect(range, `${rule.title}/${query.refId}: relativeTimeRange`).to.be.an('object');
-            expect(Number.isInteger(range!.from) && Number.isInteger(range!.to), `${rule.title}/${query.refId}: whole seconds`).to.equal(true);
+            expect(Number.isInteger(range!.from) && Number.isInteger(range!.to), `${rule.title}/${query.refId}: whole seconds`).to.equal(
+              true,
+            );
             if (query.datasourceUid === PROMETHEUS_DATASOURCE_UID) {
               expect(range!.from, `${rule.title}/${query.refId}: from > to`).to.be.above(range!.to);
               expect(query.model.instant, `${rule.title}/${query.refId}: instant query`).to.equal(true);
@@ -433,14 +451,25 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
   });
 
   describe('notifications: Alertmanager and Grafana contact points', function () {
-    interface Route { receiver?: string; matchers?: string[]; routes?: Route[]; group_by?: string[] }
-    interface Receiver { name: string; pagerduty_configs?: Record<string, unknown>[]; slack_configs?: Record<string, unknown>[] }
+    interface Route {
+      receiver?: string;
+      matchers?: string[];
+      routes?: Route[];
+      group_by?: string[];
+    }
+    interface Receiver {
+      name: string;
+      pagerduty_configs?: Record<string, unknown>[];
+      slack_configs?: Record<string, unknown>[];
+    }
     const loadAlertmanager = () => readYaml<{ route: Route; receivers: Receiver[] }>('prometheus/alertmanager.yml');
 
     it('routes critical alerts to PagerDuty and warnings to Slack, grouped per service and breaker', function () {
       const alertmanager = loadAlertmanager();
       const receiverOf = (severity: string): Receiver | undefined => {
-        const route = alertmanager.route.routes?.find((r) => (r.matchers ?? []).some((m) => m.replace(/\s/g, '') === `severity="${severity}"`));
+        const route = alertmanager.route.routes?.find((r) =>
+          (r.matchers ?? []).some((m) => m.replace(/\s/g, '') === `severity="${severity}"`),
+        );
         return alertmanager.receivers.find((r) => r.name === route?.receiver);
       };
       expect(receiverOf('critical')?.pagerduty_configs, 'critical -> PagerDuty').to.be.an('array').that.is.not.empty;
@@ -460,28 +489,42 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
       expect(composePortTargets(am)).to.include(9093);
       const env = composeEnv(am);
       expect(Object.keys(env)).to.include.members(['PAGERDUTY_ROUTING_KEY', 'SLACK_WEBHOOK_URL']);
-      expect(bindMounts(am).map((m) => path.resolve(REPO_ROOT, m.source))).to.include(path.join(REPO_ROOT, 'prometheus', 'alertmanager.yml'));
-      const prometheusConfig = readYaml<{ alerting?: { alertmanagers: { static_configs: { targets: string[] }[] }[] } }>('prometheus/prometheus.yml');
+      expect(bindMounts(am).map((m) => path.resolve(REPO_ROOT, m.source))).to.include(
+        path.join(REPO_ROOT, 'prometheus', 'alertmanager.yml'),
+      );
+      const prometheusConfig = readYaml<{ alerting?: { alertmanagers: { static_configs: { targets: string[] }[] }[] } }>(
+        'prometheus/prometheus.yml',
+      );
       const targets = (prometheusConfig.alerting?.alertmanagers ?? []).flatMap((a) => a.static_configs.flatMap((s) => s.targets));
       expect(targets, 'Prometheus sends its alerts to the compose Alertmanager').to.include('alertmanager:9093');
     });
 
     it('provisions the same routing as Grafana contact points and a notification policy', function () {
-      type ContactPoints = { apiVersion: number; contactPoints: { name: string; receivers: { uid: string; type: string; settings: Record<string, string> }[] }[] };
-      type Policies = { apiVersion: number; policies: { receiver: string; group_by: string[]; routes: { receiver: string; object_matchers: string[][] }[] }[] };
+      type ContactPoints = {
+        apiVersion: number;
+        contactPoints: { name: string; receivers: { uid: string; type: string; settings: Record<string, string> }[] }[];
+      };
+      type Policies = {
+        apiVersion: number;
+        policies: { receiver: string; group_by: string[]; routes: { receiver: string; object_matchers: string[][] }[] }[];
+      };
       const contacts = readYaml<ContactPoints>('grafana/provisioning/alerting/contact-points.yaml');
       const policies = readYaml<Policies>('grafana/provisioning/alerting/notification-policies.yaml');
       expect(contacts.apiVersion).to.equal(1);
       expect(policies.apiVersion).to.equal(1);
       const typeOf = (name: string): string[] => (contacts.contactPoints.find((c) => c.name === name)?.receivers ?? []).map((r) => r.type);
       const [policy] = policies.policies;
-      const routeFor = (severity: string) => policy.routes.find((r) => r.object_matchers.some(([k, op, v]) => k === 'severity' && op === '=' && v === severity));
+      const routeFor = (severity: string) =>
+        policy.routes.find((r) => r.object_matchers.some(([k, op, v]) => k === 'severity' && op === '=' && v === severity));
       expect(typeOf(routeFor('critical')?.receiver ?? ''), 'critical -> PagerDuty').to.deep.equal(['pagerduty']);
       expect(typeOf(routeFor('warning')?.receiver ?? ''), 'warning -> Slack').to.deep.equal(['slack']);
       expect(policy.group_by).to.include.members(['alertname', 'job', 'breaker']);
       const settings = JSON.stringify(contacts.contactPoints.flatMap((c) => c.receivers.map((r) => r.settings)));
       expect(settings).to.include('$PAGERDUTY_ROUTING_KEY').and.include('$SLACK_WEBHOOK_URL');
-      expect(Object.keys(composeEnv(readYaml<ComposeFile>('docker-compose.yml').services.grafana))).to.include.members(['PAGERDUTY_ROUTING_KEY', 'SLACK_WEBHOOK_URL']);
+      expect(Object.keys(composeEnv(readYaml<ComposeFile>('docker-compose.yml').services.grafana))).to.include.members([
+        'PAGERDUTY_ROUTING_KEY',
+        'SLACK_WEBHOOK_URL',
+      ]);
     });
   });
 
@@ -645,7 +688,9 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
     it('routes a critical alert of one service to PagerDuty and a warning to Slack (amtool config routes test)', function () {
       const amtool = needTool(this, AMTOOL);
       const route = (labels: string[]): string =>
-        expectSuccess(amtool, ['config', 'routes', 'test', '--config.file=prometheus/alertmanager.yml', ...labels]).split('\n')[0].trim();
+        expectSuccess(amtool, ['config', 'routes', 'test', '--config.file=prometheus/alertmanager.yml', ...labels])
+          .split('\n')[0]
+          .trim();
       expect(route(['alertname=CircuitBreakerSlowRecovery', 'severity=critical', 'job=game', 'breaker=database'])).to.equal('pagerduty');
       expect(route(['alertname=CircuitBreakerOpen', 'severity=warning', 'job=lobby', 'breaker=database'])).to.equal('slack');
     });

@@ -86,7 +86,9 @@ async function prometheusAvailable(): Promise<void> {
   const probe = spawnSync(PROMETHEUS_BIN, ['--version'], { encoding: 'utf8', timeout: 15_000 });
   if (probe.error !== undefined || probe.status !== 0) {
     const why = probe.error?.message ?? probe.stderr.trim();
-    throw new Error(`\`${PROMETHEUS_BIN} --version\` failed (${why}); install it (Debian: apt-get install prometheus) or set BREAKERBOX_PROMETHEUS_BIN`);
+    throw new Error(
+      `\`${PROMETHEUS_BIN} --version\` failed (${why}); install it (Debian: apt-get install prometheus) or set BREAKERBOX_PROMETHEUS_BIN`,
+    );
   }
 }
 
@@ -113,11 +115,18 @@ function alertRulesWithShortFor(): string {
 async function startPrometheus(dir: string, targets: Record<string, string>): Promise<PrometheusServer> {
   writeFileSync(path.join(dir, 'alerts.yml'), alertRulesWithShortFor());
   const configFile = path.join(dir, 'prometheus.yml');
-  writeFileSync(configFile, stringifyYaml({
-    global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-    rule_files: ['alerts.yml'],
-    scrape_configs: Object.entries(targets).map(([job, target]) => ({ job_name: job, metrics_path: '/metrics', static_configs: [{ targets: [target] }] })),
-  }));
+  writeFileSync(
+    configFile,
+    stringifyYaml({
+      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+      rule_files: ['alerts.yml'],
+      scrape_configs: Object.entries(targets).map(([job, target]) => ({
+        job_name: job,
+        metrics_path: '/metrics',
+        static_configs: [{ targets: [target] }],
+      })),
+    }),
+  );
   const logFile = path.join(dir, 'prometheus.log');
   const logs = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   if (!exitHookInstalled) {
@@ -136,12 +145,16 @@ async function startPrometheus(dir: string, targets: Record<string, string>): Pr
     const fd = openSync(logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(PROMETHEUS_BIN, [
-        `--config.file=${configFile}`,
-        `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
-        `--web.listen-address=${LOOPBACK}:${port}`,
-        '--log.level=info',
-      ], { stdio: ['ignore', fd, fd] });
+      child = spawn(
+        PROMETHEUS_BIN,
+        [
+          `--config.file=${configFile}`,
+          `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
+          `--web.listen-address=${LOOPBACK}:${port}`,
+          '--log.level=info',
+        ],
+        { stdio: ['ignore', fd, fd] },
+      );
     } finally {
       closeSync(fd);
     }
@@ -162,7 +175,10 @@ async function startPrometheus(dir: string, targets: Record<string, string>): Pr
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) break;
-      const ready = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
+      const ready = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ready) return { url, logs, stop };
       if (Date.now() > deadline) {
         await stop();
@@ -312,12 +328,17 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
 
     const lobbyPort = await freePort();
     const lobbyConfig = path.join(dir, 'lobby.yaml');
-    writeFileSync(lobbyConfig, stringifyYaml({ circuit_breakers: {
-      database: { failure_threshold: 2, timeout: '2s' },
-      monitoring: { host: LOOPBACK, port: lobbyPort, log_level: 'warn' },
-      // A fleet of one: its series feed the dashboard's fleet row.
-      fleet: { enabled: true, url: nats.url, name: 'lobby', heartbeat: '1s' },
-    } }));
+    writeFileSync(
+      lobbyConfig,
+      stringifyYaml({
+        circuit_breakers: {
+          database: { failure_threshold: 2, timeout: '2s' },
+          monitoring: { host: LOOPBACK, port: lobbyPort, log_level: 'warn' },
+          // A fleet of one: its series feed the dashboard's fleet row.
+          fleet: { enabled: true, url: nats.url, name: 'lobby', heartbeat: '1s' },
+        },
+      }),
+    );
     lobby = spawnNode(['--require', REGISTER, PG_LOOP], {
       cwd: dir,
       env: {
@@ -347,12 +368,17 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
   });
 
   it('scrapes traffic through every dependency breaker of the demo', async () => {
-    await eventually('successful calls through every dependency breaker in Prometheus', WAIT_MS, async () => {
-      const names = breakerNames(await resultOf(prometheus!, 'sum by (breaker) (circuit_breaker_calls_total{outcome="success"}) > 0'));
-      const missing = DEPENDENCY_BREAKERS.filter((b) => !names.has(b));
-      if (missing.length > 0) throw new Error(`no successful calls yet through ${missing.join(', ')}`);
-      return names;
-    }, polling);
+    await eventually(
+      'successful calls through every dependency breaker in Prometheus',
+      WAIT_MS,
+      async () => {
+        const names = breakerNames(await resultOf(prometheus!, 'sum by (breaker) (circuit_breaker_calls_total{outcome="success"}) > 0'));
+        const missing = DEPENDENCY_BREAKERS.filter((b) => !names.has(b));
+        if (missing.length > 0) throw new Error(`no successful calls yet through ${missing.join(', ')}`);
+        return names;
+      },
+      polling,
+    );
     // Some healthy history, so rates and shares have a "before" to compare the outage with.
     await sleep(HEALTHY_BASELINE_MS);
     expect(await activeAlerts(prometheus!), 'no alert while every dependency is up').to.deep.equal([]);
@@ -361,12 +387,17 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
   it('fires CircuitBreakerOpen for breaker="database" once per service while Postgres is down', async () => {
     outageStart = Math.floor(Date.now() / 1000);
     await postgres!.stop('immediate');
-    await eventually('CircuitBreakerOpen firing for database in both services', WAIT_MS, async () => {
-      const jobs = (await activeAlerts(prometheus!))
-        .filter((a) => a.labels.alertname === 'CircuitBreakerOpen' && a.labels.breaker === 'database' && a.state === 'firing')
-        .map((a) => a.labels.job);
-      return SERVICES.every((job) => jobs.includes(job)) ? true : undefined;
-    }, polling);
+    await eventually(
+      'CircuitBreakerOpen firing for database in both services',
+      WAIT_MS,
+      async () => {
+        const jobs = (await activeAlerts(prometheus!))
+          .filter((a) => a.labels.alertname === 'CircuitBreakerOpen' && a.labels.breaker === 'database' && a.state === 'firing')
+          .map((a) => a.labels.job);
+        return SERVICES.every((job) => jobs.includes(job)) ? true : undefined;
+      },
+      polling,
+    );
     const series = await resultOf(prometheus!, 'ALERTS{alertname="CircuitBreakerOpen", alertstate="firing", breaker="database"}');
     expect(series.map((s) => s.metric.job).sort()).to.deep.equal(SERVICES);
     for (const s of series) {
@@ -376,55 +407,85 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
   });
 
   it('has data for every Grafana alert query while the outage lasts', async () => {
-    const alertQueries = collectDashboardQueries().filter((q) => q.source.includes('breakerbox-alerts.yaml')
-      && ![...SLOW_ALERTS, ...FLEET_CHANNEL_ALERTS, 'CircuitBreakerMetricsAbsent'].some((name) => q.source.includes(`rule ${name} `)));
+    const alertQueries = collectDashboardQueries().filter(
+      (q) =>
+        q.source.includes('breakerbox-alerts.yaml') &&
+        ![...SLOW_ALERTS, ...FLEET_CHANNEL_ALERTS, 'CircuitBreakerMetricsAbsent'].some((name) => q.source.includes(`rule ${name} `)),
+    );
     expect(alertQueries.map((q) => q.source).join('\n')).to.include('CircuitBreakerFallbackOveruse');
     const pending = new Map(alertQueries.map((q) => [q.source, q.expr]));
     // Over the outage so far, one point a second: a condition can be true for a few seconds
     // only (refused calls are not attempts: only trial calls feed an open breaker's window).
-    await eventually('data for the alert queries', WAIT_MS, async () => {
-      for (const [source, expr] of pending) {
-        if ((await rangeResult(prometheus!, expr, outageStart)).some(hasNumber)) pending.delete(source);
-      }
-      if (pending.size > 0) throw new Error(`still without data: ${[...pending.keys()].join('; ')}`);
-      return true;
-    }, polling);
+    await eventually(
+      'data for the alert queries',
+      WAIT_MS,
+      async () => {
+        for (const [source, expr] of pending) {
+          if ((await rangeResult(prometheus!, expr, outageStart)).some(hasNumber)) pending.delete(source);
+        }
+        if (pending.size > 0) throw new Error(`still without data: ${[...pending.keys()].join('; ')}`);
+        return true;
+      },
+      polling,
+    );
   });
 
   it('resolves CircuitBreakerOpen once Postgres is back and the breaker has closed', async () => {
     await postgres!.start();
-    await eventually('the database breakers closed in Prometheus', WAIT_MS, async () => {
-      const closed = await resultOf(prometheus!, 'circuit_breaker_state{breaker="database", state="closed"} == 1');
-      return closed.length === SERVICES.length ? true : undefined;
-    }, polling);
-    await eventually('CircuitBreakerOpen for database to resolve', WAIT_MS, async () => {
-      const stillActive = (await activeAlerts(prometheus!)).some(
-        (a) => a.labels.alertname === 'CircuitBreakerOpen' && a.labels.breaker === 'database',
-      );
-      return stillActive ? undefined : true;
-    }, polling);
+    await eventually(
+      'the database breakers closed in Prometheus',
+      WAIT_MS,
+      async () => {
+        const closed = await resultOf(prometheus!, 'circuit_breaker_state{breaker="database", state="closed"} == 1');
+        return closed.length === SERVICES.length ? true : undefined;
+      },
+      polling,
+    );
+    await eventually(
+      'CircuitBreakerOpen for database to resolve',
+      WAIT_MS,
+      async () => {
+        const stillActive = (await activeAlerts(prometheus!)).some(
+          (a) => a.labels.alertname === 'CircuitBreakerOpen' && a.labels.breaker === 'database',
+        );
+        return stillActive ? undefined : true;
+      },
+      polling,
+    );
     expect(await resultOf(prometheus!, 'ALERTS{alertname="CircuitBreakerOpen", breaker="database"}')).to.deep.equal([]);
     // A completed recovery: the recovery-duration panel has an observation to show.
-    await eventually('a recovery duration for database', WAIT_MS, async () => {
-      const count = await resultOf(prometheus!, 'circuit_breaker_recovery_duration_seconds_count{breaker="database"} > 0');
-      return count.length > 0 ? true : undefined;
-    }, polling);
+    await eventually(
+      'a recovery duration for database',
+      WAIT_MS,
+      async () => {
+        const count = await resultOf(prometheus!, 'circuit_breaker_recovery_duration_seconds_count{breaker="database"} > 0');
+        return count.length > 0 ? true : undefined;
+      },
+      polling,
+    );
   });
 
   it('fires CircuitBreakerMetricsAbsent for the lobby once it stops exporting metrics', async () => {
     await lobby!.kill('SIGKILL');
-    await eventually('CircuitBreakerMetricsAbsent firing for the lobby', WAIT_MS, async () => {
-      const firing = (await activeAlerts(prometheus!)).filter(
-        (a) => a.labels.alertname === 'CircuitBreakerMetricsAbsent' && a.state === 'firing',
-      );
-      return firing.length > 0 ? firing : undefined;
-    }, polling);
+    await eventually(
+      'CircuitBreakerMetricsAbsent firing for the lobby',
+      WAIT_MS,
+      async () => {
+        const firing = (await activeAlerts(prometheus!)).filter(
+          (a) => a.labels.alertname === 'CircuitBreakerMetricsAbsent' && a.state === 'firing',
+        );
+        return firing.length > 0 ? firing : undefined;
+      },
+      polling,
+    );
     const series = await resultOf(prometheus!, 'ALERTS{alertname="CircuitBreakerMetricsAbsent", alertstate="firing"}');
     expect(series.map((s) => s.metric.job)).to.deep.equal(['lobby']);
   });
 
   it('accepts every dashboard and Grafana alert query, and each returned data during the scenario', async () => {
-    const queries = collectDashboardQueries().filter((q) => ![...SLOW_ALERTS, ...FLEET_CHANNEL_ALERTS].some((name) => q.source.includes(`rule ${name} `)));
+    const queries = collectDashboardQueries().filter(
+      (q) => ![...SLOW_ALERTS, ...FLEET_CHANNEL_ALERTS].some((name) => q.source.includes(`rule ${name} `)),
+    );
     expect(queries.length).to.be.greaterThan(10);
     const problems: string[] = [];
     for (const { source, expr } of queries) {
@@ -443,7 +504,7 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
   });
 });
 
-describe('Prometheus scraping a node:cluster app: a worker\'s open breaker and its alert', function () {
+describe("Prometheus scraping a node:cluster app: a worker's open breaker and its alert", function () {
   this.timeout(120_000);
   let dir = '';
   let app: NodeProcess | undefined;
@@ -460,7 +521,10 @@ describe('Prometheus scraping a node:cluster app: a worker\'s open breaker and i
     dir = mkdtempSync(path.join(os.tmpdir(), 'breakerbox-prom-cluster-'));
     const port = await freePort();
     const configFile = path.join(dir, 'breakerbox.yaml');
-    writeFileSync(configFile, stringifyYaml({ circuit_breakers: { auth: { failure_threshold: 2 }, monitoring: { host: LOOPBACK, port, log_level: 'warn' } } }));
+    writeFileSync(
+      configFile,
+      stringifyYaml({ circuit_breakers: { auth: { failure_threshold: 2 }, monitoring: { host: LOOPBACK, port, log_level: 'warn' } } }),
+    );
     const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
     for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
     // Worker 1 of 2 forces `auth` open; the primary makes no calls of its own.
@@ -478,19 +542,31 @@ describe('Prometheus scraping a node:cluster app: a worker\'s open breaker and i
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('sees the worker\'s forced-open breaker on the primary\'s port and fires CircuitBreakerOpen for it', async () => {
+  it("sees the worker's forced-open breaker on the primary's port and fires CircuitBreakerOpen for it", async () => {
     const p = prometheus!;
-    const open = await eventually('a worker\'s auth breaker scraped as forced_open', WAIT_MS, async () => {
-      const r = await resultOf(p, 'circuit_breaker_state{breaker="auth", state="forced_open"} == 1');
-      return r.length > 0 ? r : undefined;
-    }, { everyMs: 1_000, context });
+    const open = await eventually(
+      "a worker's auth breaker scraped as forced_open",
+      WAIT_MS,
+      async () => {
+        const r = await resultOf(p, 'circuit_breaker_state{breaker="auth", state="forced_open"} == 1');
+        return r.length > 0 ? r : undefined;
+      },
+      { everyMs: 1_000, context },
+    );
     expect(open).to.have.length(1);
     expect(open[0].metric.worker).to.match(/^[12]$/);
     const rejected = await resultOf(p, 'sum(circuit_breaker_calls_total{breaker="auth", outcome="rejected"})');
     expect(Number(rejected[0]?.value?.[1])).to.equal(5);
-    await eventually('CircuitBreakerOpen firing for breaker="auth"', WAIT_MS, async () => {
-      const alerts = await activeAlerts(p);
-      return alerts.some((a) => a.labels.alertname === 'CircuitBreakerOpen' && a.labels.breaker === 'auth' && a.state === 'firing') ? true : undefined;
-    }, { everyMs: 1_000, context });
+    await eventually(
+      'CircuitBreakerOpen firing for breaker="auth"',
+      WAIT_MS,
+      async () => {
+        const alerts = await activeAlerts(p);
+        return alerts.some((a) => a.labels.alertname === 'CircuitBreakerOpen' && a.labels.breaker === 'auth' && a.state === 'firing')
+          ? true
+          : undefined;
+      },
+      { everyMs: 1_000, context },
+    );
   });
 });

@@ -180,7 +180,11 @@ export function spawnNode(args: string[], opts: NodeRunOptions = {}): NodeProces
       void exited.then((r) => {
         if (!lineWaiters.has(waiter)) return;
         cleanup();
-        reject(new Error(`child exited (code ${r.code}, signal ${r.signal}) before a line matching ${String(match)}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`));
+        reject(
+          new Error(
+            `child exited (code ${r.code}, signal ${r.signal}) before a line matching ${String(match)}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`,
+          ),
+        );
       });
     });
   };

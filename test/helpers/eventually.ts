@@ -11,7 +11,12 @@ export interface EventuallyOptions {
  * Polls `probe` until it returns something other than undefined, and resolves with that.
  * A probe that throws counts as "not yet"; its message is in the timeout error.
  */
-export async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, opts: EventuallyOptions = {}): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  opts: EventuallyOptions = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   for (;;) {

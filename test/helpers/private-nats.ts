@@ -65,7 +65,9 @@ export interface PrivateNats {
 export class NatsServerMissingError extends Error {
   readonly code = 'ENATSSERVERMISSING';
   constructor() {
-    super(`nats-server not found (${process.env.NATS_SERVER_BIN ? `NATS_SERVER_BIN=${process.env.NATS_SERVER_BIN}` : '/usr/sbin/nats-server or PATH'}): install it (Debian: apt-get install nats-server) or set NATS_SERVER_BIN`);
+    super(
+      `nats-server not found (${process.env.NATS_SERVER_BIN ? `NATS_SERVER_BIN=${process.env.NATS_SERVER_BIN}` : '/usr/sbin/nats-server or PATH'}): install it (Debian: apt-get install nats-server) or set NATS_SERVER_BIN`,
+    );
     this.name = 'NatsServerMissingError';
   }
 }

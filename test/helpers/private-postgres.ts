@@ -204,11 +204,20 @@ class PrivateServer implements PrivatePostgres {
     if (this.running) return;
     try {
       await runAsOwner(path.join(this.binDir, 'pg_ctl'), [
-        'start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', String(this.timeoutSeconds),
+        'start',
+        '-D',
+        this.dataDir,
+        '-l',
+        this.logFile,
+        '-w',
+        '-t',
+        String(this.timeoutSeconds),
       ]);
     } catch (err) {
-      throw new Error(`private postgres failed to start on port ${this.port}: ${(err as Error).message}\n` +
-        `--- ${this.logFile} ---\n${this.logTail(20)}`);
+      throw new Error(
+        `private postgres failed to start on port ${this.port}: ${(err as Error).message}\n` +
+          `--- ${this.logFile} ---\n${this.logTail(20)}`,
+      );
     }
   }
 
@@ -216,7 +225,14 @@ class PrivateServer implements PrivatePostgres {
     if (!this.running) return;
     const wait = options.wait ?? true;
     await runAsOwner(path.join(this.binDir, 'pg_ctl'), [
-      'stop', '-D', this.dataDir, '-m', mode, wait ? '-w' : '-W', '-t', String(this.timeoutSeconds),
+      'stop',
+      '-D',
+      this.dataDir,
+      '-m',
+      mode,
+      wait ? '-w' : '-W',
+      '-t',
+      String(this.timeoutSeconds),
     ]);
   }
 
@@ -271,7 +287,11 @@ class PrivateServer implements PrivatePostgres {
 
   logTail(lines = 30): string {
     try {
-      return fs.readFileSync(this.logFile, 'utf8').split('\n').slice(-lines - 1).join('\n');
+      return fs
+        .readFileSync(this.logFile, 'utf8')
+        .split('\n')
+        .slice(-lines - 1)
+        .join('\n');
     } catch {
       return '(no log)';
     }
@@ -319,7 +339,17 @@ function ensureTemplate(binDir: string): Promise<string> {
     templateBase = base;
     const dir = path.join(base, 'data');
     await runAsOwner(path.join(binDir, 'initdb'), [
-      '-D', dir, '-U', USER, '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions',
+      '-D',
+      dir,
+      '-U',
+      USER,
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+      '--no-instructions',
     ]);
     return dir;
   })().catch((err: unknown) => {

@@ -54,9 +54,7 @@ export function parsePrometheus(text: string): Exposition {
 
 /** Samples named `name` whose labels include every pair in `labels`. */
 export function findSamples(exposition: Exposition, name: string, labels: Record<string, string> = {}): Sample[] {
-  return exposition.samples.filter(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  );
+  return exposition.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
 }
 
 /** The value of the one sample matching; throws (listing what there is) when not exactly one. */
@@ -64,7 +62,9 @@ export function sampleValue(exposition: Exposition, name: string, labels: Record
   const found = findSamples(exposition, name, labels);
   if (found.length !== 1) {
     const have = exposition.samples.filter((s) => s.name === name).map((s) => JSON.stringify(s.labels));
-    throw new Error(`expected one ${name} sample with ${JSON.stringify(labels)}, found ${found.length}; ${name} samples:\n${have.join('\n')}`);
+    throw new Error(
+      `expected one ${name} sample with ${JSON.stringify(labels)}, found ${found.length}; ${name} samples:\n${have.join('\n')}`,
+    );
   }
   return found[0].value;
 }

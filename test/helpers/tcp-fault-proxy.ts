@@ -249,9 +249,7 @@ class FaultProxy implements TcpFaultProxy {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'EADDRINUSE' || attempt >= attempts) {
-          throw new Error(
-            `tcp-fault-proxy: cannot listen on ${this.host}:${this.port}: ${(err as Error).message}`,
-          );
+          throw new Error(`tcp-fault-proxy: cannot listen on ${this.host}:${this.port}: ${(err as Error).message}`);
         }
         await sleep(RELISTEN_DELAY_MS);
       }

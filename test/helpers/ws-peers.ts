@@ -166,7 +166,9 @@ export async function startStatusServer(status: number, opts: StatusServerOption
   });
   server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => undefined);
-    const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const head = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
     socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}\r\n${body}`);
   });
   return servePeer(server);

@@ -41,7 +41,10 @@ describe('cluster workers and worker threads', function () {
   async function startApp(env: Record<string, string>, preload = true): Promise<NodeProcess> {
     const port = await freePort();
     const config = path.join(dir, 'breakerbox.yaml');
-    fs.writeFileSync(config, `circuit_breakers:\n  auth:\n    failure_threshold: 2\n  monitoring:\n    port: ${port}\n    host: ${LOOPBACK}\n`);
+    fs.writeFileSync(
+      config,
+      `circuit_breakers:\n  auth:\n    failure_threshold: 2\n  monitoring:\n    port: ${port}\n    host: ${LOOPBACK}\n`,
+    );
     base = `http://${LOOPBACK}:${port}`;
     app = spawnNode([...(preload ? ['--require', REGISTER] : []), APP], {
       env: cleanEnv({ BREAKERBOX_CONFIG: config, BREAKERBOX_ADMIN_TOKEN: TOKEN, ...env }),
@@ -64,7 +67,7 @@ describe('cluster workers and worker threads', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('serves every worker\'s breakers on the primary\'s port: summed counters, per-worker state, 503 and admin actions reaching the workers', async () => {
+  it("serves every worker's breakers on the primary's port: summed counters, per-worker state, 503 and admin actions reaching the workers", async () => {
     const p = await startApp({ WORKERS: '2' });
     await p.waitForLine('workers ready', 20_000);
 
@@ -81,7 +84,9 @@ describe('cluster workers and worker threads', function () {
     // The state gauge is kept per worker.
     const open = findSamples(metrics, 'circuit_breaker_state', { breaker: 'auth', state: 'forced_open' }).filter((s) => s.value === 1);
     expect(open.map((s) => s.labels.worker)).to.have.length(1);
-    const workers = new Set(findSamples(metrics, 'circuit_breaker_state', { breaker: 'auth', state: 'closed' }).map((s) => s.labels.worker));
+    const workers = new Set(
+      findSamples(metrics, 'circuit_breaker_state', { breaker: 'auth', state: 'closed' }).map((s) => s.labels.worker),
+    );
     // The primary made no calls: it has no `auth` breaker of its own.
     expect([...workers].sort()).to.deep.equal(['1', '2']);
 
@@ -90,22 +95,35 @@ describe('cluster workers and worker threads', function () {
     const body = JSON.parse(health.text) as Health;
     expect(body.unhealthy).to.deep.equal(['auth']);
     expect(body.workers?.map((w) => w.worker)).to.deep.equal(['primary', '1', '2']);
-    expect(body.breakers.filter((b) => b.name === 'auth').map((b) => `${b.state}`).sort()).to.deep.equal(['closed', 'forced_open']);
+    expect(
+      body.breakers
+        .filter((b) => b.name === 'auth')
+        .map((b) => `${b.state}`)
+        .sort(),
+    ).to.deep.equal(['closed', 'forced_open']);
     // Workers are numbered in the order they joined: which one forced `auth` open may vary.
-    expect(body.breakers.filter((b) => b.name === 'auth').map((b) => b.worker).sort()).to.deep.equal(['1', '2']);
+    expect(
+      body.breakers
+        .filter((b) => b.name === 'auth')
+        .map((b) => b.worker)
+        .sort(),
+    ).to.deep.equal(['1', '2']);
     expect((await get('/health/circuit-breakers/auth')).status).to.equal(503);
 
     const closed = await fetch(`${base}/circuit-breakers/auth/close`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(closed.status).to.equal(200);
     const acted = (await closed.json()) as { workers: { worker: string; state: string }[] };
-    expect(acted.workers.map((w) => [w.worker, w.state])).to.deep.equal([['1', 'closed'], ['2', 'closed']]);
+    expect(acted.workers.map((w) => [w.worker, w.state])).to.deep.equal([
+      ['1', 'closed'],
+      ['2', 'closed'],
+    ]);
     expect((await get('/health/circuit-breakers')).status).to.equal(200);
 
     // Nobody else tried to bind the port.
     expect(p.stderrLines.join('\n')).to.not.match(/could not listen|EADDRINUSE/);
   });
 
-  it('serves a worker thread\'s breakers on the main thread\'s port', async () => {
+  it("serves a worker thread's breakers on the main thread's port", async () => {
     const p = await startApp({ THREADS: '1' });
     await p.waitForLine('thread ready', 20_000);
     // A thread joins the main thread's hub as it starts; its first calls may come first.
@@ -117,7 +135,9 @@ describe('cluster workers and worker threads', function () {
     expect(sampleValue(metrics, 'circuit_breaker_calls_total', { breaker: 'auth', outcome: 'rejected' })).to.equal(5);
     const health = await get('/health/circuit-breakers');
     expect(health.status).to.equal(503);
-    expect((JSON.parse(health.text) as Health).breakers.find((b) => b.worker === 'thread-1' && b.name === 'auth')?.state).to.equal('forced_open');
+    expect((JSON.parse(health.text) as Health).breakers.find((b) => b.worker === 'thread-1' && b.name === 'auth')?.state).to.equal(
+      'forced_open',
+    );
   });
 
   it('lets a worker whose primary does not run breakerbox serve its own breakers', async () => {

@@ -37,7 +37,7 @@ function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string
   return { ...env, ...extra };
 }
 
-describe('coexistence: the app\'s own NodeSDK with instrumentation-pg and BreakerboxInstrumentation', function () {
+describe("coexistence: the app's own NodeSDK with instrumentation-pg and BreakerboxInstrumentation", function () {
   this.timeout(60_000);
   let dir: string;
 

@@ -25,7 +25,7 @@ interface Report {
   spansDisabledAgain: { pg: string[] };
 }
 
-describe('coexistence: contrib wrappers above and below breakerbox\'s', function () {
+describe("coexistence: contrib wrappers above and below breakerbox's", function () {
   this.timeout(60_000);
   let dir: string;
 
@@ -40,15 +40,18 @@ describe('coexistence: contrib wrappers above and below breakerbox\'s', function
       }
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'breakerbox-wrappers-'));
-    fs.writeFileSync(path.join(dir, 'breakerbox.yaml'), [
-      'circuit_breakers:',
-      '  database:',
-      '    failure_threshold: 5',
-      '  websocket:',
-      '    failure_threshold: 1',
-      '    timeout: 30',
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      path.join(dir, 'breakerbox.yaml'),
+      [
+        'circuit_breakers:',
+        '  database:',
+        '    failure_threshold: 5',
+        '  websocket:',
+        '    failure_threshold: 1',
+        '    timeout: 30',
+        '',
+      ].join('\n'),
+    );
   });
   after(() => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -105,8 +108,9 @@ describe('coexistence: contrib wrappers above and below breakerbox\'s', function
         expect(report.disabledAgain.query).to.deep.equal({ four: 4 });
         expect(report.spansDisabledAgain.pg).to.deep.equal(report.spansBefore.pg.map(() => 'SELECT 4 AS four'));
         // instrumentation-pg traces each query as before (it wraps pg in more than one place).
-        expect(report.spansAfter.pg, 'instrumentation-pg still traces the query')
-          .to.deep.equal(report.spansBefore.pg.map(() => 'SELECT 2 AS two'));
+        expect(report.spansAfter.pg, 'instrumentation-pg still traces the query').to.deep.equal(
+          report.spansBefore.pg.map(() => 'SELECT 2 AS two'),
+        );
       });
     });
   }

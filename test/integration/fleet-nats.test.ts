@@ -75,7 +75,9 @@ describe('fleet mode over NATS', function () {
         database: () => b().state,
         reason: () => b().lastTransition?.reason,
         fail: async () => {
-          await b().execute(() => Promise.reject(refused())).catch(() => undefined);
+          await b()
+            .execute(() => Promise.reject(refused()))
+            .catch(() => undefined);
         },
       };
     });
@@ -100,7 +102,12 @@ describe('fleet mode over NATS', function () {
     expect(c.registry.entry('database').stats.totals().failure ?? 0, 'c failed no user call').to.equal(0);
     // An idle instance's user call is now refused at once, without touching the database.
     let touched = false;
-    const err = await c.registry.entry('database').breaker.execute(async () => { touched = true; }).catch((e: { code?: string }) => e);
+    const err = await c.registry
+      .entry('database')
+      .breaker.execute(async () => {
+        touched = true;
+      })
+      .catch((e: { code?: string }) => e);
     expect((err as { code?: string }).code).to.equal('ECIRCUITOPEN');
     expect(touched).to.equal(false);
   });
@@ -150,14 +157,19 @@ describe('fleet mode over NATS', function () {
     await eventually('the third to open through the fleet', () => fleet[2].database() === 'open');
     // How each member got to half-open: on its own reset timeout, or moved by the fleet.
     const halfOpen: string[][] = fleet.map(() => []);
-    fleet.forEach((inst, i) => inst.registry.entry('database').breaker.on('stateChange', (e) => {
-      if (e.to === 'half_open') halfOpen[i].push(e.reason);
-    }));
+    fleet.forEach((inst, i) =>
+      inst.registry.entry('database').breaker.on('stateChange', (e) => {
+        if (e.to === 'half_open') halfOpen[i].push(e.reason);
+      }),
+    );
     // Every member calls the (now recovered) database every 20 ms.
     let running = true;
     const loops = fleet.map(async (inst) => {
       while (running) {
-        await inst.registry.entry('database').breaker.execute(async () => 'ok').catch(() => undefined);
+        await inst.registry
+          .entry('database')
+          .breaker.execute(async () => 'ok')
+          .catch(() => undefined);
         await sleep(20);
       }
     });
@@ -168,7 +180,10 @@ describe('fleet mode over NATS', function () {
     // were moved to half-open by the fleet once that trial had succeeded, then closed on their own trials.
     const own = halfOpen.filter((r) => r.includes('reset_timeout'));
     expect(own, JSON.stringify(halfOpen)).to.have.length(1);
-    expect(halfOpen.filter((r) => r.length === 1 && r[0] === 'fleet'), JSON.stringify(halfOpen)).to.have.length(2);
+    expect(
+      halfOpen.filter((r) => r.length === 1 && r[0] === 'fleet'),
+      JSON.stringify(halfOpen),
+    ).to.have.length(2);
     expect(fleet.map((i) => i.reason())).to.deep.equal(['trial_succeeded', 'trial_succeeded', 'trial_succeeded']);
   });
 
@@ -177,7 +192,13 @@ describe('fleet mode over NATS', function () {
     afterEach(() => h?.instrumentation.disable());
 
     it('is neither guarded nor counted, and its outage never opens the app nats breaker', async () => {
-      h = instrumentNats(fleetYaml(srv.url, `own${++fleetNo}`, '  nats:\n    failure_threshold: 1\n    reconnect_failures: 1\n    operations: [connect, publish, request, flush, subscribe]\n'));
+      h = instrumentNats(
+        fleetYaml(
+          srv.url,
+          `own${++fleetNo}`,
+          '  nats:\n    failure_threshold: 1\n    reconnect_failures: 1\n    operations: [connect, publish, request, flush, subscribe]\n',
+        ),
+      );
       const config = h.config.fleet;
       expect(config.breakers, 'the nats breaker is not shared by default').to.deep.equal(['database']);
       const member = startFleetMember({ config, registry: h.registry, connect: h.nats.connect, selfId: 'own' });
@@ -186,7 +207,10 @@ describe('fleet mode over NATS', function () {
       // Several heartbeats published on our connection.
       await sleep(500);
       const nats = h.entry().stats.totals();
-      expect(Object.values(nats).reduce((s, n) => s + n, 0), JSON.stringify(nats)).to.equal(0);
+      expect(
+        Object.values(nats).reduce((s, n) => s + n, 0),
+        JSON.stringify(nats),
+      ).to.equal(0);
       await srv.kill();
       await eventually('the fleet connection to notice', () => !member.transport.connected, 5000);
       await sleep(500);

@@ -88,7 +88,13 @@ describe('fleet mode as operators see it (health, metrics, admin scope=fleet)', 
       const exporter = new PrometheusExporter({ preventServerStart: true, metricProducers: [new BreakerboxMetricProducer(registry)] });
       providers.push(new MeterProvider({ readers: [exporter] }));
       const port = await freePort();
-      const server = createMonitoringServer({ registry, metricsHandler: (req, res) => exporter.getMetricsRequestHandler(req, res), adminToken: TOKEN, host: '127.0.0.1', port });
+      const server = createMonitoringServer({
+        registry,
+        metricsHandler: (req, res) => exporter.getMetricsRequestHandler(req, res),
+        adminToken: TOKEN,
+        host: '127.0.0.1',
+        port,
+      });
       await server.listen();
       servers.push(server);
       const base = `http://127.0.0.1:${port}`;
@@ -103,7 +109,10 @@ describe('fleet mode as operators see it (health, metrics, admin scope=fleet)', 
         base,
         state: (b = 'database') => registry.entry(b).breaker.state,
         fail: async () => {
-          await registry.entry('database').breaker.execute(() => Promise.reject(refused())).catch(() => undefined);
+          await registry
+            .entry('database')
+            .breaker.execute(() => Promise.reject(refused()))
+            .catch(() => undefined);
         },
         get: (path) => call(path, {}),
         post: (path) => call(path, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } }),
@@ -124,7 +133,9 @@ describe('fleet mode as operators see it (health, metrics, admin scope=fleet)', 
     await a.fail();
     await b.fail();
     await eventually('c to open through the fleet', () => c.state() === 'open');
-    await eventually('every member to have heard both', () => [a, b, c].every((x) => x.member.coordinator.view.ownOpenCount('database') === 2));
+    await eventually('every member to have heard both', () =>
+      [a, b, c].every((x) => x.member.coordinator.view.ownOpenCount('database') === 2),
+    );
     const seen = await Promise.all([a, b, c].map(fleetOf));
     for (const f of seen) expect(f).to.include({ members: 3, open_members: 2, quorum: 2 });
     // One prober, the same on every member, and one of the members holding it open.
@@ -145,9 +156,18 @@ describe('fleet mode as operators see it (health, metrics, admin scope=fleet)', 
     expect(sampleValue(m, 'circuit_breaker_fleet_members')).to.equal(3);
     expect(sampleValue(m, 'circuit_breaker_fleet_connected')).to.equal(1);
     expect(sampleValue(m, 'circuit_breaker_fleet_open_members', { breaker: 'database' })).to.equal(2);
-    expect(sampleValue(m, 'circuit_breaker_transitions_total', { breaker: 'database', from: 'closed', to: 'open', reason: 'fleet' })).to.equal(1);
+    expect(
+      sampleValue(m, 'circuit_breaker_transitions_total', { breaker: 'database', from: 'closed', to: 'open', reason: 'fleet' }),
+    ).to.equal(1);
     const own = parsePrometheus(await a.metrics());
-    expect(sampleValue(own, 'circuit_breaker_transitions_total', { breaker: 'database', from: 'closed', to: 'open', reason: 'failure_threshold' })).to.equal(1);
+    expect(
+      sampleValue(own, 'circuit_breaker_transitions_total', {
+        breaker: 'database',
+        from: 'closed',
+        to: 'open',
+        reason: 'failure_threshold',
+      }),
+    ).to.equal(1);
 
     await srv.kill();
     await eventually('c to notice it lost the fleet channel', () => !c.member.transport.connected, 5000);

@@ -54,7 +54,10 @@ describe('fleet mode under the preload', function () {
   it('an idle instance opens with reason fleet when 2 others opened on their own, and then exits on its own', async () => {
     const file = path.join(dir, 'breakerbox.yaml');
     fs.writeFileSync(file, yaml(srv.url));
-    const app = spawnNode(['--require', REGISTER_CJS, APP], { env: { BREAKERBOX_CONFIG: file, NODE_OPTIONS: undefined }, timeoutMs: 20_000 });
+    const app = spawnNode(['--require', REGISTER_CJS, APP], {
+      env: { BREAKERBOX_CONFIG: file, NODE_OPTIONS: undefined },
+      timeoutMs: 20_000,
+    });
     await app.waitForLine('ready');
 
     const busy = ['a', 'b'].map((id) => {
@@ -67,7 +70,10 @@ describe('fleet mode under the preload', function () {
     await eventually('the busy members to see the idle one', () => busy.every((m) => m.member.coordinator.view.memberCount === 3));
     for (const m of busy) {
       const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
-      await m.registry.get('database').execute(() => Promise.reject(refused)).catch(() => undefined);
+      await m.registry
+        .get('database')
+        .execute(() => Promise.reject(refused))
+        .catch(() => undefined);
     }
 
     const line = await app.waitForLine(/"state"/);

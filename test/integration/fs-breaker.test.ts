@@ -55,7 +55,22 @@ describe('fs patcher: file_system breaker on real files', function () {
   });
 
   it('patches fs and fs/promises in place, keeping names and lengths', () => {
-    for (const name of ['readFile', 'writeFile', 'appendFile', 'open', 'stat', 'lstat', 'readdir', 'mkdir', 'rm', 'rmdir', 'unlink', 'rename', 'copyFile', 'access']) {
+    for (const name of [
+      'readFile',
+      'writeFile',
+      'appendFile',
+      'open',
+      'stat',
+      'lstat',
+      'readdir',
+      'mkdir',
+      'rm',
+      'rmdir',
+      'unlink',
+      'rename',
+      'copyFile',
+      'access',
+    ]) {
       expect(isWrapped(g.fs, name), `fs.${name}`).to.equal(true);
       expect(isWrapped(g.fs, `${name}Sync`), `fs.${name}Sync`).to.equal(true);
       expect(isWrapped(g.fs.promises, name), `fs.promises.${name}`).to.equal(true);
@@ -130,7 +145,10 @@ describe('fs patcher: file_system breaker on real files', function () {
     expect(await read()).to.equal('guarded data');
     expect(g.calls('open')).to.equal(1);
     await fillDisk(g, 3);
-    const err = await read().then(() => null, (e: NodeJS.ErrnoException) => e);
+    const err = await read().then(
+      () => null,
+      (e: NodeJS.ErrnoException) => e,
+    );
     expect(err?.code).to.equal('ECIRCUITOPEN');
     const ws = g.fs.createWriteStream(join(guardedDir, 'stream.txt'));
     const wsErr = await new Promise<NodeJS.ErrnoException>((resolve) => ws.on('error', resolve));
@@ -213,7 +231,7 @@ describe('fs patcher: file_system breaker on real files', function () {
     expect(g.totals()).to.include({ ignored: 12, failure: 0, rejected: 0 });
   });
 
-  it('serves readFile from the fallback while open, with the call\'s arguments and the error', async () => {
+  it("serves readFile from the fallback while open, with the call's arguments and the error", async () => {
     await fillDisk(g, 3);
     const seen: unknown[][] = [];
     g.breaker().fallback((...args: unknown[]) => {
@@ -342,7 +360,10 @@ describe('fs patcher: file_system breaker on real files', function () {
       for (const name of ['b', 'c', 'd', 'e', 'b', 'c']) await t.fs.promises.stat(join(root, name, 'rooms'));
       const children = t.registry.list().filter((e) => e.parent === 'file_system');
       expect(children.length).to.be.at.most(3);
-      expect(children.map((c) => c.target), 'the open child is never evicted').to.include(`${root}/a`);
+      expect(
+        children.map((c) => c.target),
+        'the open child is never evicted',
+      ).to.include(`${root}/a`);
     });
   });
 });

@@ -56,7 +56,12 @@ describe('fs patcher: behaviour parity while closed', function () {
   /** Results in a form two runs can be compared by (descriptors and handles closed on the way). */
   async function plain(value: unknown): Promise<unknown> {
     if (value instanceof Stats) return { stats: true, file: value.isFile(), dir: value.isDirectory(), size: value.size, mode: value.mode };
-    if (typeof value === 'object' && value !== null && 'isFile' in value && typeof (value as unknown as { size: unknown }).size === 'bigint') {
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      'isFile' in value &&
+      typeof (value as unknown as { size: unknown }).size === 'bigint'
+    ) {
       const s = value as { isFile(): boolean; size: bigint };
       return { bigintStats: true, file: s.isFile(), size: String(s.size) };
     }
@@ -192,7 +197,19 @@ describe('fs patcher: behaviour parity while closed', function () {
   }
 
   function describeArgs(args: unknown[]): string {
-    return args.map((a) => (a === CB ? 'cb' : typeof a === 'string' ? a.replace(dir, '<dir>') : Buffer.isBuffer(a) ? 'Buffer' : a instanceof URL ? 'URL' : JSON.stringify(a))).join(', ');
+    return args
+      .map((a) =>
+        a === CB
+          ? 'cb'
+          : typeof a === 'string'
+            ? a.replace(dir, '<dir>')
+            : Buffer.isBuffer(a)
+              ? 'Buffer'
+              : a instanceof URL
+                ? 'URL'
+                : JSON.stringify(a),
+      )
+      .join(', ');
   }
 
   let bare: Map<string, unknown>;
@@ -239,11 +256,25 @@ describe('fs patcher: behaviour parity while closed', function () {
   });
 
   it('covers the interesting shapes: sync throws, async errors, synchronous callbacks', () => {
-    const outcomes = [...guarded.entries()].filter(([k]) => k.includes(' callback ')).map(([, v]) => (v as { outcome: { thrown: unknown; sync: boolean; error: unknown } }).outcome);
-    expect(outcomes.some((o) => o.thrown !== null), 'an argument error thrown synchronously').to.equal(true);
-    expect(outcomes.some((o) => o.error !== null && !o.sync), 'an fs error delivered asynchronously').to.equal(true);
-    expect(outcomes.some((o) => (o.error as { dest?: string } | null)?.dest !== undefined), 'a two-path error (rename)').to.equal(true);
-    expect(outcomes.some((o) => (o.error as { class?: string } | null)?.class === 'SystemError'), 'a SystemError (rm on a directory)').to.equal(true);
+    const outcomes = [...guarded.entries()]
+      .filter(([k]) => k.includes(' callback '))
+      .map(([, v]) => (v as { outcome: { thrown: unknown; sync: boolean; error: unknown } }).outcome);
+    expect(
+      outcomes.some((o) => o.thrown !== null),
+      'an argument error thrown synchronously',
+    ).to.equal(true);
+    expect(
+      outcomes.some((o) => o.error !== null && !o.sync),
+      'an fs error delivered asynchronously',
+    ).to.equal(true);
+    expect(
+      outcomes.some((o) => (o.error as { dest?: string } | null)?.dest !== undefined),
+      'a two-path error (rename)',
+    ).to.equal(true);
+    expect(
+      outcomes.some((o) => (o.error as { class?: string } | null)?.class === 'SystemError'),
+      'a SystemError (rm on a directory)',
+    ).to.equal(true);
   });
 
   it('leaves no unhandled rejections', async () => {

@@ -13,7 +13,22 @@ import { viaCallback, viaPromise } from '../fixtures/fs/calls';
 import { fsBreakerYaml, guardFs, type GuardedFs } from '../fixtures/fs/harness';
 
 const REPO = resolve(__dirname, '../..');
-const ALL_OPERATIONS = ['readFile', 'writeFile', 'appendFile', 'open', 'stat', 'lstat', 'readdir', 'mkdir', 'rm', 'rmdir', 'unlink', 'rename', 'copyFile', 'access'];
+const ALL_OPERATIONS = [
+  'readFile',
+  'writeFile',
+  'appendFile',
+  'open',
+  'stat',
+  'lstat',
+  'readdir',
+  'mkdir',
+  'rm',
+  'rmdir',
+  'unlink',
+  'rename',
+  'copyFile',
+  'access',
+];
 
 describe('fs patcher: calls fs makes to itself count once', function () {
   let dir: string;
@@ -69,7 +84,7 @@ describe('fs patcher: calls fs makes to itself count once', function () {
     for (const inner of ['lstat', 'stat', 'readdir', 'unlink', 'rmdir']) expect(g.calls(inner), inner).to.equal(0);
   });
 
-  it('counts a recursive rm once when Node\'s rimraf holds our wrappers (fresh process)', async function () {
+  it("counts a recursive rm once when Node's rimraf holds our wrappers (fresh process)", async function () {
     this.timeout(60_000);
     const run = async (operations: string[]): Promise<{ gone: boolean; calls: Record<string, number> }> => {
       const sub = mkdtempSync(join(dir, 'child-'));
@@ -104,15 +119,19 @@ describe('fs patcher: calls fs makes to itself count once', function () {
     g.breaker().fallback(() => g.fs.promises.readFile(backup, 'utf8'));
     expect(await g.fs.promises.readFile(file, 'utf8')).to.equal('from backup');
 
-    g.breaker().fallback((_path: unknown, _enc: unknown, err: unknown) =>
-      new Promise((ok, fail) => g.fs.readFile(backup, 'utf8', (e, data) => (e ? fail(e) : ok(`${data} after ${(err as BreakerOpenError).code}`)))));
+    g.breaker().fallback(
+      (_path: unknown, _enc: unknown, err: unknown) =>
+        new Promise((ok, fail) =>
+          g.fs.readFile(backup, 'utf8', (e, data) => (e ? fail(e) : ok(`${data} after ${(err as BreakerOpenError).code}`))),
+        ),
+    );
     expect(await g.fs.promises.readFile(file, 'utf8')).to.equal('from backup after ECIRCUITOPEN');
 
     expect(g.totals().rejected).to.equal(4);
     expect(g.registry.entry('file_system').stats.fallbackSuccesses).to.equal(4);
   });
 
-  it('still guards the app\'s calls in a callback Node runs synchronously', async () => {
+  it("still guards the app's calls in a callback Node runs synchronously", async () => {
     // Node 20 calls readdir's callback before returning when `recursive` is set.
     mkdirSync(join(dir, 'walk', 'x'), { recursive: true });
     let inner: Promise<unknown> | null = null;
@@ -120,7 +139,8 @@ describe('fs patcher: calls fs makes to itself count once', function () {
       g.fs.readdir(join(dir, 'walk'), { recursive: true }, (err, names) => {
         inner = viaCallback((cb) => g.fs.stat(join(dir, 'walk', 'x'), cb));
         done(err, names);
-      }));
+      }),
+    );
     await inner;
     expect(r.args[0]).to.equal(null);
     expect(g.calls('readdir')).to.equal(1);

@@ -144,7 +144,9 @@ describe('test helper: private nats-server', function () {
     await srv.cleanup();
     await srv.cleanup();
     expect(srv.running).to.equal(false);
-    expect(() => process.kill(pid, 0)).to.throw().with.property('code', 'ESRCH');
+    expect(() => process.kill(pid, 0))
+      .to.throw()
+      .with.property('code', 'ESRCH');
     expect(await portAccepts(srv.port)).to.equal(false);
     let startError: unknown;
     await srv.start().catch((e: unknown) => (startError = e));

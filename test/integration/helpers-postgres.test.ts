@@ -190,7 +190,9 @@ describe('test helper: private-postgres', function () {
 
   it('reports a server that cannot start with its log, and leaves nothing behind', async () => {
     const err = await rejectionOf(startPrivatePostgres({ settings: { shared_buffers: 'lots' } }));
-    expect(err.message).to.match(/failed to start/).and.match(/shared_buffers/);
+    expect(err.message)
+      .to.match(/failed to start/)
+      .and.match(/shared_buffers/);
     const logPath = /--- (\S+) ---/.exec(err.message)?.[1];
     expect(logPath, 'log path in the message').to.be.a('string');
     expect(fs.existsSync(path.dirname(logPath as string)), 'its temp dir').to.equal(false);

@@ -3,14 +3,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import { freePort } from '../helpers/free-port';
-import {
-  checkService,
-  natsAvailable,
-  pgBinDir,
-  postgresAvailable,
-  requireService,
-  servicesRequired,
-} from '../helpers/require-services';
+import { checkService, natsAvailable, pgBinDir, postgresAvailable, requireService, servicesRequired } from '../helpers/require-services';
 
 /** A stand-in for mocha's `this`, recording whether the hook asked to skip. */
 function fakeContext(): { ctx: Mocha.Context; skipped: () => boolean } {
@@ -162,12 +155,18 @@ describe('test helpers: free-port and require-services', () => {
     it('rejects a server that is not NATS, and a closed port', async () => {
       const http = await greeter('HTTP/1.1 400 Bad Request\r\n\r\n');
       try {
-        const err = await natsAvailable({ port: http.port }).then(() => null, (e: Error) => e);
+        const err = await natsAvailable({ port: http.port }).then(
+          () => null,
+          (e: Error) => e,
+        );
         expect(err?.message).to.match(/not a NATS server/);
       } finally {
         await http.close();
       }
-      const refused = await natsAvailable({ port: await freePort() }).then(() => null, (e: NodeJS.ErrnoException) => e);
+      const refused = await natsAvailable({ port: await freePort() }).then(
+        () => null,
+        (e: NodeJS.ErrnoException) => e,
+      );
       expect(refused?.code).to.equal('ECONNREFUSED');
     });
 

@@ -59,16 +59,21 @@ describe('module graph: what loading breakerbox brings into a process', function
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'breakerbox-graph-'));
     config = path.join(dir, 'breakerbox.yaml');
     // A free port: other suites run preloads at the same time.
-    fs.writeFileSync(config, ['circuit_breakers:', '  monitoring:', `    port: ${await freePort()}`, `    host: ${LOOPBACK}`, '    log_level: warn', ''].join('\n'));
+    fs.writeFileSync(
+      config,
+      ['circuit_breakers:', '  monitoring:', `    port: ${await freePort()}`, `    host: ${LOOPBACK}`, '    log_level: warn', ''].join(
+        '\n',
+      ),
+    );
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('require(\'breakerbox\') and a CircuitBreaker load no OpenTelemetry, no YAML parser, no glob matcher: no dependency at all', async () => {
+  it("require('breakerbox') and a CircuitBreaker load no OpenTelemetry, no YAML parser, no glob matcher: no dependency at all", async () => {
     const packages = await loaded([path.join(APPS, 'loaded-modules.js')], { LOAD_BREAKERBOX: '1' });
     expect(packages).to.deep.equal([]);
   });
 
-  it('require(\'breakerbox\') and a CircuitBreaker build no configuration and no module classifier: they load on first use', async () => {
+  it("require('breakerbox') and a CircuitBreaker build no configuration and no module classifier: they load on first use", async () => {
     const r = await runNode([path.join(APPS, 'loaded-modules.js')], { env: cleanEnv({ LOAD_BREAKERBOX: '1' }) });
     expect(r.code, r.stderr).to.equal(0);
     const { files } = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { files: string[] };
@@ -77,7 +82,7 @@ describe('module graph: what loading breakerbox brings into a process', function
     expect(files.filter((f) => f.startsWith('classify/'))).to.deep.equal([]);
   });
 
-  it('import { CircuitBreaker } from \'breakerbox\' (ESM) loads no OpenTelemetry and no YAML parser', async () => {
+  it("import { CircuitBreaker } from 'breakerbox' (ESM) loads no OpenTelemetry and no YAML parser", async () => {
     const packages = await loaded([path.join(APPS, 'loaded-modules.mjs')], {});
     expect(matching(packages, [/^@opentelemetry\//, /^yaml$/, /-in-the-middle$/])).to.deep.equal([]);
   });
@@ -89,22 +94,33 @@ describe('module graph: what loading breakerbox brings into a process', function
   });
 
   it('the preload reads a common config file, or none, without the YAML library', async () => {
-    const withFile = await loaded(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], { BREAKERBOX_CONFIG: config, OTEL_SDK_DISABLED: 'true' });
+    const withFile = await loaded(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], {
+      BREAKERBOX_CONFIG: config,
+      OTEL_SDK_DISABLED: 'true',
+    });
     expect(withFile).to.not.include('yaml');
     const empty = fs.mkdtempSync(path.join(dir, 'cwd-'));
-    const r = await runNode(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], { env: cleanEnv({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()) }), cwd: empty });
+    const r = await runNode(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], {
+      env: cleanEnv({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()) }),
+      cwd: empty,
+    });
     expect(r.code, r.stderr).to.equal(0);
     expect((JSON.parse(r.stdout.trim().split('\n').pop() as string) as { packages: string[] }).packages).to.not.include('yaml');
   });
 
   it('the default preload runs no ES module in a CommonJS app (the host id is read when an exporter first waits for it)', async () => {
-    const r = await runNode(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], { env: cleanEnv({ BREAKERBOX_CONFIG: config, REPORT_AT_EXIT: '1' }) });
+    const r = await runNode(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], {
+      env: cleanEnv({ BREAKERBOX_CONFIG: config, REPORT_AT_EXIT: '1' }),
+    });
     expect(r.code, r.stderr).to.equal(0);
     expect((JSON.parse(r.stdout.trim().split('\n').pop() as string) as { esModuleRan: boolean }).esModuleRan).to.equal(false);
   });
 
   it('the preload with OTEL_SDK_DISABLED=true loads no OpenTelemetry SDK or exporter', async () => {
-    const packages = await loaded(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], { BREAKERBOX_CONFIG: config, OTEL_SDK_DISABLED: 'true' });
+    const packages = await loaded(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], {
+      BREAKERBOX_CONFIG: config,
+      OTEL_SDK_DISABLED: 'true',
+    });
     expect(matching(packages, [/^@opentelemetry\/sdk-/, /^@opentelemetry\/exporter-/, ...PUSH_ONLY])).to.deep.equal([]);
   });
 

@@ -62,10 +62,12 @@ describe('monitoring server and the app lifetime', function () {
     const scraper = new http.Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
     agent = scraper;
     const status = await new Promise<number>((resolve, reject) => {
-      http.get({ host: LOOPBACK, port, path: '/metrics', agent: scraper }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      }).on('error', reject);
+      http
+        .get({ host: LOOPBACK, port, path: '/metrics', agent: scraper }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        })
+        .on('error', reject);
     });
     expect(status).to.equal(200);
     // A connection that never sends anything, and a client that stops mid-headers.

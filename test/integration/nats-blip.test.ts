@@ -63,9 +63,12 @@ async function publishAcrossRestart(nats: Nats, srv: PrivateNats): Promise<Resta
       if (msg.subject === 'blip.after') run.receivedAfter++;
     },
   });
-  void nextStatus(nc, 'reconnect').then(() => {
-    reconnected = true;
-  }, () => undefined);
+  void nextStatus(nc, 'reconnect').then(
+    () => {
+      reconnected = true;
+    },
+    () => undefined,
+  );
   // A status iterator does not end when the connection closes: never awaited.
   void (async () => {
     for await (const s of nc.status()) {
@@ -121,7 +124,7 @@ describe('nats patcher: a server restart the client rides out is not an outage',
     await srv?.cleanup();
   });
 
-  it('publishing every 20 ms across a 1.5 s restart: same ok/thrown/received as plain nats, no throw in the app\'s status handler, breaker closed', async () => {
+  it("publishing every 20 ms across a 1.5 s restart: same ok/thrown/received as plain nats, no throw in the app's status handler, breaker closed", async () => {
     srv = await startPrivateNats();
     // No fallback: what the app sees is the publish itself (the fallback case is the cluster test's).
     h = instrumentNats(SEED_NATS);
@@ -156,8 +159,14 @@ describe('nats patcher: a server restart the client rides out is not an outage',
 
   it('a publish made while the client fails over to the other cluster node reaches the subscriber there, with the fallback registered and the breaker closed', async () => {
     const [routeA, routeB] = [await freePort(), await freePort()];
-    const cluster = (own: number, other: number): string[] =>
-      ['--cluster_name', 'breakerbox', '--cluster', `nats://127.0.0.1:${own}`, '--routes', `nats://127.0.0.1:${other}`];
+    const cluster = (own: number, other: number): string[] => [
+      '--cluster_name',
+      'breakerbox',
+      '--cluster',
+      `nats://127.0.0.1:${own}`,
+      '--routes',
+      `nats://127.0.0.1:${other}`,
+    ];
     const a = await startPrivateNats({ args: cluster(routeA, routeB) });
     const b = await startPrivateNats({ args: cluster(routeB, routeA) });
     srv = a;
@@ -249,12 +258,16 @@ async function failover(nats: Nats, a: PrivateNats, b: PrivateNats): Promise<{ t
     subscriber.subscribe('failover.>', { callback: (_err, msg) => got.push(msg.string()) });
     await subscriber.flush();
     // The route between the nodes carries the subscriber's interest once it is up.
-    await eventually('the route between the nodes', async () => {
-      nc.publish('failover.ready', 'ready');
-      await nc.flush();
-      await sleep(50);
-      return got.includes('ready');
-    }, 15_000);
+    await eventually(
+      'the route between the nodes',
+      async () => {
+        nc.publish('failover.ready', 'ready');
+        await nc.flush();
+        await sleep(50);
+        return got.includes('ready');
+      },
+      15_000,
+    );
 
     const published = (async () => {
       for await (const s of nc.status()) {
@@ -304,7 +317,9 @@ describe('nats patcher: a subscribe-only app under --require breakerbox/register
     const port = await freePort();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'breakerbox-nats-sub-'));
     const config = path.join(dir, 'breakerbox.yaml');
-    fs.writeFileSync(config, `
+    fs.writeFileSync(
+      config,
+      `
 circuit_breakers:
   nats:
     failure_threshold: 1
@@ -313,7 +328,8 @@ circuit_breakers:
     port: ${port}
     host: 127.0.0.1
     log_level: warn
-`);
+`,
+    );
     app = spawnNode(['--require', REGISTER, APP], { cwd: dir, env: { BREAKERBOX_CONFIG: config, NATS_URL: srv.url } });
     await app.waitForLine(/"event":"connected"/, 15_000);
     const health = async (): Promise<number> => (await fetch(`http://127.0.0.1:${port}/health/circuit-breakers/nats`)).status;

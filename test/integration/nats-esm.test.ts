@@ -41,7 +41,9 @@ describe('nats patcher: an ES-module app under --import breakerbox/register', fu
     const port = await freePort();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'breakerbox-nats-esm-'));
     const config = path.join(dir, 'breakerbox.yaml');
-    fs.writeFileSync(config, `
+    fs.writeFileSync(
+      config,
+      `
 circuit_breakers:
   nats:
     failure_threshold: 2
@@ -51,7 +53,8 @@ circuit_breakers:
     port: ${port}
     host: 127.0.0.1
     log_level: warn
-`);
+`,
+    );
     app = spawnNode(['--import', REGISTER, APP], {
       cwd: dir,
       env: { BREAKERBOX_CONFIG: config, NATS_URL: srv.url, OTEL_TRACES_EXPORTER: undefined, OTEL_LOGS_EXPORTER: undefined },
@@ -69,7 +72,9 @@ circuit_breakers:
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).to.match(/circuit_breaker_calls_total\{[^}]*breaker="nats"[^}]*operation="publish"[^}]*outcome="rejected"[^}]*\} 1/);
     // Opened by the client's failed reconnect attempts (three by default), recorded as connection failures.
-    const attempts = /circuit_breaker_calls_total\{[^}]*breaker="nats"[^}]*operation="connection"[^}]*outcome="failure"[^}]*\} (\d+)/.exec(metrics);
+    const attempts = /circuit_breaker_calls_total\{[^}]*breaker="nats"[^}]*operation="connection"[^}]*outcome="failure"[^}]*\} (\d+)/.exec(
+      metrics,
+    );
     expect(Number(attempts?.[1])).to.be.at.least(3);
     // The ES-module binding of `connect` reached the guarded static connect.
     expect(metrics).to.match(/circuit_breaker_calls_total\{[^}]*breaker="nats"[^}]*operation="connect"[^}]*outcome="success"[^}]*\} 1/);

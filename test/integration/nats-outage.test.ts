@@ -98,12 +98,12 @@ ${extra}`);
       expect(received).to.deep.equal(['before']);
     });
 
-    it('step 2: opens once the killed server\'s reconnect attempts fail reconnect_failures times', async () => {
+    it("step 2: opens once the killed server's reconnect attempts fail reconnect_failures times", async () => {
       await outage(nc);
       expect(h.counts('connection').failure).to.be.at.least(2);
     });
 
-    it('step 3: while open, refuses publish (nothing reaches the client\'s buffer), request and flush', async () => {
+    it("step 3: while open, refuses publish (nothing reaches the client's buffer), request and flush", async () => {
       const outbound = (nc as unknown as { protocol: { outbound: { size(): number } } }).protocol.outbound;
       const buffered = outbound.size();
       expectRefusal(thrownBy(() => nc.publish('orders.during', 'lost?')));
@@ -160,11 +160,16 @@ ${extra}`);
       instrument();
       const ws: WsServerPeer = await startWsServer({ echo: false });
       peers.push(ws);
-      const sockets = await Promise.all([0, 1].map(() => new Promise<WebSocket>((resolve, reject) => {
-        const socket = new WebSocket(ws.url);
-        socket.once('open', () => resolve(socket));
-        socket.once('error', reject);
-      })));
+      const sockets = await Promise.all(
+        [0, 1].map(
+          () =>
+            new Promise<WebSocket>((resolve, reject) => {
+              const socket = new WebSocket(ws.url);
+              socket.once('open', () => resolve(socket));
+              socket.once('error', reject);
+            }),
+        ),
+      );
       const inbox = sockets.map((socket) => {
         const got: string[] = [];
         socket.on('message', (data) => got.push(String(data)));

@@ -193,7 +193,7 @@ describe('nats patcher: a healthy server sees no difference', function () {
   });
 });
 
-describe('nats patcher: permission errors are the app\'s, not the server\'s', function () {
+describe("nats patcher: permission errors are the app's, not the server's", function () {
   this.timeout(30_000);
   let h: NatsHarness;
   let srv: PrivateNats;

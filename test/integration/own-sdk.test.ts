@@ -20,7 +20,7 @@ describe('own NodeSDK: startMonitoringServer()', function () {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('serves health for the breakers the instrumentation guards, and says /metrics is the app\'s', async () => {
+  it("serves health for the breakers the instrumentation guards, and says /metrics is the app's", async () => {
     const port = await freePort();
     const file = path.join(dir, 'breakerbox.yaml');
     fs.writeFileSync(file, 'circuit_breakers:\n  database:\n    failure_threshold: 3\n');
@@ -29,7 +29,11 @@ describe('own NodeSDK: startMonitoringServer()', function () {
     const r = await runNode([APP], { env });
     expect(r.code, r.stderr).to.equal(0);
     const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {
-      port: number; pgPatched: boolean; health: { status: number; body: string }; one: { status: number; body: string }; metrics: { status: number };
+      port: number;
+      pgPatched: boolean;
+      health: { status: number; body: string };
+      one: { status: number; body: string };
+      metrics: { status: number };
     };
     expect(report.port).to.equal(port);
     expect(report.pgPatched).to.equal(true);

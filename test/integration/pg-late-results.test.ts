@@ -91,17 +91,20 @@ circuit_breakers:
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'breakerbox-wedge-'));
     try {
       const config = path.join(dir, 'breakerbox.yaml');
-      fs.writeFileSync(config, [
-        'circuit_breakers:',
-        '  database:',
-        '    failure_threshold: 10',
-        '    call_timeout: 300ms',
-        '    operations: [connect, query]',
-        '  monitoring:',
-        `    port: ${await freePort()}`,
-        `    host: ${LOOPBACK}`,
-        '',
-      ].join('\n'));
+      fs.writeFileSync(
+        config,
+        [
+          'circuit_breakers:',
+          '  database:',
+          '    failure_threshold: 10',
+          '    call_timeout: 300ms',
+          '    operations: [connect, query]',
+          '  monitoring:',
+          `    port: ${await freePort()}`,
+          `    host: ${LOOPBACK}`,
+          '',
+        ].join('\n'),
+      );
       const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
       for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
       const r = await runNode(['--require', REGISTER_CJS, path.join(REPO, 'test', 'fixtures', 'apps', 'pg-pool-wedge.js')], {

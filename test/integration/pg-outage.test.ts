@@ -10,7 +10,18 @@ import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-p
 import { trackPg } from '../helpers/pg-tracked';
 import { checkService, pgBinariesAvailable } from '../helpers/require-services';
 import { startTcpFaultProxy, type TcpFaultProxy } from '../helpers/tcp-fault-proxy';
-import { flush, instrumentPg, pgThroughProxy, opCounts, rejectionOf, SHARED_PG, totals, watchUnhandled, type Pg, type PgHarness } from './pg-harness';
+import {
+  flush,
+  instrumentPg,
+  pgThroughProxy,
+  opCounts,
+  rejectionOf,
+  SHARED_PG,
+  totals,
+  watchUnhandled,
+  type Pg,
+  type PgHarness,
+} from './pg-harness';
 
 type Client = InstanceType<Pg['Client']>;
 type Pool = InstanceType<Pg['Pool']>;
@@ -152,7 +163,11 @@ circuit_breakers:
     const before = { connect: opCounts(h.entry(), 'connect'), query: opCounts(h.entry(), 'query') };
     return run().then(() => {
       const diff = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
-        Object.fromEntries(Object.keys(a).map((k) => [k, a[k] - b[k]]).filter(([, v]) => v !== 0));
+        Object.fromEntries(
+          Object.keys(a)
+            .map((k) => [k, a[k] - b[k]])
+            .filter(([, v]) => v !== 0),
+        );
       return { connect: diff(opCounts(h.entry(), 'connect'), before.connect), query: diff(opCounts(h.entry(), 'query'), before.query) };
     });
   }

@@ -6,9 +6,7 @@
  */
 import { expect } from 'chai';
 import { postgresAvailable, requireService } from '../helpers/require-services';
-import {
-  flush, instrumentPg, opCounts, SHARED_PG, totals, watchUnhandled, type Pg, type PgHarness,
-} from './pg-harness';
+import { flush, instrumentPg, opCounts, SHARED_PG, totals, watchUnhandled, type Pg, type PgHarness } from './pg-harness';
 
 const CONFIG = `
 circuit_breakers:
@@ -81,7 +79,10 @@ class Scenario {
     expect(sync, `${name}: called back synchronously`).to.equal(false);
     const [err, ...rest] = first;
     if (err) this.errors++;
-    this.seen.push({ name, outcome: err ? errorShape(err) : { ok: rest.map((r) => (typeof r === 'function' ? 'function' : resultShape(r))) as Shape } });
+    this.seen.push({
+      name,
+      outcome: err ? errorShape(err) : { ok: rest.map((r) => (typeof r === 'function' ? 'function' : resultShape(r))) as Shape },
+    });
     return first;
   }
 
@@ -132,9 +133,21 @@ class Scenario {
     });
     this.seen.push({ name: 'config object keys afterwards', outcome: Object.keys(config) });
 
-    await this.submittable('Query', () => new pg.Query('SELECT generate_series(1, 3) AS n'), (q) => client.query(q));
-    await this.submittable('Query, values', () => new pg.Query('SELECT $1::int + 1 AS n', [41]), (q) => client.query(q));
-    await this.submittable('Query error', () => new pg.Query('SELEC 1'), (q) => client.query(q));
+    await this.submittable(
+      'Query',
+      () => new pg.Query('SELECT generate_series(1, 3) AS n'),
+      (q) => client.query(q),
+    );
+    await this.submittable(
+      'Query, values',
+      () => new pg.Query('SELECT $1::int + 1 AS n', [41]),
+      (q) => client.query(q),
+    );
+    await this.submittable(
+      'Query error',
+      () => new pg.Query('SELEC 1'),
+      (q) => client.query(q),
+    );
     await this.callback('Query, cb', (cb) => {
       const q = new pg.Query('SELECT 8 AS x');
       const ret: unknown = client.query(q as never, cb as never);
@@ -167,7 +180,7 @@ class Scenario {
     await this.promise('end', () => client.end(), false);
 
     const pool = new pg.Pool({ ...SHARED_PG, max: 2 });
-    const checkedOut = await this.promise('pool.connect', () => pool.connect()) as InstanceType<Pg['Client']> & { release: () => void };
+    const checkedOut = (await this.promise('pool.connect', () => pool.connect())) as InstanceType<Pg['Client']> & { release: () => void };
     await this.promise('checked-out query', () => checkedOut.query('SELECT 9 AS x'));
     checkedOut.release();
     const [err, cbClient, release] = await this.callback('pool.connect, cb', (cb) => pool.connect(cb));
@@ -225,7 +238,8 @@ describe('pg patcher: no behaviour change while closed (shared Postgres)', funct
       const guarded = new Scenario(h.pg);
       await guarded.run();
 
-      for (let i = 0; i < Math.max(bare.seen.length, guarded.seen.length); i++) expect(guarded.seen[i], `step ${i} ${bare.seen[i]?.name}`).to.deep.equal(bare.seen[i]);
+      for (let i = 0; i < Math.max(bare.seen.length, guarded.seen.length); i++)
+        expect(guarded.seen[i], `step ${i} ${bare.seen[i]?.name}`).to.deep.equal(bare.seen[i]);
       expect(guarded.errors).to.be.greaterThan(10);
 
       const entry = h.entry();
@@ -253,7 +267,9 @@ describe('pg patcher: no behaviour change while closed (shared Postgres)', funct
     const pool = new h.pg.Pool({ ...SHARED_PG, max: 2 });
     try {
       await Promise.all([pool.query('SELECT 1'), pool.query('SELECT 2'), pool.query('SELECT 3')]);
-      await new Promise<void>((resolve, reject) => pool.query('SELECT $1::int', [4], (err: Error | null) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        pool.query('SELECT $1::int', [4], (err: Error | null) => (err ? reject(err) : resolve())),
+      );
       await pool.query('SELEC 5').catch(() => undefined);
     } finally {
       await pool.end();

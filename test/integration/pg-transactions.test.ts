@@ -125,7 +125,7 @@ circuit_breakers:
     expect(await ids()).to.deep.equal([]);
   });
 
-  it('keeps a failed transaction open until ROLLBACK: its statements get the server\'s own errors', async () => {
+  it("keeps a failed transaction open until ROLLBACK: its statements get the server's own errors", async () => {
     const breaker = h.entry().breaker;
     const c = (await pool.connect()) as PoolClient;
     try {

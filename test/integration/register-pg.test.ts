@@ -48,17 +48,20 @@ describe('preload: a pg app against the shared Postgres', function () {
   async function writeConfig(): Promise<{ config: string; port: number }> {
     const port = await freePort();
     const config = path.join(dir, 'breakerbox.yaml');
-    fs.writeFileSync(config, [
-      'circuit_breakers:',
-      '  database:',
-      '    failure_threshold: 3',
-      '    timeout: 30',
-      '    operations: [connect, query]',
-      '  monitoring:',
-      `    port: ${port}`,
-      `    host: ${LOOPBACK}`,
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      config,
+      [
+        'circuit_breakers:',
+        '  database:',
+        '    failure_threshold: 3',
+        '    timeout: 30',
+        '    operations: [connect, query]',
+        '  monitoring:',
+        `    port: ${port}`,
+        `    host: ${LOOPBACK}`,
+        '',
+      ].join('\n'),
+    );
     return { config, port };
   }
 
@@ -73,7 +76,7 @@ describe('preload: a pg app against the shared Postgres', function () {
     });
   }
 
-  it('counts the app\'s queries under the database breaker and serves them on /metrics', async () => {
+  it("counts the app's queries under the database breaker and serves them on /metrics", async () => {
     const { config, port } = await writeConfig();
     const r = await runNode(['--require', REGISTER_CJS, path.join(APPS, 'pg-queries.js')], { env: pgEnv(config, port) });
     expect(r.code, r.stderr).to.equal(0);

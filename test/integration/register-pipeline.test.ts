@@ -33,13 +33,30 @@ describe('preload pipeline without NodeSDK: OTEL_* keep their meaning', function
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'breakerbox-pipeline-'));
     config = path.join(dir, 'breakerbox.yaml');
     port = await freePort();
-    fs.writeFileSync(config, ['circuit_breakers:', '  auth:', '    failure_threshold: 2', '  monitoring:', `    port: ${port}`, `    host: ${LOOPBACK}`, '    log_level: warn', ''].join('\n'));
+    fs.writeFileSync(
+      config,
+      [
+        'circuit_breakers:',
+        '  auth:',
+        '    failure_threshold: 2',
+        '  monitoring:',
+        `    port: ${port}`,
+        `    host: ${LOOPBACK}`,
+        '    log_level: warn',
+        '',
+      ].join('\n'),
+    );
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('puts OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES on /metrics (target_info), with process attributes', async () => {
     const app = spawnNode(['--require', REGISTER, path.join(APPS, 'long-running.js')], {
-      env: cleanEnv({ BREAKERBOX_CONFIG: config, MONITORING_PORT: String(port), OTEL_SERVICE_NAME: 'checkout', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=staging' }),
+      env: cleanEnv({
+        BREAKERBOX_CONFIG: config,
+        MONITORING_PORT: String(port),
+        OTEL_SERVICE_NAME: 'checkout',
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=staging',
+      }),
     });
     try {
       await app.waitForLine('ready');
@@ -55,9 +72,17 @@ describe('preload pipeline without NodeSDK: OTEL_* keep their meaning', function
   });
 
   it('pushes the breaker series with OTEL_METRICS_EXPORTER=console, as NodeSDK did', async () => {
-    const r = await runNode(['--require', REGISTER, '-e', "require(process.env.INDEX).registry.get('auth').forceOpen(); setTimeout(() => {}, 1500)"], {
-      env: cleanEnv({ BREAKERBOX_CONFIG: config, INDEX: path.join(REPO, 'dist', 'index.js'), OTEL_METRICS_EXPORTER: 'console', OTEL_METRIC_EXPORT_INTERVAL: '200' }),
-    });
+    const r = await runNode(
+      ['--require', REGISTER, '-e', "require(process.env.INDEX).registry.get('auth').forceOpen(); setTimeout(() => {}, 1500)"],
+      {
+        env: cleanEnv({
+          BREAKERBOX_CONFIG: config,
+          INDEX: path.join(REPO, 'dist', 'index.js'),
+          OTEL_METRICS_EXPORTER: 'console',
+          OTEL_METRIC_EXPORT_INTERVAL: '200',
+        }),
+      },
+    );
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.include('circuit_breaker_state').and.include('circuit_breaker_call_duration_seconds');
   });

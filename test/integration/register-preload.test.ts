@@ -75,24 +75,26 @@ describe('preload: node --require / --import breakerbox/register', function () {
 
   async function configWithPort(extraLines: string[] = [], monitoringLines: string[] = []): Promise<{ file: string; port: number }> {
     const port = await freePort();
-    const file = writeConfig([
-      'circuit_breakers:',
-      '  database:',
-      '    failure_threshold: 3',
-      '    timeout: 30',
-      '  nats:',
-      '    failure_threshold: 2',
-      '    timeout: 10',
-      '  auth:',
-      '    failure_threshold: 2',
-      '    timeout: 10',
-      ...extraLines,
-      '  monitoring:',
-      `    port: ${port}`,
-      `    host: ${LOOPBACK}`,
-      ...monitoringLines,
-      '',
-    ].join('\n'));
+    const file = writeConfig(
+      [
+        'circuit_breakers:',
+        '  database:',
+        '    failure_threshold: 3',
+        '    timeout: 30',
+        '  nats:',
+        '    failure_threshold: 2',
+        '    timeout: 10',
+        '  auth:',
+        '    failure_threshold: 2',
+        '    timeout: 10',
+        ...extraLines,
+        '  monitoring:',
+        `    port: ${port}`,
+        `    host: ${LOOPBACK}`,
+        ...monitoringLines,
+        '',
+      ].join('\n'),
+    );
     return { file, port };
   }
 
@@ -123,7 +125,9 @@ describe('preload: node --require / --import breakerbox/register', function () {
     expect(sampleValue(exposition, 'circuit_breaker_calls_total', { ...labels, outcome: 'success' })).to.equal(1);
     expect(sampleValue(exposition, 'circuit_breaker_calls_total', { ...labels, outcome: 'failure' })).to.equal(1);
     // One histogram series per outcome from the start; only the two calls made are counted.
-    const counts = Object.fromEntries(findSamples(exposition, 'circuit_breaker_call_duration_seconds_count', labels).map((s) => [s.labels.outcome, s.value]));
+    const counts = Object.fromEntries(
+      findSamples(exposition, 'circuit_breaker_call_duration_seconds_count', labels).map((s) => [s.labels.outcome, s.value]),
+    );
     expect(counts).to.deep.equal({ success: 1, failure: 1, ignored: 0, rejected: 0, timeout: 0 });
   }
 
@@ -151,7 +155,10 @@ describe('preload: node --require / --import breakerbox/register', function () {
     expectManualReport(report);
   });
 
-  for (const [flag, app] of [['--require', 'package-name.js'], ['--import', 'package-name.mjs']] as const) {
+  for (const [flag, app] of [
+    ['--require', 'package-name.js'],
+    ['--import', 'package-name.mjs'],
+  ] as const) {
     it(`works by package name: ${flag} breakerbox/register with the app using 'breakerbox'`, async () => {
       const { file, port } = await configWithPort();
       // Run from the repository, so the name resolves to this package (self-reference).
@@ -175,7 +182,10 @@ describe('preload: node --require / --import breakerbox/register', function () {
     });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.equal('done 45\n');
-    const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).to.have.length(1);
     expect(lines[0]).to.include({ level: 'info', logger: 'breakerbox', msg: 'breakerbox started', config: file });
     expect(lines[0].metrics).to.equal(`http://${LOOPBACK}:${port}/metrics`);
@@ -228,13 +238,16 @@ describe('preload: node --require / --import breakerbox/register', function () {
     expect(r.stderr.trim().split('\n'), r.stderr).to.have.length(1);
   });
 
-  it('serves the app\'s own breakers when another --import registers module hooks next to --require', async () => {
+  it("serves the app's own breakers when another --import registers module hooks next to --require", async () => {
     // Node 20 runs --require preloads in the loader-hooks thread too; only the app's thread
     // may own the monitoring port, or /metrics would describe a thread with no app in it.
     const { file, port } = await configWithPort();
-    const r = await runNode(['--require', REGISTER_CJS, '--import', path.join(APPS, 'noop-hooks.mjs'), path.join(APPS, 'manual-breaker.js')], {
-      env: cleanEnv({ BREAKERBOX_CONFIG: file, MONITORING_PORT: String(port) }),
-    });
+    const r = await runNode(
+      ['--require', REGISTER_CJS, '--import', path.join(APPS, 'noop-hooks.mjs'), path.join(APPS, 'manual-breaker.js')],
+      {
+        env: cleanEnv({ BREAKERBOX_CONFIG: file, MONITORING_PORT: String(port) }),
+      },
+    );
     expect(r.code, r.stderr).to.equal(0);
     const report = lastJsonLine<ManualReport>(r);
     expectManualReport(report);
@@ -249,22 +262,26 @@ describe('preload: node --require / --import breakerbox/register', function () {
     ['--import', REGISTER_ESM, 'first-line.mjs'],
   ] as const) {
     it(`stops before the app runs when the config is invalid (${flag}), with one message per problem and no stack trace`, async () => {
-      const file = writeConfig([
-        'circuit_breakers:',
-        '  database:',
-        '    failure_threshold: -1',
-        '    operations: [connect, qurey]',
-        '  monitoring:',
-        '    port: 99999',
-        '',
-      ].join('\n'));
+      const file = writeConfig(
+        [
+          'circuit_breakers:',
+          '  database:',
+          '    failure_threshold: -1',
+          '    operations: [connect, qurey]',
+          '  monitoring:',
+          '    port: 99999',
+          '',
+        ].join('\n'),
+      );
       const r = await runNode([flag, register, path.join(APPS, app)], { env: cleanEnv({ BREAKERBOX_CONFIG: file }) });
       expect(r.code).to.not.equal(0);
       expect(r.code).to.not.equal(null);
       expect(r.stdout).to.not.include('APP FIRST LINE');
       expect(r.stderr).to.include(file);
       expect(r.stderr).to.match(/circuit_breakers\.database\.failure_threshold: got -1, expected a whole number from 0 to 1000000/);
-      expect(r.stderr).to.match(/circuit_breakers\.database\.operations\[1\]: got "qurey", expected one of the pg operations: connect, query/);
+      expect(r.stderr).to.match(
+        /circuit_breakers\.database\.operations\[1\]: got "qurey", expected one of the pg operations: connect, query/,
+      );
       expect(r.stderr).to.match(/circuit_breakers\.monitoring\.port: got 99999, expected a whole number from 1 to 65535/);
       noStackTrace(r.stderr);
     });
@@ -272,7 +289,9 @@ describe('preload: node --require / --import breakerbox/register', function () {
 
   it('refuses a BREAKERBOX_CONFIG that names a missing file before the app runs', async () => {
     const missing = path.join(dir, 'nope.yaml');
-    const r = await runNode(['--require', REGISTER_CJS, path.join(APPS, 'first-line.js')], { env: cleanEnv({ BREAKERBOX_CONFIG: missing }) });
+    const r = await runNode(['--require', REGISTER_CJS, path.join(APPS, 'first-line.js')], {
+      env: cleanEnv({ BREAKERBOX_CONFIG: missing }),
+    });
     expect(r.code).to.not.equal(0);
     expect(r.stdout).to.equal('');
     expect(r.stderr).to.include('BREAKERBOX_CONFIG').and.include(missing);
@@ -281,18 +300,20 @@ describe('preload: node --require / --import breakerbox/register', function () {
 
   it('patches nothing but keeps health answering 200 with the reason when the config says enabled: false', async () => {
     const { port } = await configWithPort();
-    const file = writeConfig([
-      'circuit_breakers:',
-      '  enabled: false',
-      '  database:',
-      '    failure_threshold: 3',
-      '  file_system:',
-      `    paths: ["${dir}/**"]`,
-      '  monitoring:',
-      `    port: ${port}`,
-      `    host: ${LOOPBACK}`,
-      '',
-    ].join('\n'));
+    const file = writeConfig(
+      [
+        'circuit_breakers:',
+        '  enabled: false',
+        '  database:',
+        '    failure_threshold: 3',
+        '  file_system:',
+        `    paths: ["${dir}/**"]`,
+        '  monitoring:',
+        `    port: ${port}`,
+        `    host: ${LOOPBACK}`,
+        '',
+      ].join('\n'),
+    );
     const probe = path.join(APPS, 'patch-probe.js');
     const env = cleanEnv({ BREAKERBOX_CONFIG: file, MONITORING_PORT: String(port) });
     const bare = await runNode([probe], { env });
@@ -308,15 +329,19 @@ describe('preload: node --require / --import breakerbox/register', function () {
 
   it('answers health 200 with the reason, and /metrics 503, when the config says enabled: false', async () => {
     const port = await freePort();
-    const file = writeConfig(['circuit_breakers:', '  enabled: false', '  monitoring:', `    port: ${port}`, `    host: ${LOOPBACK}`, ''].join('\n'));
+    const file = writeConfig(
+      ['circuit_breakers:', '  enabled: false', '  monitoring:', `    port: ${port}`, `    host: ${LOOPBACK}`, ''].join('\n'),
+    );
     const r = await runNode(['--require', REGISTER_CJS, path.join(APPS, 'manual-breaker.js')], {
       env: cleanEnv({ BREAKERBOX_CONFIG: file, MONITORING_PORT: String(port) }),
     });
     expect(r.code, r.stderr).to.equal(0);
     const report = lastJsonLine<ManualReport>(r);
     expect(report.health.status).to.equal(200);
-    expect(JSON.parse(report.health.body)).to.include({ status: 'ok', enabled: false })
-      .and.have.property('reason').that.includes('circuit_breakers.enabled: false');
+    expect(JSON.parse(report.health.body))
+      .to.include({ status: 'ok', enabled: false })
+      .and.have.property('reason')
+      .that.includes('circuit_breakers.enabled: false');
     expect(report.metrics.status).to.equal(503);
     const line = JSON.parse(r.stderr.trim().split('\n')[0]) as Record<string, unknown>;
     expect(line.health).to.equal(`http://${LOOPBACK}:${port}/health/circuit-breakers`);
@@ -386,7 +411,8 @@ describe('preload: node --require / --import breakerbox/register', function () {
     try {
       await app.waitForLine('ready');
       const base = `http://${LOOPBACK}:${port}`;
-      const post = (token: string) => fetch(`${base}/circuit-breakers/auth/close`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      const post = (token: string) =>
+        fetch(`${base}/circuit-breakers/auth/close`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
       expect((await (await fetch(`${base}/health/circuit-breakers/auth`)).json()) as object).to.include({ state: 'forced_open' });
       expect((await post('wrong')).status).to.equal(401);
       const res = await post('let-me-in');

@@ -38,17 +38,20 @@ describe('preload: registry.get(name, options) on a breaker the preload already 
 
   async function run(): Promise<{ report: Report; stderr: string; config: string }> {
     const config = path.join(dir, 'breakerbox.yaml');
-    fs.writeFileSync(config, [
-      'circuit_breakers:',
-      '  database:',
-      '    failure_threshold: 1',
-      '    timeout: 30',
-      '  monitoring:',
-      `    port: ${await freePort()}`,
-      `    host: ${LOOPBACK}`,
-      '    log_level: debug',
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      config,
+      [
+        'circuit_breakers:',
+        '  database:',
+        '    failure_threshold: 1',
+        '    timeout: 30',
+        '  monitoring:',
+        `    port: ${await freePort()}`,
+        `    host: ${LOOPBACK}`,
+        '    log_level: debug',
+        '',
+      ].join('\n'),
+    );
     const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
     for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
     const r = await runNode(['--require', REGISTER_CJS, APP], {
@@ -80,7 +83,10 @@ describe('preload: registry.get(name, options) on a breaker the preload already 
 
   it('logs each replaced function once, at debug', async () => {
     const { stderr } = await run();
-    const lines = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const replaced = lines.filter((l) => l.level === 'debug' && l.breaker === 'database' && typeof l.option === 'string');
     expect(replaced.map((l) => l.option).sort()).to.deep.equal(['fallback', 'isFailure']);
   });

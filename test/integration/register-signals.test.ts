@@ -84,7 +84,10 @@ describe('preload: shutdown on signals and exporters', function () {
   async function startService(env: Record<string, string | undefined>): Promise<NodeProcess> {
     const port = await freePort();
     const config = path.join(dir, 'breakerbox.yaml');
-    fs.writeFileSync(config, ['circuit_breakers:', '  monitoring:', `    port: ${port}`, `    host: ${LOOPBACK}`, '    log_level: silent', ''].join('\n'));
+    fs.writeFileSync(
+      config,
+      ['circuit_breakers:', '  monitoring:', `    port: ${port}`, `    host: ${LOOPBACK}`, '    log_level: silent', ''].join('\n'),
+    );
     app = spawnNode(['--require', REGISTER_CJS, path.join(APPS, 'long-running.js')], {
       env: cleanEnv({
         BREAKERBOX_CONFIG: config,

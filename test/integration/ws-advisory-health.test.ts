@@ -25,10 +25,17 @@ describe('ws server slow consumers and health scope', function () {
   });
 
   it('turns default health 503 on a slow consumer, and leaves it out of ?scope=enforced, which a readiness probe uses', async () => {
-    g = guardWs(wsBreakerYaml({
-      failure_threshold: 3, timeout: '30s', max_buffered_amount: 64 * 1024,
-      slow_call_duration: '200ms', slow_call_rate: 0.5, window_size: 10, minimum_calls: 4,
-    }));
+    g = guardWs(
+      wsBreakerYaml({
+        failure_threshold: 3,
+        timeout: '30s',
+        max_buffered_amount: 64 * 1024,
+        slow_call_duration: '200ms',
+        slow_call_rate: 0.5,
+        window_size: 10,
+        minimum_calls: 4,
+      }),
+    );
     const port = await freePort();
     wss = new WebSocketServer({ port, host: '127.0.0.1' });
     const slow = (await open(g.WebSocket, `ws://127.0.0.1:${port}/`)) as unknown as { _socket: Duplex; terminate(): void };
@@ -40,9 +47,17 @@ describe('ws server slow consumers and health scope', function () {
     expect(g.entry(name).breaker.state).to.equal('open');
 
     const mport = await freePort();
-    monitoring = createMonitoringServer({ registry: g.registry, metricsHandler: null, adminToken: undefined, host: '127.0.0.1', port: mport });
+    monitoring = createMonitoringServer({
+      registry: g.registry,
+      metricsHandler: null,
+      adminToken: undefined,
+      host: '127.0.0.1',
+      port: mport,
+    });
     await monitoring.listen();
-    const health = async (q = ''): Promise<{ status: number; body: { unhealthy: string[]; breakers: { name: string; advisory: boolean }[] } }> => {
+    const health = async (
+      q = '',
+    ): Promise<{ status: number; body: { unhealthy: string[]; breakers: { name: string; advisory: boolean }[] } }> => {
       const res = await fetch(`http://127.0.0.1:${mport}/health/circuit-breakers${q}`);
       return { status: res.status, body: (await res.json()) as never };
     };

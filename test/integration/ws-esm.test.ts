@@ -53,17 +53,20 @@ describe('ws patcher: an ES-module app under --import breakerbox/register', func
   it('trips on a killed server and refuses the next connect without a socket', async () => {
     const monitoringPort = await freePort();
     const config = path.join(dir, 'breakerbox.yaml');
-    fs.writeFileSync(config, [
-      'circuit_breakers:',
-      '  websocket:',
-      '    failure_threshold: 3',
-      '    timeout: 30',
-      '  monitoring:',
-      `    port: ${monitoringPort}`,
-      '    host: 127.0.0.1',
-      '    log_level: silent',
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      config,
+      [
+        'circuit_breakers:',
+        '  websocket:',
+        '    failure_threshold: 3',
+        '    timeout: 30',
+        '  monitoring:',
+        `    port: ${monitoringPort}`,
+        '    host: 127.0.0.1',
+        '    log_level: silent',
+        '',
+      ].join('\n'),
+    );
     await server.stop();
 
     const app = spawnNode(['--import', REGISTER, 'test/fixtures/ws/esm-app.mjs'], {
@@ -73,9 +76,13 @@ describe('ws patcher: an ES-module app under --import breakerbox/register', func
     try {
       const tripped = JSON.parse(await app.waitForLine(/"phase":"tripped"/, 20_000)) as Record<string, unknown>;
       expect(tripped).to.deep.include({ sameClass: true, serverExported: true, patched: true });
-      expect(tripped.failures).to.deep.equal(Array.from({ length: 3 }, () => ({
-        events: ['error:ECONNREFUSED', 'close:1006'], sync: false, isWebSocket: true,
-      })));
+      expect(tripped.failures).to.deep.equal(
+        Array.from({ length: 3 }, () => ({
+          events: ['error:ECONNREFUSED', 'close:1006'],
+          sync: false,
+          isWebSocket: true,
+        })),
+      );
 
       const child = `websocket@ws://127.0.0.1:${server.port}`;
       const health = await getWhenListening(`http://127.0.0.1:${monitoringPort}/health/circuit-breakers/${encodeURIComponent(child)}`);
@@ -87,7 +94,10 @@ describe('ws patcher: an ES-module app under --import breakerbox/register', func
       app.child.kill('SIGUSR2');
       const done = JSON.parse(await app.waitForLine(/"phase":"done"/, 20_000)) as { refused: Record<string, unknown> };
       expect(done.refused).to.deep.equal({
-        events: ['error:ECIRCUITOPEN', 'close:1006'], sync: false, breaker: child, isWebSocket: true,
+        events: ['error:ECIRCUITOPEN', 'close:1006'],
+        sync: false,
+        breaker: child,
+        isWebSocket: true,
       });
       expect(server.accepted).to.equal(accepted);
       const r = await app.exited;

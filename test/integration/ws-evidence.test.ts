@@ -43,8 +43,10 @@ describe('ws patcher: what a half-open websocket breaker takes as evidence', fun
     // Looked up after the first connect made it (the per-origin child of `websocket`).
     const state = (): string => g.entry(g.childFor(silent.url)).breaker.state;
     for (let i = 0; i < 3; i++) {
-      expect((await attempt(WebSocket, silent.url, { handshakeTimeout: 150 })).events)
-        .to.deep.equal(['error:Opening handshake has timed out', 'close:1006']);
+      expect((await attempt(WebSocket, silent.url, { handshakeTimeout: 150 })).events).to.deep.equal([
+        'error:Opening handshake has timed out',
+        'close:1006',
+      ]);
     }
     expect(state()).to.equal('open');
     await sleep(RESET_MS + 50);
@@ -58,8 +60,10 @@ describe('ws patcher: what a half-open websocket breaker takes as evidence', fun
     expect(state(), 'after the aborted trial').to.equal('half_open');
 
     // The slot is free again: the next connect is the trial, and it decides.
-    expect((await attempt(WebSocket, silent.url, { handshakeTimeout: 150 })).events)
-      .to.deep.equal(['error:Opening handshake has timed out', 'close:1006']);
+    expect((await attempt(WebSocket, silent.url, { handshakeTimeout: 150 })).events).to.deep.equal([
+      'error:Opening handshake has timed out',
+      'close:1006',
+    ]);
     expect(silent.accepted).to.equal(accepted + 2);
     expect(state()).to.equal('open');
     expect(g.entry(g.childFor(silent.url)).stats.totals()).to.deep.include({ timeout: 4, ignored: 1 });

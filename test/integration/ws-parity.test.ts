@@ -19,14 +19,16 @@ function counts(ws: WsClass): string {
 }
 
 function describeArgs(args: unknown[]): string {
-  return JSON.stringify(args.map((a) => {
-    if (a === undefined) return 'undefined';
-    if (a === null) return 'null';
-    if (Buffer.isBuffer(a)) return `buffer:${a.toString('utf8')}`;
-    if (a instanceof Error) return `error:${(a as Error & { code?: string }).code ?? ''}:${a.message}`;
-    if (typeof a === 'object') return `object:${a.constructor.name}`;
-    return a;
-  }));
+  return JSON.stringify(
+    args.map((a) => {
+      if (a === undefined) return 'undefined';
+      if (a === null) return 'null';
+      if (Buffer.isBuffer(a)) return `buffer:${a.toString('utf8')}`;
+      if (a instanceof Error) return `error:${(a as Error & { code?: string }).code ?? ''}:${a.message}`;
+      if (typeof a === 'object') return `object:${a.constructor.name}`;
+      return a;
+    }),
+  );
 }
 
 /** Everything an app could observe of one conversation, as lines. */
@@ -45,14 +47,18 @@ async function conversation(WebSocket: WebSocketClass, server: WsServerPeer, ref
   log.push(`open readyState=${ws.readyState} protocol=${ws.protocol} url=${ws.url}`);
 
   ws.send('no callback');
-  await new Promise<void>((r) => ws.send('with callback', function (this: unknown, ...args: unknown[]) {
-    log.push(`callback ${describeArgs(args)} this=${this === undefined ? 'undefined' : typeof this}`);
-    r();
-  }));
-  await new Promise<void>((r) => ws.send(Buffer.from('binary'), { binary: true }, (...args: unknown[]) => {
-    log.push(`callback options ${describeArgs(args)}`);
-    r();
-  }));
+  await new Promise<void>((r) =>
+    ws.send('with callback', function (this: unknown, ...args: unknown[]) {
+      log.push(`callback ${describeArgs(args)} this=${this === undefined ? 'undefined' : typeof this}`);
+      r();
+    }),
+  );
+  await new Promise<void>((r) =>
+    ws.send(Buffer.from('binary'), { binary: true }, (...args: unknown[]) => {
+      log.push(`callback options ${describeArgs(args)}`);
+      r();
+    }),
+  );
   ws.ping('p');
   while (server.messages.length < 3) await sleep(5);
   await sleep(30);
@@ -60,10 +66,12 @@ async function conversation(WebSocket: WebSocketClass, server: WsServerPeer, ref
   ws.close(4000, 'bye');
   await new Promise((r) => ws.once('close', r));
   log.push(`closed readyState=${ws.readyState} counts=${counts(ws)}`);
-  await new Promise<void>((r) => ws.send('late', (...args: unknown[]) => {
-    log.push(`late callback ${describeArgs(args)}`);
-    r();
-  }));
+  await new Promise<void>((r) =>
+    ws.send('late', (...args: unknown[]) => {
+      log.push(`late callback ${describeArgs(args)}`);
+      r();
+    }),
+  );
   ws.send('late, no callback');
   log.push(`after late sends bufferedAmount=${ws.bufferedAmount}`);
 
@@ -127,7 +135,9 @@ describe('ws patcher: parity while the breaker is closed', function () {
       g.instrumentation.enable();
 
       expect(guarded).to.deep.equal(plain);
-      expect(plain).to.include('refused error:ECONNREFUSED,close:1006 readyState=3 counts=open=0,message=0,error=1,close=1,upgrade=0,unexpected-response=0,ping=0,pong=0');
+      expect(plain).to.include(
+        'refused error:ECONNREFUSED,close:1006 readyState=3 counts=open=0,message=0,error=1,close=1,upgrade=0,unexpected-response=0,ping=0,pong=0',
+      );
     } finally {
       await server.close();
       await bad.close();
@@ -142,7 +152,7 @@ describe('ws patcher: parity while the breaker is closed', function () {
       const own = Object.getOwnPropertyNames(ws).sort();
       const symbols = Object.getOwnPropertySymbols(ws).length;
       const inherited: string[] = [];
-       
+
       for (const k in ws) inherited.push(k);
       await closed(ws);
 
@@ -150,7 +160,7 @@ describe('ws patcher: parity while the breaker is closed', function () {
       const plain = new g.WebSocket(server.url);
       await new Promise((r) => plain.once('open', r));
       const plainInherited: string[] = [];
-       
+
       for (const k in plain) plainInherited.push(k);
       expect(own).to.deep.equal(Object.getOwnPropertyNames(plain).sort());
       expect(symbols).to.equal(Object.getOwnPropertySymbols(plain).length);
@@ -172,7 +182,7 @@ describe('ws patcher: an app with no error listener', function () {
     const lines = stderr.split('\n');
     return [
       lines.find((l) => /^\S*Error\b|^\[\S*Error\b/.test(l)) ?? '(no error line)',
-      lines.find((l) => l.startsWith('Emitted \'error\' event')) ?? '(no emitted line)',
+      lines.find((l) => l.startsWith("Emitted 'error' event")) ?? '(no emitted line)',
     ];
   }
 

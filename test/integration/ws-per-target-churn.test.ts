@@ -73,22 +73,38 @@ describe('ws per-target breakers under origin churn', function () {
       }
     }
     const after = await scrape();
-    process.stdout.write(`      /metrics: ${before.length} bytes, ${before.split('\n').length} lines after ${MAX_TARGETS + 1} origins; ` +
-      `${after.length} bytes, ${after.split('\n').length} lines after ${ORIGINS + 1}\n`);
+    process.stdout.write(
+      `      /metrics: ${before.length} bytes, ${before.split('\n').length} lines after ${MAX_TARGETS + 1} origins; ` +
+        `${after.length} bytes, ${after.split('\n').length} lines after ${ORIGINS + 1}\n`,
+    );
 
     expect(refusedHealthy, 'connects to the healthy origin refused').to.equal(0);
     expect(registry.get('websocket').state).to.equal('closed');
     expect(registry.list().length).to.equal(1 + MAX_TARGETS);
-    const names = registry.list().map((e) => e.breaker.name).sort();
+    const names = registry
+      .list()
+      .map((e) => e.breaker.name)
+      .sort();
     const exposition = parsePrometheus(after);
-    for (const family of ['circuit_breaker_state', 'circuit_breaker_calls_total', 'circuit_breaker_call_duration_seconds_count', 'circuit_breaker_transitions_total']) {
+    for (const family of [
+      'circuit_breaker_state',
+      'circuit_breaker_calls_total',
+      'circuit_breaker_call_duration_seconds_count',
+      'circuit_breaker_transitions_total',
+    ]) {
       const shown = [...new Set(findSamples(exposition, family).map((s) => s.labels.breaker))].sort();
-      expect(shown.every((n) => names.includes(n)), `${family}: ${shown.join(', ')}`).to.equal(true);
+      expect(
+        shown.every((n) => names.includes(n)),
+        `${family}: ${shown.join(', ')}`,
+      ).to.equal(true);
       expect(shown.length, family).to.be.at.most(1 + MAX_TARGETS);
     }
     // The parent rolls up what its table holds now: the dead origins still there refuse calls.
     const parent = healthOf(registry.entry('websocket'), registry);
-    const deadInTable = registry.childrenOf('websocket').filter((c) => c.breaker.state === 'open').map((c) => c.target);
+    const deadInTable = registry
+      .childrenOf('websocket')
+      .filter((c) => c.breaker.state === 'open')
+      .map((c) => c.target);
     expect(deadInTable.length).to.be.greaterThan(0);
     expect(parent.targets?.refusing.sort()).to.deep.equal(deadInTable.sort());
     expect(parent.targets?.worstState).to.equal('open');

@@ -37,7 +37,14 @@ function slowCalls(entry: ManagedBreaker, operation: string, minMs: number): num
  * A real ws server that can stop accepting new connections with 503 (an overloaded backend
  * behind a proxy) while the connections it has stay open.
  */
-async function startRefusingServer(): Promise<{ url: string; port: number; wss: WebSocketServer; messages: string[]; refuse: boolean; close(): Promise<void> }> {
+async function startRefusingServer(): Promise<{
+  url: string;
+  port: number;
+  wss: WebSocketServer;
+  messages: string[];
+  refuse: boolean;
+  close(): Promise<void>;
+}> {
   const port = await freePort();
   const wss = new WebSocketServer({ noServer: true });
   const messages: string[] = [];
@@ -110,7 +117,9 @@ describe('ws patcher: client send', function () {
         ['ECIRCUITOPEN', g.childFor(server.url), false],
       ]);
       // Without one: thrown, as ws throws for a send it cannot make while connecting.
-      expect(() => ws.send('no-callback')).to.throw().with.property('code', 'ECIRCUITOPEN');
+      expect(() => ws.send('no-callback'))
+        .to.throw()
+        .with.property('code', 'ECIRCUITOPEN');
       expect(count(entry, 'send', REJECTED)).to.equal(3);
       expect(ws.readyState).to.equal(WebSocket.OPEN);
 
@@ -153,15 +162,17 @@ describe('ws patcher: backpressure', function () {
   const CHUNK = Buffer.alloc(1024 * 1024, 1);
 
   before(() => {
-    g = guardWs(wsBreakerYaml({
-      failure_threshold: 3,
-      timeout: '30s',
-      max_buffered_amount: 64 * 1024,
-      slow_call_duration: '200ms',
-      slow_call_rate: 0.5,
-      window_size: 10,
-      minimum_calls: 4,
-    }));
+    g = guardWs(
+      wsBreakerYaml({
+        failure_threshold: 3,
+        timeout: '30s',
+        max_buffered_amount: 64 * 1024,
+        slow_call_duration: '200ms',
+        slow_call_rate: 0.5,
+        window_size: 10,
+        minimum_calls: 4,
+      }),
+    );
   });
 
   after(() => g?.instrumentation.disable());

@@ -4,7 +4,8 @@ import { cyclic, type FixtureCase, loadFixture, revive, revokedProxy, throwingGe
 
 const fixture = loadFixture<{ capturedWith: Record<string, string>; cases: FixtureCase[] }>('fs-errors.json');
 
-const sysError = (code: string): Error => Object.assign(new Error(`${code}: synthetic, open '/data/x'`), { code, errno: -1, syscall: 'open', path: '/data/x' });
+const sysError = (code: string): Error =>
+  Object.assign(new Error(`${code}: synthetic, open '/data/x'`), { code, errno: -1, syscall: 'open', path: '/data/x' });
 
 describe('classify/fs: errors captured on Node ' + fixture.capturedWith.node, () => {
   for (const c of fixture.cases) {

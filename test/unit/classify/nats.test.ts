@@ -24,10 +24,24 @@ describe('classify/nats: errors captured from nats ' + fixture.capturedWith.nats
 
   it('covers every scenario the design names', () => {
     const codes = new Set(fixture.cases.map((c) => c.error.code));
-    for (const code of ['CONNECTION_REFUSED', 'TIMEOUT', 'DISCONNECT', 'CONNECTION_CLOSED', '503', 'PERMISSIONS_VIOLATION', 'BAD_SUBJECT', 'BAD_PAYLOAD', 'BAD_JSON']) {
+    for (const code of [
+      'CONNECTION_REFUSED',
+      'TIMEOUT',
+      'DISCONNECT',
+      'CONNECTION_CLOSED',
+      '503',
+      'PERMISSIONS_VIOLATION',
+      'BAD_SUBJECT',
+      'BAD_PAYLOAD',
+      'BAD_JSON',
+    ]) {
       expect(codes, code).to.include(code);
     }
-    expect(fixture.cases.map((c) => c.id)).to.include.members(['jetstream-publish-without-js', 'flush-server-down', 'request-server-killed']);
+    expect(fixture.cases.map((c) => c.id)).to.include.members([
+      'jetstream-publish-without-js',
+      'flush-server-down',
+      'request-server-killed',
+    ]);
   });
 });
 
@@ -90,7 +104,22 @@ describe('classify/nats: synthetic cases', () => {
     const revoked = revokedProxy();
     const throwingCode = throwingGetter('code');
     const cyclicChain = cyclic({ code: 'NOT_A_CODE' }, 'cause', 'chainedError');
-    for (const v of [null, undefined, 'CONNECTION_REFUSED', 42, Symbol('x'), () => undefined, {}, [], hostile, revoked, throwingCode, cyclicChain, { code: 503 }, Object.freeze({ code: 'TIMEOUT' })]) {
+    for (const v of [
+      null,
+      undefined,
+      'CONNECTION_REFUSED',
+      42,
+      Symbol('x'),
+      () => undefined,
+      {},
+      [],
+      hostile,
+      revoked,
+      throwingCode,
+      cyclicChain,
+      { code: 503 },
+      Object.freeze({ code: 'TIMEOUT' }),
+    ]) {
       expect(() => isNatsFailure(v)).not.to.throw();
       expect(() => natsFailureKind(v)).not.to.throw();
     }

@@ -45,11 +45,24 @@ describe('pg failure classification', () => {
     it('the fixtures hold the cases the policy was decided on', () => {
       const ids = new Set(fixtures.cases.map((c) => c.id));
       for (const id of [
-        'syntax_error', 'undefined_table', 'unique_violation', 'not_null_violation', 'division_by_zero',
-        'invalid_text_representation', 'serialization_failure', 'deadlock_detected', 'role_does_not_exist',
-        'database_does_not_exist', 'query_canceled_statement_timeout', 'admin_shutdown_terminated_mid_query',
-        'too_many_connections', 'econnrefused', 'terminated_unexpectedly_mid_query',
-        'terminated_unexpectedly_server_killed', 'pool_connect_timeout_blackhole', 'pool_checkout_timeout',
+        'syntax_error',
+        'undefined_table',
+        'unique_violation',
+        'not_null_violation',
+        'division_by_zero',
+        'invalid_text_representation',
+        'serialization_failure',
+        'deadlock_detected',
+        'role_does_not_exist',
+        'database_does_not_exist',
+        'query_canceled_statement_timeout',
+        'admin_shutdown_terminated_mid_query',
+        'too_many_connections',
+        'econnrefused',
+        'terminated_unexpectedly_mid_query',
+        'terminated_unexpectedly_server_killed',
+        'pool_connect_timeout_blackhole',
+        'pool_checkout_timeout',
         'cannot_connect_now_shutting_down',
       ]) {
         expect(ids, `fixture case ${id}`).to.include(id);
@@ -76,12 +89,23 @@ describe('pg failure classification', () => {
 
   describe('SQLSTATE classes', () => {
     const outages: Array<[string, PgFailureKind]> = [
-      ['08000', 'sqlstate_08'], ['08003', 'sqlstate_08'], ['08006', 'sqlstate_08'], ['08001', 'sqlstate_08'],
-      ['08004', 'sqlstate_08'], ['08P01', 'sqlstate_08'],
-      ['53000', 'sqlstate_53'], ['53100', 'sqlstate_53'], ['53200', 'sqlstate_53'], ['53300', 'sqlstate_53'],
+      ['08000', 'sqlstate_08'],
+      ['08003', 'sqlstate_08'],
+      ['08006', 'sqlstate_08'],
+      ['08001', 'sqlstate_08'],
+      ['08004', 'sqlstate_08'],
+      ['08P01', 'sqlstate_08'],
+      ['53000', 'sqlstate_53'],
+      ['53100', 'sqlstate_53'],
+      ['53200', 'sqlstate_53'],
+      ['53300', 'sqlstate_53'],
       ['53400', 'sqlstate_53'],
-      ['58000', 'sqlstate_58'], ['58030', 'sqlstate_58'], ['58P01', 'sqlstate_58'],
-      ['57P01', 'sqlstate_57P01'], ['57P02', 'sqlstate_57P02'], ['57P03', 'sqlstate_57P03'],
+      ['58000', 'sqlstate_58'],
+      ['58030', 'sqlstate_58'],
+      ['58P01', 'sqlstate_58'],
+      ['57P01', 'sqlstate_57P01'],
+      ['57P02', 'sqlstate_57P02'],
+      ['57P03', 'sqlstate_57P03'],
     ];
     it('counts connection exceptions (08), insufficient resources (53), system errors (58) and shutdowns (57P01-57P03)', () => {
       for (const [code, kind] of outages) expect(pgFailureKind(databaseError(code)), code).to.equal(kind);
@@ -89,9 +113,35 @@ describe('pg failure classification', () => {
 
     it('ignores errors that prove the server answered: SQL, data, constraints, auth, conflicts, cancels', () => {
       for (const code of [
-        '42601', '42P01', '42703', '42501', '23505', '23503', '23502', '23514', '22012', '22P02', '22001',
-        '28000', '28P01', '40001', '40P01', '57014', '57000', '57P04', '57P05', '25P02', '25001', '25006',
-        '3D000', '0A000', 'XX000', 'P0001', '2BP01', '55P03', '00000',
+        '42601',
+        '42P01',
+        '42703',
+        '42501',
+        '23505',
+        '23503',
+        '23502',
+        '23514',
+        '22012',
+        '22P02',
+        '22001',
+        '28000',
+        '28P01',
+        '40001',
+        '40P01',
+        '57014',
+        '57000',
+        '57P04',
+        '57P05',
+        '25P02',
+        '25001',
+        '25006',
+        '3D000',
+        '0A000',
+        'XX000',
+        'P0001',
+        '2BP01',
+        '55P03',
+        '00000',
       ]) {
         expect(isPgFailure(databaseError(code)), code).to.equal(false);
       }
@@ -112,7 +162,10 @@ describe('pg failure classification', () => {
 
     it('counts a name the resolver could not answer for (EAI_AGAIN: DNS down), as Node reports it', () => {
       const err = Object.assign(new Error('getaddrinfo EAI_AGAIN db.internal'), {
-        errno: -3001, code: 'EAI_AGAIN', syscall: 'getaddrinfo', hostname: 'db.internal',
+        errno: -3001,
+        code: 'EAI_AGAIN',
+        syscall: 'getaddrinfo',
+        hostname: 'db.internal',
       });
       expect(pgFailureKind(err)).to.equal('socket');
       expect(pgVerdict(err)).to.equal('failure');
@@ -276,10 +329,19 @@ describe('pg failure classification', () => {
       ['an array', ['ECONNREFUSED']],
       ['an empty object', {}],
       ['a null-prototype object', Object.create(null)],
-      ['an object whose getters throw', Object.defineProperties({}, {
-        code: { get: throwing }, message: { get: throwing }, name: { get: throwing },
-        cause: { get: throwing }, errors: { get: throwing },
-      })],
+      [
+        'an object whose getters throw',
+        Object.defineProperties(
+          {},
+          {
+            code: { get: throwing },
+            message: { get: throwing },
+            name: { get: throwing },
+            cause: { get: throwing },
+            errors: { get: throwing },
+          },
+        ),
+      ],
       ['a proxy whose every trap throws', new Proxy({}, { get: throwing, has: throwing, ownKeys: throwing, getPrototypeOf: throwing })],
       ['a revoked proxy', revoked],
       ['an error whose errors array is a revoked proxy', Object.assign(new Error('x'), { errors: revoked })],
@@ -301,10 +363,13 @@ describe('pg failure classification', () => {
     });
 
     it('uses a getter that works even when others on the same object throw', () => {
-      const err = Object.defineProperties({}, {
-        code: { get: () => '53300' },
-        message: { get: throwing },
-      });
+      const err = Object.defineProperties(
+        {},
+        {
+          code: { get: () => '53300' },
+          message: { get: throwing },
+        },
+      );
       expect(pgFailureKind(err)).to.equal('sqlstate_53');
     });
   });
@@ -323,7 +388,7 @@ describe('pg failure classification', () => {
     const root = path.join(__dirname, '..', '..', '..');
     const script =
       "require('./src/classify/pg');" +
-      "const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](pg|pg-pool|pg-protocol)[\\\\/]/.test(f));" +
+      'const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](pg|pg-pool|pg-protocol)[\\\\/]/.test(f));' +
       'process.stdout.write(JSON.stringify(loaded));';
     const out = execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: root, encoding: 'utf8' });
     expect(JSON.parse(out)).to.deep.equal([]);

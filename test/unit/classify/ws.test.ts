@@ -38,7 +38,9 @@ describe('classify/ws: errors captured from ws ' + fixture.capturedWith.ws, () =
   });
 
   it('recorded that a failed connect emits error, then close 1006, asynchronously', () => {
-    for (const c of fixture.cases.filter((x) => x.id.startsWith('connect-') || x.id.startsWith('upgrade-') || x.id === 'handshake-timeout')) {
+    for (const c of fixture.cases.filter(
+      (x) => x.id.startsWith('connect-') || x.id.startsWith('upgrade-') || x.id === 'handshake-timeout',
+    )) {
       expect(c.observed, c.id).to.deep.equal({ via: 'event', events: ['error', 'close:1006'] });
     }
   });
@@ -76,11 +78,21 @@ describe('classify/ws: synthetic cases', () => {
   });
 
   it('does not count handshake mismatches, TLS problems or frame errors from a live peer', () => {
-    for (const message of ['Invalid Sec-WebSocket-Accept header', 'Server sent no subprotocol', 'Invalid Upgrade header', 'Maximum redirects exceeded']) {
+    for (const message of [
+      'Invalid Sec-WebSocket-Accept header',
+      'Server sent no subprotocol',
+      'Invalid Upgrade header',
+      'Maximum redirects exceeded',
+    ]) {
       expect(isWsFailure(new Error(message)), message).to.equal(false);
       expect(wsFailureKind(new Error(message))).to.equal('handshake_rejected');
     }
-    for (const code of ['CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID']) {
+    for (const code of [
+      'CERT_HAS_EXPIRED',
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+    ]) {
       expect(wsFailureKind(Object.assign(new Error('tls'), { code }))).to.equal('tls');
     }
     for (const code of ['WS_ERR_INVALID_UTF8', 'WS_ERR_INVALID_CLOSE_CODE', 'WS_ERR_EXPECTED_MASK']) {
@@ -103,7 +115,19 @@ describe('classify/ws: synthetic cases', () => {
     const revoked = revokedProxy();
     const throwingMessage = throwingGetter('message');
     const cyclicCause = cyclic({ message: 'x' }, 'cause');
-    for (const v of [null, undefined, 'ECONNREFUSED', 502, Symbol('x'), {}, hostile, revoked, throwingMessage, cyclicCause, { message: 42 }]) {
+    for (const v of [
+      null,
+      undefined,
+      'ECONNREFUSED',
+      502,
+      Symbol('x'),
+      {},
+      hostile,
+      revoked,
+      throwingMessage,
+      cyclicCause,
+      { message: 42 },
+    ]) {
       expect(() => isWsFailure(v)).not.to.throw();
       expect(() => wsFailureKind(v)).not.to.throw();
       expect(() => wsStatusFromError(v)).not.to.throw();

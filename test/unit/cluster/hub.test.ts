@@ -30,21 +30,30 @@ describe('cluster hub: members over a local socket', () => {
     return registry;
   }
 
-  it('numbers members 1, 2... and gives a leaving member\'s number to the next one, so the worker label stays bounded', async () => {
+  it("numbers members 1, 2... and gives a leaving member's number to the next one, so the worker label stays bounded", async () => {
     await member('a');
     await member('b');
-    expect((await hub.collect('all')).map((m) => [m.worker, m.answer.series.map((s) => s.breaker)])).to.deep.equal([['1', ['a']], ['2', ['b']]]);
+    expect((await hub.collect('all')).map((m) => [m.worker, m.answer.series.map((s) => s.breaker)])).to.deep.equal([
+      ['1', ['a']],
+      ['2', ['b']],
+    ]);
     leaves.shift()!();
     await eventually('the member to leave', 5_000, async () => (hub.size === 1 ? true : undefined));
     await member('c');
-    expect((await hub.collect('all')).map((m) => [m.worker, m.answer.series[0].breaker])).to.deep.equal([['1', 'c'], ['2', 'b']]);
+    expect((await hub.collect('all')).map((m) => [m.worker, m.answer.series[0].breaker])).to.deep.equal([
+      ['1', 'c'],
+      ['2', 'b'],
+    ]);
   });
 
   it('carries admin actions to the members that hold the breaker', async () => {
     const one = await member('auth');
     await member('other');
     const answers = await hub.admin('auth', 'open');
-    expect(answers.map((a) => [a.worker, a.answer.found, a.answer.state])).to.deep.equal([['1', true, 'forced_open'], ['2', false, undefined]]);
+    expect(answers.map((a) => [a.worker, a.answer.found, a.answer.state])).to.deep.equal([
+      ['1', true, 'forced_open'],
+      ['2', false, undefined],
+    ]);
     expect(one.get('auth').state).to.equal('forced_open');
   });
 

@@ -18,7 +18,10 @@ describe('config built-in defaults', () => {
 
   it('guards exactly the four breakers of the DESIGN.md example, in its order', () => {
     expect(config.breakers.map((b) => [b.name, b.module])).to.deep.equal([
-      ['database', 'pg'], ['nats', 'nats'], ['websocket', 'ws'], ['file_system', 'fs'],
+      ['database', 'pg'],
+      ['nats', 'nats'],
+      ['websocket', 'ws'],
+      ['file_system', 'fs'],
     ]);
   });
 
@@ -50,8 +53,10 @@ describe('config built-in defaults', () => {
   });
 
   it('refuses an invalid OTEL_EXPORTER_PROMETHEUS_PORT, naming the variable', () => {
-    expect(() => defaultConfig({ env: { OTEL_EXPORTER_PROMETHEUS_PORT: 'http' } }))
-      .to.throw(ConfigError, /environment variable OTEL_EXPORTER_PROMETHEUS_PORT: got "http", expected a whole number from 1 to 65535/);
+    expect(() => defaultConfig({ env: { OTEL_EXPORTER_PROMETHEUS_PORT: 'http' } })).to.throw(
+      ConfigError,
+      /environment variable OTEL_EXPORTER_PROMETHEUS_PORT: got "http", expected a whole number from 1 to 65535/,
+    );
   });
 
   it('exports the valid operations of each module', () => {

@@ -11,18 +11,20 @@ describe('config: fleet section', () => {
   });
 
   it('reads every key, with the quorum as a count', () => {
-    const config = parse(yaml(
-      'circuit_breakers:',
-      '  database: {}',
-      '  reports: {}',
-      '  fleet:',
-      '    enabled: true',
-      '    url: nats://nats.internal:4222',
-      '    name: game-server',
-      '    quorum: 3',
-      '    heartbeat: 500ms',
-      '    breakers: [database]',
-    ));
+    const config = parse(
+      yaml(
+        'circuit_breakers:',
+        '  database: {}',
+        '  reports: {}',
+        '  fleet:',
+        '    enabled: true',
+        '    url: nats://nats.internal:4222',
+        '    name: game-server',
+        '    quorum: 3',
+        '    heartbeat: 500ms',
+        '    breakers: [database]',
+      ),
+    );
     expect(config.fleet).to.deep.equal({
       enabled: true,
       url: 'nats://nats.internal:4222',
@@ -34,10 +36,10 @@ describe('config: fleet section', () => {
   });
 
   it('defaults: url from NATS_URL, name from OTEL_SERVICE_NAME, every breaker but the nats one, 1s heartbeat', () => {
-    const config = parse(
-      yaml('circuit_breakers:', '  database: {}', '  nats: {}', '  auth: {}', '  fleet:', '    enabled: true'),
-      { NATS_URL: 'nats://10.0.0.5:4222', OTEL_SERVICE_NAME: 'checkout' },
-    );
+    const config = parse(yaml('circuit_breakers:', '  database: {}', '  nats: {}', '  auth: {}', '  fleet:', '    enabled: true'), {
+      NATS_URL: 'nats://10.0.0.5:4222',
+      OTEL_SERVICE_NAME: 'checkout',
+    });
     expect(config.fleet.url).to.equal('nats://10.0.0.5:4222');
     expect(config.fleet.name).to.equal('checkout');
     expect(config.fleet.breakers).to.deep.equal(['database', 'auth']);
@@ -70,7 +72,9 @@ describe('config: fleet section', () => {
       const problems = problemsOf(yaml('circuit_breakers:', '  fleet:', '    name: api', `    quorum: ${bad}`));
       expect(problems, bad).to.have.length(1);
       expect(problems[0].path).to.equal('circuit_breakers.fleet.quorum');
-      expect(problems[0].message).to.contain('expected a whole number from 2 to 10000, or a percentage of the members like "50%" (from 1% to 100%); a quorum of 1');
+      expect(problems[0].message).to.contain(
+        'expected a whole number from 2 to 10000, or a percentage of the members like "50%" (from 1% to 100%); a quorum of 1',
+      );
     }
   });
 

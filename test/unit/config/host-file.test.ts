@@ -7,7 +7,10 @@ import { FILE, problemsOf } from './helpers';
  * An app's own server_config.yaml, by default of about 2 MB (some 50,000 keys of its own),
  * with the `circuit_breakers:` section somewhere in the middle, as `section` lines.
  */
-function hostFile(section: string[], opts: { before?: string[]; after?: string[]; keys?: number } = {}): { text: string; sectionLine: number } {
+function hostFile(
+  section: string[],
+  opts: { before?: string[]; after?: string[]; keys?: number } = {},
+): { text: string; sectionLine: number } {
   const half = (opts.keys ?? 50_000) / 2;
   const lines = ['# server configuration', 'server:', '  name: game-server', ...(opts.before ?? []), 'players:'];
   for (let i = 0; i < half; i++) lines.push(`  player_${i}: { level: ${i % 90}, guild: "guild ${i % 500}" }`);
@@ -18,14 +21,7 @@ function hostFile(section: string[], opts: { before?: string[]; after?: string[]
   return { text: `${lines.join('\n')}\n`, sectionLine };
 }
 
-const SECTION = [
-  'circuit_breakers:',
-  '  database:',
-  '    failure_threshold: 3',
-  '    timeout: 30',
-  '  nats:',
-  '    failure_threshold: 2',
-];
+const SECTION = ['circuit_breakers:', '  database:', '    failure_threshold: 3', '    timeout: 30', '  nats:', '    failure_threshold: 2'];
 
 function load(text: string): BreakerboxConfig {
   return parseConfig(text, FILE, { env: {}, cwd: '/srv/app' });
@@ -58,14 +54,20 @@ describe('config: a large host file with the section inside', function () {
   });
 
   it('loads the section from it', () => {
-    expect(thresholds(load(hostFile(SECTION).text))).to.deep.equal([['database', 3], ['nats', 2]]);
+    expect(thresholds(load(hostFile(SECTION).text))).to.deep.equal([
+      ['database', 3],
+      ['nats', 2],
+    ]);
   });
 
   it('reports a repeated key inside the section, at its line in the file', () => {
     const { text, sectionLine } = hostFile([...SECTION, '  database:', '    failure_threshold: 4']);
     const problems = problemsOf(text);
     expect(problems.map((p) => [p.line, p.message])).to.deep.equal([
-      [sectionLine + 6, `${FILE}:${sectionLine + 6}: YAML syntax error: Map keys must be unique (circuit_breakers.database appears more than once)`],
+      [
+        sectionLine + 6,
+        `${FILE}:${sectionLine + 6}: YAML syntax error: Map keys must be unique (circuit_breakers.database appears more than once)`,
+      ],
     ]);
   });
 
@@ -78,7 +80,10 @@ describe('config: a large host file with the section inside', function () {
 
   it('leaves keys the app repeats outside the section to the app', () => {
     const { text } = hostFile(SECTION, { before: ['  name: repeated'] });
-    expect(thresholds(load(text))).to.deep.equal([['database', 3], ['nats', 2]]);
+    expect(thresholds(load(text))).to.deep.equal([
+      ['database', 3],
+      ['nats', 2],
+    ]);
   });
 
   it('reads a section that refers to an anchor elsewhere in the file, and still reports repeated keys in it', () => {
@@ -106,7 +111,10 @@ describe('config: a large host file with the section inside', function () {
 
   it('reads a file that opens with a document start line', () => {
     const { text } = hostFile(SECTION);
-    expect(thresholds(load(`---\n${text}`))).to.deep.equal([['database', 3], ['nats', 2]]);
+    expect(thresholds(load(`---\n${text}`))).to.deep.equal([
+      ['database', 3],
+      ['nats', 2],
+    ]);
   });
 
   it('refuses a section written as a list at column 0, as it would in a small file', () => {

@@ -87,8 +87,10 @@ describe('config discovery', () => {
 
   it('fails when opts.path does not exist', () => {
     const missing = path.join(dir, 'missing.yaml');
-    expect(() => loadConfig({ path: missing, env: {}, cwd: dir }))
-      .to.throw(ConfigError, new RegExp(`${missing}: cannot read the configuration file \\(ENOENT\\)`));
+    expect(() => loadConfig({ path: missing, env: {}, cwd: dir })).to.throw(
+      ConfigError,
+      new RegExp(`${missing}: cannot read the configuration file \\(ENOENT\\)`),
+    );
   });
 
   it('fails when ./breakerbox.yaml cannot be read rather than silently using defaults', () => {

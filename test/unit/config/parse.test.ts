@@ -4,8 +4,7 @@ import * as path from 'node:path';
 import { defaultConfig, parseConfig, type BreakerboxConfig } from '../../../src/config';
 import { FILE, problemsOf, yaml } from './helpers';
 
-const parse = (text: string, env: NodeJS.ProcessEnv = {}, cwd = '/srv/app'): BreakerboxConfig =>
-  parseConfig(text, FILE, { env, cwd });
+const parse = (text: string, env: NodeJS.ProcessEnv = {}, cwd = '/srv/app'): BreakerboxConfig => parseConfig(text, FILE, { env, cwd });
 const BUILT_IN = ['database', 'nats', 'websocket', 'file_system'];
 const breaker = (c: BreakerboxConfig, name: string) => {
   const b = c.breakers.find((x) => x.name === name);
@@ -49,15 +48,17 @@ describe('config document shapes', () => {
   });
 
   it('expands YAML anchors, aliases and merge keys', () => {
-    const c = parse(yaml(
-      'circuit_breakers:',
-      '  nats: &fast',
-      '    failure_threshold: 2',
-      '    timeout: 2s',
-      '  websocket:',
-      '    <<: *fast',
-      '    timeout: 3s',
-    ));
+    const c = parse(
+      yaml(
+        'circuit_breakers:',
+        '  nats: &fast',
+        '    failure_threshold: 2',
+        '    timeout: 2s',
+        '  websocket:',
+        '    <<: *fast',
+        '    timeout: 3s',
+      ),
+    );
     expect(breaker(c, 'websocket').options).to.deep.equal({ failureThreshold: 2, resetTimeoutMs: 3000 });
   });
 });
@@ -65,10 +66,14 @@ describe('config document shapes', () => {
 describe('config: modules the file does not name', () => {
   const builtIn = defaultConfig({ env: {}, cwd: '/srv/app' });
 
-  it('keeps the built-in breaker of every module the file does not name, after the file\'s own', () => {
+  it("keeps the built-in breaker of every module the file does not name, after the file's own", () => {
     const c = parse(yaml('default_failure_threshold: 9', 'database: {failure_threshold: 2}', 'auth: {}'));
     expect(c.breakers.map((b) => [b.name, b.module])).to.deep.equal([
-      ['database', 'pg'], ['auth', 'manual'], ['nats', 'nats'], ['websocket', 'ws'], ['file_system', 'fs'],
+      ['database', 'pg'],
+      ['auth', 'manual'],
+      ['nats', 'nats'],
+      ['websocket', 'ws'],
+      ['file_system', 'fs'],
     ]);
     // Built-in means built-in: the file's section defaults are for the breakers it names.
     for (const name of ['nats', 'websocket', 'file_system']) {
@@ -96,7 +101,11 @@ describe('config: modules the file does not name', () => {
   it('accepts a near-miss name that says what it guards', () => {
     const c = parse(yaml('databases: {module: pg}', 'Nats: {module: manual}'));
     expect(c.breakers.map((b) => [b.name, b.module])).to.deep.equal([
-      ['databases', 'pg'], ['Nats', 'manual'], ['nats', 'nats'], ['websocket', 'ws'], ['file_system', 'fs'],
+      ['databases', 'pg'],
+      ['Nats', 'manual'],
+      ['nats', 'nats'],
+      ['websocket', 'ws'],
+      ['file_system', 'fs'],
     ]);
   });
 });
@@ -124,10 +133,7 @@ describe('config section', () => {
   });
 
   it('reads monitoring and tracing', () => {
-    const c = parse(yaml(
-      'monitoring: {enabled: false, port: 9100, host: 127.0.0.1, log_level: warn}',
-      'tracing: {call_spans: true}',
-    ));
+    const c = parse(yaml('monitoring: {enabled: false, port: 9100, host: 127.0.0.1, log_level: warn}', 'tracing: {call_spans: true}'));
     expect(c.monitoring).to.deep.equal({ enabled: false, port: 9100, host: '127.0.0.1', logLevel: 'warn' });
     expect(c.tracing).to.deep.equal({ callSpans: true });
   });
@@ -151,8 +157,10 @@ describe('config monitoring port and host from the environment', () => {
   });
 
   it('ignores empty variables', () => {
-    expect(parse('', { OTEL_EXPORTER_PROMETHEUS_PORT: '', OTEL_EXPORTER_PROMETHEUS_HOST: ' ' }).monitoring)
-      .to.deep.include({ port: 9464, host: '0.0.0.0' });
+    expect(parse('', { OTEL_EXPORTER_PROMETHEUS_PORT: '', OTEL_EXPORTER_PROMETHEUS_HOST: ' ' }).monitoring).to.deep.include({
+      port: 9464,
+      host: '0.0.0.0',
+    });
   });
 
   for (const bad of ['0', '65536', '80a', '-1', '9464.5']) {
@@ -160,7 +168,11 @@ describe('config monitoring port and host from the environment', () => {
       const problems = problemsOf('', { env: { OTEL_EXPORTER_PROMETHEUS_PORT: bad } });
       expect(problems).to.have.length(1);
       expect(problems[0]).to.deep.include({
-        file: null, line: null, path: 'OTEL_EXPORTER_PROMETHEUS_PORT', value: bad, expected: 'a whole number from 1 to 65535',
+        file: null,
+        line: null,
+        path: 'OTEL_EXPORTER_PROMETHEUS_PORT',
+        value: bad,
+        expected: 'a whole number from 1 to 65535',
       });
       expect(problems[0].message).to.match(/^environment variable OTEL_EXPORTER_PROMETHEUS_PORT: got/);
     });
@@ -192,8 +204,7 @@ describe('config breaker modules', () => {
   });
 
   it('keeps the listed operations, without duplicates', () => {
-    expect(breaker(parse('nats: {operations: [publish, request, publish]}\n'), 'nats').operations)
-      .to.deep.equal(['publish', 'request']);
+    expect(breaker(parse('nats: {operations: [publish, request, publish]}\n'), 'nats').operations).to.deep.equal(['publish', 'request']);
   });
 
   it('turns per-target children on by default for ws breakers only', () => {
@@ -227,30 +238,35 @@ describe('config breaker modules', () => {
   it('resolves fs paths against cwd at load time and keeps absolute ones', () => {
     const c = parse('file_system: {paths: ["./data/**", "logs/*.log", "/var/spool/app/**", "cache/"]}\n', {}, '/home/app');
     expect(breaker(c, 'file_system').paths).to.deep.equal([
-      '/home/app/data/**', '/home/app/logs/*.log', '/var/spool/app/**', '/home/app/cache/**',
+      '/home/app/data/**',
+      '/home/app/logs/*.log',
+      '/var/spool/app/**',
+      '/home/app/cache/**',
     ]);
   });
 });
 
 describe('config breaker options', () => {
   it('maps every snake_case key onto the camelCase core option, durations in ms', () => {
-    const b = parse(yaml(
-      'database:',
-      '  failure_threshold: 0',
-      '  timeout: 30',
-      '  max_timeout: 5m',
-      '  half_open_max_calls: 2',
-      '  success_threshold: 3',
-      '  trial_timeout: 1.5s',
-      '  failure_rate: 0.5',
-      '  window_size: 20',
-      '  minimum_calls: 10',
-      '  slow_call_duration: 250ms',
-      '  slow_call_rate: 0.8',
-      '  call_timeout: 2s',
-      '  mode: metrics_only',
-      '  app_operations: [warmup]',
-    )).breakers[0];
+    const b = parse(
+      yaml(
+        'database:',
+        '  failure_threshold: 0',
+        '  timeout: 30',
+        '  max_timeout: 5m',
+        '  half_open_max_calls: 2',
+        '  success_threshold: 3',
+        '  trial_timeout: 1.5s',
+        '  failure_rate: 0.5',
+        '  window_size: 20',
+        '  minimum_calls: 10',
+        '  slow_call_duration: 250ms',
+        '  slow_call_rate: 0.8',
+        '  call_timeout: 2s',
+        '  mode: metrics_only',
+        '  app_operations: [warmup]',
+      ),
+    ).breakers[0];
     expect(b.options).to.deep.equal({
       failureThreshold: 0,
       resetTimeoutMs: 30_000,
@@ -274,8 +290,11 @@ describe('config breaker options', () => {
   });
 
   it('sets only the options the file or the defaults set', () => {
-    expect(Object.keys(parse('database: {call_timeout: 1}\n').breakers[0].options))
-      .to.have.members(['failureThreshold', 'resetTimeoutMs', 'callTimeoutMs']);
+    expect(Object.keys(parse('database: {call_timeout: 1}\n').breakers[0].options)).to.have.members([
+      'failureThreshold',
+      'resetTimeoutMs',
+      'callTimeoutMs',
+    ]);
   });
 
   const modes: Array<[string, Record<string, unknown>]> = [

@@ -33,9 +33,25 @@ const COMMON = [
   yaml('circuit_breakers:', '  monitoring:', '    port: 19467', '    host: 127.0.0.1', '    log_level: warn'),
   yaml('circuit_breakers:', '  file_system:', '    paths:', '    - "./data/**"', "    - './logs/*.log' # logs", '    operations: []'),
   yaml('  default_timeout: 500ms', '  database:', '    timeout: "2m"', '    failure_rate: 0.25', '    enabled: ~'),
-  yaml('circuit_breakers:', '  database:     { failure_threshold: 3, timeout: 30, operations: [connect, query] }', "  monitoring: {enabled: true, log_level: 'info'}   # comment", '  nats: {}', '  ws: []', '  x: [{b: 1, c: [d]}]'),
+  yaml(
+    'circuit_breakers:',
+    '  database:     { failure_threshold: 3, timeout: 30, operations: [connect, query] }',
+    "  monitoring: {enabled: true, log_level: 'info'}   # comment",
+    '  nats: {}',
+    '  ws: []',
+    '  x: [{b: 1, c: [d]}]',
+  ),
   'a: -5\r\nb: +7\r\nc: .5\r\nd: 1.\r\ne: True\r\nf: FALSE\r\ng: Null\r\nh: 0.0.0.0\r\ni: 007\r\n',
-  yaml('app:', '  name: shop', '  tags: [a, b.c, "d e"]', 'circuit_breakers:', '  nats:', '    operations:', '      - connect', '      - publish'),
+  yaml(
+    'app:',
+    '  name: shop',
+    '  tags: [a, b.c, "d e"]',
+    'circuit_breakers:',
+    '  nats:',
+    '    operations:',
+    '      - connect',
+    '      - publish',
+  ),
 ];
 
 const BEYOND = [

@@ -46,7 +46,13 @@ describe('CircuitBreaker: closed state', () => {
   });
 
   it('counts an error as a failure when isFailure itself throws', async () => {
-    const b = new CircuitBreaker({ name: 't', failureThreshold: 1, isFailure: () => { throw new Error('bad hook'); } });
+    const b = new CircuitBreaker({
+      name: 't',
+      failureThreshold: 1,
+      isFailure: () => {
+        throw new Error('bad hook');
+      },
+    });
     await failTimes(b, 1);
     expect(b.state).to.equal('open');
   });
@@ -58,7 +64,11 @@ describe('CircuitBreaker: open state', () => {
     const b = new CircuitBreaker({ name: 'db', failureThreshold: 1, resetTimeoutMs: 10_000, now: clock.now });
     await failTimes(b, 1);
     let invoked = 0;
-    const err = await b.execute(async () => { invoked++; }).catch((e) => e);
+    const err = await b
+      .execute(async () => {
+        invoked++;
+      })
+      .catch((e) => e);
     expect(invoked).to.equal(0);
     expect(err).to.be.instanceOf(BreakerOpenError);
     expect(err.code).to.equal('ECIRCUITOPEN');
@@ -116,15 +126,32 @@ describe('CircuitBreaker: open state', () => {
 describe('CircuitBreaker: half-open concurrency', () => {
   it('lets halfOpenMaxCalls trials race and rejects the rest at once', async () => {
     const clock = new FakeClock();
-    const b = new CircuitBreaker({ name: 't', failureThreshold: 1, resetTimeoutMs: 100, halfOpenMaxCalls: 2, successThreshold: 2, now: clock.now });
+    const b = new CircuitBreaker({
+      name: 't',
+      failureThreshold: 1,
+      resetTimeoutMs: 100,
+      halfOpenMaxCalls: 2,
+      successThreshold: 2,
+      now: clock.now,
+    });
     await failTimes(b, 1);
     clock.advance(100);
     const d1 = deferred();
     const d2 = deferred();
     let invoked = 0;
-    const t1 = b.execute(() => { invoked++; return d1.promise; });
-    const t2 = b.execute(() => { invoked++; return d2.promise; });
-    const third = await b.execute(async () => { invoked++; }).catch((e) => e);
+    const t1 = b.execute(() => {
+      invoked++;
+      return d1.promise;
+    });
+    const t2 = b.execute(() => {
+      invoked++;
+      return d2.promise;
+    });
+    const third = await b
+      .execute(async () => {
+        invoked++;
+      })
+      .catch((e) => e);
     expect(third.code).to.equal('ECIRCUITOPEN');
     expect(third.state).to.equal('half_open');
     expect(invoked).to.equal(2);
@@ -170,7 +197,13 @@ describe('CircuitBreaker: half-open concurrency', () => {
 
   it('treats an ignored error during a trial as proof the dependency answers', async () => {
     const clock = new FakeClock();
-    const b = new CircuitBreaker({ name: 't', failureThreshold: 1, resetTimeoutMs: 100, isFailure: (e) => (e as Error).message === 'down', now: clock.now });
+    const b = new CircuitBreaker({
+      name: 't',
+      failureThreshold: 1,
+      resetTimeoutMs: 100,
+      isFailure: (e) => (e as Error).message === 'down',
+      now: clock.now,
+    });
     await b.execute(() => Promise.reject(boom('down'))).catch(() => undefined);
     clock.advance(100);
     await b.execute(() => Promise.reject(boom('constraint'))).catch(() => undefined);
@@ -199,7 +232,12 @@ describe('CircuitBreaker: call timeout', () => {
   it('fails a call that does not settle in callTimeoutMs with ECIRCUITTIMEOUT and aborts its signal', async () => {
     const b = new CircuitBreaker({ name: 'slow', callTimeoutMs: 20, failureThreshold: 1 });
     let signal: AbortSignal | undefined;
-    const err: any = await b.execute((s) => { signal = s; return new Promise(() => undefined); }).catch((e) => e);
+    const err: any = await b
+      .execute((s) => {
+        signal = s;
+        return new Promise(() => undefined);
+      })
+      .catch((e) => e);
     expect(err).to.be.instanceOf(BreakerTimeoutError);
     expect(err.code).to.equal('ECIRCUITTIMEOUT');
     expect(signal?.aborted).to.equal(true);
@@ -215,7 +253,9 @@ describe('CircuitBreaker: call timeout', () => {
 
   it('swallows nothing: a rejection arriving after the timeout is not unhandled', async () => {
     const unhandled: unknown[] = [];
-    const onUnhandled = (e: unknown): void => { unhandled.push(e); };
+    const onUnhandled = (e: unknown): void => {
+      unhandled.push(e);
+    };
     process.on('unhandledRejection', onUnhandled);
     try {
       const b = new CircuitBreaker({ name: 'slow', callTimeoutMs: 5 });
@@ -233,13 +273,26 @@ describe('CircuitBreaker: call timeout', () => {
 describe('CircuitBreaker: fallback', () => {
   it('serves rejected calls and counted failures with the call arguments followed by the error', async () => {
     const seen: unknown[][] = [];
-    const b = new CircuitBreaker({ name: 't', failureThreshold: 2, fallback: (...args: unknown[]) => { seen.push(args); return 'cached'; } });
-    const save = b.wrap(async (id: number, _name: string) => { throw boom(`save ${id}`); });
+    const b = new CircuitBreaker({
+      name: 't',
+      failureThreshold: 2,
+      fallback: (...args: unknown[]) => {
+        seen.push(args);
+        return 'cached';
+      },
+    });
+    const save = b.wrap(async (id: number, _name: string) => {
+      throw boom(`save ${id}`);
+    });
     expect(await save(1, 'a')).to.equal('cached');
     expect(await save(2, 'b')).to.equal('cached');
     expect(b.state).to.equal('open');
     expect(await save(3, 'c')).to.equal('cached');
-    expect(seen.map((a) => a.slice(0, 2))).to.deep.equal([[1, 'a'], [2, 'b'], [3, 'c']]);
+    expect(seen.map((a) => a.slice(0, 2))).to.deep.equal([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+    ]);
     expect((seen[0][2] as Error).message).to.equal('save 1');
     expect(seen[2][2]).to.be.instanceOf(BreakerOpenError);
   });
@@ -249,7 +302,9 @@ describe('CircuitBreaker: fallback', () => {
     const err = boom();
     expect(await b.execute(() => Promise.reject(err)).catch((e) => e)).to.equal(err);
     const fbErr = boom('fallback broke');
-    b.fallback(() => { throw fbErr; });
+    b.fallback(() => {
+      throw fbErr;
+    });
     b.forceOpen();
     expect(await b.execute(async () => 1).catch((e) => e)).to.equal(fbErr);
   });
@@ -260,20 +315,31 @@ describe('CircuitBreaker: sync and callback shapes', () => {
     const b = new CircuitBreaker({ name: 't', failureThreshold: 1 });
     expect(b.executeSync(() => 5)).to.equal(5);
     const err = boom();
-    expect(() => b.executeSync(() => { throw err; })).to.throw(err.message);
+    expect(() =>
+      b.executeSync(() => {
+        throw err;
+      }),
+    ).to.throw(err.message);
     expect(() => b.executeSync(() => 1)).to.throw(BreakerOpenError);
   });
 
   it('executeCallback calls back exactly once with the library arguments', (done) => {
     const b = new CircuitBreaker({ name: 't' });
     let calls = 0;
-    b.executeCallback((a: number, cb: (e: unknown, r?: number, extra?: string) => void) => setImmediate(() => cb(null, a * 2, 'extra')), [21], (err, r, extra) => {
-      calls++;
-      expect(err).to.equal(null);
-      expect(r).to.equal(42);
-      expect(extra).to.equal('extra');
-      setImmediate(() => { expect(calls).to.equal(1); done(); });
-    });
+    b.executeCallback(
+      (a: number, cb: (e: unknown, r?: number, extra?: string) => void) => setImmediate(() => cb(null, a * 2, 'extra')),
+      [21],
+      (err, r, extra) => {
+        calls++;
+        expect(err).to.equal(null);
+        expect(r).to.equal(42);
+        expect(extra).to.equal('extra');
+        setImmediate(() => {
+          expect(calls).to.equal(1);
+          done();
+        });
+      },
+    );
   });
 
   it('executeCallback rejects asynchronously, never synchronously, without calling the function', (done) => {
@@ -281,19 +347,33 @@ describe('CircuitBreaker: sync and callback shapes', () => {
     b.forceOpen();
     let sync = true;
     let invoked = false;
-    b.executeCallback(() => { invoked = true; }, [], (err) => {
-      expect(sync).to.equal(false);
-      expect(invoked).to.equal(false);
-      expect((err as BreakerOpenError).code).to.equal('ECIRCUITOPEN');
-      done();
-    });
+    b.executeCallback(
+      () => {
+        invoked = true;
+      },
+      [],
+      (err) => {
+        expect(sync).to.equal(false);
+        expect(invoked).to.equal(false);
+        expect((err as BreakerOpenError).code).to.equal('ECIRCUITOPEN');
+        done();
+      },
+    );
     sync = false;
   });
 
   it('a throw from the caller callback propagates out of the library frame unchanged', () => {
     const b = new CircuitBreaker({ name: 't' });
     const err = boom('from user callback');
-    expect(() => b.executeCallback((cb: (e: unknown) => void) => cb(null), [], () => { throw err; })).to.throw(err.message);
+    expect(() =>
+      b.executeCallback(
+        (cb: (e: unknown) => void) => cb(null),
+        [],
+        () => {
+          throw err;
+        },
+      ),
+    ).to.throw(err.message);
   });
 });
 
@@ -359,10 +439,22 @@ describe('CircuitBreaker: rate policies', () => {
 
   it('opens on slow-call rate', async () => {
     const clock = new FakeClock();
-    const b = new CircuitBreaker({ name: 't', failureThreshold: 0, slowCallMs: 100, slowCallRate: 0.5, windowSize: 4, minimumCalls: 2, now: clock.now });
+    const b = new CircuitBreaker({
+      name: 't',
+      failureThreshold: 0,
+      slowCallMs: 100,
+      slowCallRate: 0.5,
+      windowSize: 4,
+      minimumCalls: 2,
+      now: clock.now,
+    });
     const reasons: string[] = [];
     b.on('stateChange', (e: StateChangeEvent) => reasons.push(e.reason));
-    const slowCall = (): Promise<number> => b.execute(async () => { clock.advance(150); return 1; });
+    const slowCall = (): Promise<number> =>
+      b.execute(async () => {
+        clock.advance(150);
+        return 1;
+      });
     await b.execute(async () => 1);
     await slowCall();
     expect(b.state).to.equal('open');
@@ -385,7 +477,9 @@ describe('CircuitBreaker: snapshot and events', () => {
 
   it('a throwing listener does not change the outcome of the call', async () => {
     const b = new CircuitBreaker({ name: 't' });
-    b.on('success', () => { throw new Error('listener'); });
+    b.on('success', () => {
+      throw new Error('listener');
+    });
     const warned = new Promise((r) => process.once('warning', r));
     expect(await b.execute(async () => 7)).to.equal(7);
     expect(String(await warned)).to.contain('listener');
@@ -395,7 +489,9 @@ describe('CircuitBreaker: snapshot and events', () => {
     const clock = new FakeClock();
     const b = new CircuitBreaker({ name: 't', failureThreshold: 1, resetTimeoutMs: 100, now: clock.now });
     const recoveries: (number | null)[] = [];
-    b.on('stateChange', (e) => { if (e.to === 'closed') recoveries.push(e.recoveryMs); });
+    b.on('stateChange', (e) => {
+      if (e.to === 'closed') recoveries.push(e.recoveryMs);
+    });
     await failTimes(b, 1);
     clock.advance(100);
     await failTimes(b, 1);
@@ -425,7 +521,14 @@ describe('CircuitBreaker: options', () => {
     const b = new CircuitBreaker({ name: 'x' });
     expect(b.options).to.include({ callTimeoutMs: 0, slowCallMs: 0, slowCallRate: 0, failureRate: 0, windowSize: 0 });
     expect(new CircuitBreaker({ ...b.options }).options).to.deep.equal(b.options);
-    const rated = new CircuitBreaker({ name: 'y', failureThreshold: 0, failureRate: 0.5, windowSize: 20, slowCallMs: 300, callTimeoutMs: 1000 });
+    const rated = new CircuitBreaker({
+      name: 'y',
+      failureThreshold: 0,
+      failureRate: 0.5,
+      windowSize: 20,
+      slowCallMs: 300,
+      callTimeoutMs: 1000,
+    });
     expect(new CircuitBreaker({ ...rated.options }).options).to.deep.equal(rated.options);
   });
 

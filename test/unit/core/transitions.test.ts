@@ -45,17 +45,31 @@ describe('Legal transitions table', () => {
     b.disable();
     b.enable();
     expect(seen.map((e) => `${e.from}->${e.to}`)).to.deep.equal([
-      'closed->open', 'open->half_open', 'half_open->open', 'open->half_open', 'half_open->closed',
-      'closed->forced_open', 'forced_open->disabled', 'disabled->closed',
+      'closed->open',
+      'open->half_open',
+      'half_open->open',
+      'open->half_open',
+      'half_open->closed',
+      'closed->forced_open',
+      'forced_open->disabled',
+      'disabled->closed',
     ]);
     for (const e of seen) expect(isLegalTransition(e.from, e.to), `${e.from} -> ${e.to}`).to.equal(true);
   });
 
-  it('restores a snapshot as a transition out of closed, keeping the snapshot\'s open time', () => {
+  it("restores a snapshot as a transition out of closed, keeping the snapshot's open time", () => {
     const clock = new FakeClock();
     const b = new CircuitBreaker({
-      name: 't', now: clock.now,
-      initialState: { name: 't', state: 'open', openedAt: clock.t - 500, currentResetTimeoutMs: 60_000, consecutiveFailures: 5, outageStartedAt: null },
+      name: 't',
+      now: clock.now,
+      initialState: {
+        name: 't',
+        state: 'open',
+        openedAt: clock.t - 500,
+        currentResetTimeoutMs: 60_000,
+        consecutiveFailures: 5,
+        outageStartedAt: null,
+      },
     });
     expect(b.state).to.equal('open');
     expect(b.lastTransition).to.deep.equal({ from: 'closed', to: 'open', reason: 'restored', at: clock.t });

@@ -87,7 +87,8 @@ describe('CircuitBreaker: what counts as evidence', () => {
     for (const timed of [false, true]) {
       const b = new CircuitBreaker({ name: 't', failureThreshold: 2, resetTimeoutMs: 100, now: clock.now });
       const seen = timed ? recording(b) : [];
-      const call = (value: string): Promise<unknown> => b.invoke(async () => value, undefined, [], DEFAULT_OPERATION, callOptions({ hooks: idle }));
+      const call = (value: string): Promise<unknown> =>
+        b.invoke(async () => value, undefined, [], DEFAULT_OPERATION, callOptions({ hooks: idle }));
       await b.execute(reject('down')).catch(() => undefined);
       await call('idle');
       await b.execute(reject('down')).catch(() => undefined);
@@ -125,12 +126,21 @@ describe('CircuitBreaker: results that arrive after ECIRCUITTIMEOUT', () => {
     let finish: AnyFunction = () => undefined;
     const calls: unknown[][] = [];
     await new Promise<void>((resolve) => {
-      b.invokeCallback(function (this: unknown, cb: unknown) {
-        finish = cb as AnyFunction;
-      } as AnyFunction, undefined, [(...args: unknown[]) => {
-        calls.push(args);
-        resolve();
-      }], 0, DEFAULT_OPERATION, callOptions({ hooks }));
+      b.invokeCallback(
+        function (this: unknown, cb: unknown) {
+          finish = cb as AnyFunction;
+        } as AnyFunction,
+        undefined,
+        [
+          (...args: unknown[]) => {
+            calls.push(args);
+            resolve();
+          },
+        ],
+        0,
+        DEFAULT_OPERATION,
+        callOptions({ hooks }),
+      );
     });
     finish(undefined, 'fd 42');
     finish(boom('late error'));

@@ -32,15 +32,16 @@ function relativeLinks(text: string): string[] {
 describe('docs: Markdown files', () => {
   const files = markdownFiles(REPO);
 
-  it('finds the repository\'s Markdown files', () => {
+  it("finds the repository's Markdown files", () => {
     expect(files.map((f) => path.relative(REPO, f))).to.include.members(['README.md', 'CHANGELOG.md', 'examples/demo/README.md']);
   });
 
   for (const file of files) {
     const rel = path.relative(REPO, file);
     it(`${rel}: every relative link resolves to a file in the repository`, () => {
-      const broken = relativeLinks(fs.readFileSync(file, 'utf8'))
-        .filter((link) => !fs.existsSync(path.resolve(path.dirname(file), decodeURIComponent(link.split('#')[0]))));
+      const broken = relativeLinks(fs.readFileSync(file, 'utf8')).filter(
+        (link) => !fs.existsSync(path.resolve(path.dirname(file), decodeURIComponent(link.split('#')[0]))),
+      );
       expect(broken, `broken links in ${rel}`).to.deep.equal([]);
     });
 
@@ -58,7 +59,9 @@ describe('docs: Markdown files', () => {
     const row = (name: string): string => rows.find((r) => r.includes(`\`${name}\``)) ?? '';
     const options = (name: string) => builtIn.breakers.find((x) => x.name === name)?.options;
     for (const name of ['database', 'file_system']) {
-      expect(row(name)).to.include(`npm start: after ${options(name)?.failureThreshold} failures in a row, open ${(options(name)?.resetTimeoutMs ?? 0) / 1000} s`);
+      expect(row(name)).to.include(
+        `npm start: after ${options(name)?.failureThreshold} failures in a row, open ${(options(name)?.resetTimeoutMs ?? 0) / 1000} s`,
+      );
     }
     // nats opens on failed reconnect attempts, not on failed calls in a row.
     expect(row('nats')).to.include(`open ${(options('nats')?.resetTimeoutMs ?? 0) / 1000} s`);

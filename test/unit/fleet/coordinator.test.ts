@@ -113,7 +113,10 @@ describe('fleet coordinator: quorum opening', () => {
     f.beat();
     f.fail('a');
     f.deliver();
-    expect(['b', 'c', 'd'].map((id) => f.state(id)), 'one member is not a quorum').to.deep.equal(['closed', 'closed', 'closed']);
+    expect(
+      ['b', 'c', 'd'].map((id) => f.state(id)),
+      'one member is not a quorum',
+    ).to.deep.equal(['closed', 'closed', 'closed']);
     f.fail('b');
     f.deliver();
     expect(f.state('c')).to.equal('open');
@@ -179,7 +182,7 @@ describe('fleet coordinator: quorum opening', () => {
     expect(f.reason('c')).to.equal('fleet');
   });
 
-  it("a fleet-opened member whose own trial succeeds stays closed: its own evidence wins", () => {
+  it('a fleet-opened member whose own trial succeeds stays closed: its own evidence wins', () => {
     const f = new Fleet(['a', 'b', 'c']);
     f.fail('a');
     f.fail('b');
@@ -219,7 +222,10 @@ describe('fleet coordinator: quorum opening', () => {
     f.fail('b');
     f.deliver();
     const coordinator = new FleetCoordinator({
-      selfId: 'late', config: { quorum: { count: 2, percent: null }, heartbeatMs: HB }, now: f.clock.now, send: () => undefined,
+      selfId: 'late',
+      config: { quorum: { count: 2, percent: null }, heartbeatMs: HB },
+      now: f.clock.now,
+      send: () => undefined,
     });
     coordinator.start();
     for (const id of ['a', 'b']) coordinator.receive(f.get(id).coordinator.report());
@@ -265,7 +271,9 @@ describe('fleet coordinator: one trial for the fleet', () => {
     for (const id of ['a', 'b', 'c', 'd'].filter((x) => x !== due[0])) {
       const r = f.call(id, true);
       expect(r.ran, `${id} must not trial`).to.equal(false);
-      expect(r.err!.retryAfterMs, `${id} waits for the fleet's trial`).to.be.greaterThan(0).and.at.most(2 * HB);
+      expect(r.err!.retryAfterMs, `${id} waits for the fleet's trial`)
+        .to.be.greaterThan(0)
+        .and.at.most(2 * HB);
     }
     expect(f.call(due[0], true).ran).to.equal(true);
   });
@@ -348,7 +356,16 @@ describe('fleet coordinator: one trial for the fleet', () => {
     const f = outage();
     const delays: number[] = [];
     for (const m of f.members.values()) {
-      Object.assign(m.coordinator, { o: { ...(m.coordinator as unknown as { o: object }).o, random: () => 0.999, later: (fn: () => void, ms: number) => { delays.push(ms); fn(); } } });
+      Object.assign(m.coordinator, {
+        o: {
+          ...(m.coordinator as unknown as { o: object }).o,
+          random: () => 0.999,
+          later: (fn: () => void, ms: number) => {
+            delays.push(ms);
+            fn();
+          },
+        },
+      });
     }
     f.pass(10 * HB);
     const [prober] = f.probers();
@@ -356,6 +373,10 @@ describe('fleet coordinator: one trial for the fleet', () => {
     f.deliver();
     expect(delays).to.have.length(3);
     for (const ms of delays) expect(ms).to.be.at.most(250);
-    expect(['a', 'b', 'c', 'd'].filter((x) => x !== prober).map((id) => f.state(id))).to.deep.equal(['half_open', 'half_open', 'half_open']);
+    expect(['a', 'b', 'c', 'd'].filter((x) => x !== prober).map((id) => f.state(id))).to.deep.equal([
+      'half_open',
+      'half_open',
+      'half_open',
+    ]);
   });
 });

@@ -15,8 +15,27 @@ describe('fs patcher: which path a call acts on', () => {
   });
 
   it('normalises every absolute spelling exactly as path.resolve does', () => {
-    const spellings = ['/', '//', '/a', '/a/', '/a//b', '/a/./b', '/a/../b', '/a/b/..', '/a/b/.', '/.hidden', '/a/.git/x',
-      '/a/...', '/a/..b', '/a/b.', '/a/b..', '/a b/c', '/ä/ö', '/a\\b', '/a/b/c/d/e/f/g/h/i/j.k'];
+    const spellings = [
+      '/',
+      '//',
+      '/a',
+      '/a/',
+      '/a//b',
+      '/a/./b',
+      '/a/../b',
+      '/a/b/..',
+      '/a/b/.',
+      '/.hidden',
+      '/a/.git/x',
+      '/a/...',
+      '/a/..b',
+      '/a/b.',
+      '/a/b..',
+      '/a b/c',
+      '/ä/ö',
+      '/a\\b',
+      '/a/b/c/d/e/f/g/h/i/j.k',
+    ];
     for (const p of spellings) expect(fsPathOf(p), p).to.equal(resolve(p));
   });
 
@@ -50,7 +69,12 @@ describe('fs patcher: which path a call acts on', () => {
     expect(fsPathOf(undefined)).to.equal(null);
     expect(fsPathOf(null)).to.equal(null);
     expect(fsPathOf(10n)).to.equal(null);
-    const hostile = { get href(): string { throw new Error('boom'); }, protocol: 'file:' };
+    const hostile = {
+      get href(): string {
+        throw new Error('boom');
+      },
+      protocol: 'file:',
+    };
     expect(fsPathOf(hostile), 'throwing getter').to.equal(null);
   });
 });
@@ -138,7 +162,8 @@ describe('fs patcher: operation shapes', () => {
     const other = join(dir, 'other');
     let compared = 0;
     for (const op of FS_OPERATIONS) {
-      const lead: unknown[] = op.paths === 2 ? [missing, other] : op.name === 'writeFile' || op.name === 'appendFile' ? [missing + '/x', 'data'] : [missing];
+      const lead: unknown[] =
+        op.paths === 2 ? [missing, other] : op.name === 'writeFile' || op.name === 'appendFile' ? [missing + '/x', 'data'] : [missing];
       const slot = op.name === 'open' ? 'r' : op.name === 'copyFile' ? 0 : op.name === 'access' ? fs.constants.F_OK : {};
       const patterns: unknown[][] = [
         [...lead, 'CB'],
@@ -150,7 +175,7 @@ describe('fs patcher: operation shapes', () => {
       for (const args of patterns) {
         const called = await nodeCalls(op, args);
         if (called === 'throws') continue;
-        const label = `${op.name}(${args.map((a) => (a === 'CB' ? 'fn' : JSON.stringify(a) ?? 'undefined')).join(', ')})`;
+        const label = `${op.name}(${args.map((a) => (a === 'CB' ? 'fn' : (JSON.stringify(a) ?? 'undefined'))).join(', ')})`;
         expect(called, `${label}: Node called no callback or several`).to.not.equal(-1);
         expect(op.callbackIndex(withCallbacks(args, [])), label).to.equal(called);
         compared++;

@@ -23,7 +23,7 @@ describe('BreakerboxInstrumentation as an OpenTelemetry instrumentation', () => 
     expect(inst.getModuleDefinitions().map((d) => d.name)).to.include.members(['pg', 'pg-pool']);
   });
 
-  it('can be subclassed: the subclass\'s fields and methods are on the instance', () => {
+  it("can be subclassed: the subclass's fields and methods are on the instance", () => {
     class Mine extends BreakerboxInstrumentation {
       readonly label = 'mine';
       describe(): string {

@@ -50,13 +50,16 @@ interface Setup {
 }
 
 function setup(extra = ''): Setup {
-  const config = parseConfig(`
+  const config = parseConfig(
+    `
 circuit_breakers:
   nats:
     failure_threshold: 2
     timeout: 10
     operations: [connect, publish, request, flush, subscribe]
-${extra}`, 'test.yaml');
+${extra}`,
+    'test.yaml',
+  );
   const registry = new BreakerRegistry(config);
   const clock = new FakeClock();
   const entry = registry.entry('nats', { now: clock.now });
@@ -93,7 +96,7 @@ async function failedDial(gate: NatsGate, nc: FakeConnection, code = 'CONNECTION
   await settle();
 }
 
-describe('nats gate: the connection\'s own reconnect loop feeds the breaker', () => {
+describe("nats gate: the connection's own reconnect loop feeds the breaker", () => {
   it('a disconnect is no failure; the reconnect_failures-th failed reconnect attempt in a row opens the breaker at once', async () => {
     const { gate, entry } = setup('    reconnect_failures: 3\n');
     const nc = new FakeConnection();
@@ -137,7 +140,7 @@ describe('nats gate: the connection\'s own reconnect loop feeds the breaker', ()
     expect(entry.breaker.state).to.equal('closed');
   });
 
-  it('a failed attempt whose error is not the server\'s fault (bad credentials) does not count', async () => {
+  it("a failed attempt whose error is not the server's fault (bad credentials) does not count", async () => {
     const { gate, entry } = setup('    reconnect_failures: 1\n');
     const nc = new FakeConnection();
     await failedDial(gate, nc, 'AUTHORIZATION_VIOLATION');
@@ -252,7 +255,12 @@ describe('nats gate: the half-open trial is a probe, never an app call', () => {
   function openBreaker(s: Setup, _nc: FakeConnection): void {
     // failure_threshold: 2 counted failures of app calls.
     for (let i = 0; i < 2; i++) {
-      s.entry.breaker.releaseError(s.entry.breaker.acquire(s.clock.now()), Object.assign(new Error('t'), { code: 'TIMEOUT' }), s.clock.now(), DEFAULT_OPERATION);
+      s.entry.breaker.releaseError(
+        s.entry.breaker.acquire(s.clock.now()),
+        Object.assign(new Error('t'), { code: 'TIMEOUT' }),
+        s.clock.now(),
+        DEFAULT_OPERATION,
+      );
     }
     expect(s.entry.breaker.state).to.equal('open');
   }

@@ -24,7 +24,7 @@ function expectRefusal(err: unknown): void {
   expect((err as BreakerOpenError).breaker).to.equal('database');
 }
 
-describe('pg patcher: refused calls keep each call form\'s shape', () => {
+describe("pg patcher: refused calls keep each call form's shape", () => {
   let h: PgHarness;
   let unhandled: ReturnType<typeof watchUnhandled>;
 
@@ -128,7 +128,7 @@ describe('pg patcher: refused calls keep each call form\'s shape', () => {
     expect(Object.keys(submittable)).to.deep.equal(['text', 'submit', 'handleError']);
   });
 
-  it('a pg.Query emits \'error\' (no callback) or calls its callback (callback argument)', async () => {
+  it("a pg.Query emits 'error' (no callback) or calls its callback (callback argument)", async () => {
     const client = new h.pg.Client(NOWHERE);
     const q1 = new h.pg.Query('SELECT 1');
     const emitted: unknown[] = [];
@@ -144,7 +144,7 @@ describe('pg patcher: refused calls keep each call form\'s shape', () => {
     expectRefusal(called[0]);
   });
 
-  it('pool.connect(): rejects, or calls back with (err, undefined, release) like pg-pool\'s own connect errors', async () => {
+  it("pool.connect(): rejects, or calls back with (err, undefined, release) like pg-pool's own connect errors", async () => {
     const pool = new h.pg.Pool(NOWHERE);
     expectRefusal(await rejectionOf(pool.connect()));
     const calls: unknown[][] = [];
@@ -174,7 +174,7 @@ describe('pg patcher: refused calls keep each call form\'s shape', () => {
     await pool.end();
   });
 
-  it('gives a client\'s own Promise type back for refusals', async () => {
+  it("gives a client's own Promise type back for refusals", async () => {
     class OwnPromise<T> extends Promise<T> {}
     const client = new h.pg.Client({ ...NOWHERE, Promise: OwnPromise } as never);
     const p = client.query('SELECT 1');

@@ -15,7 +15,7 @@ describe('pg patcher: per-target keys', () => {
     expect(clientTarget(client)).to.equal('10.0.0.1:6432/orders');
   });
 
-  it('keys a pool the way its clients will resolve it, using pg\'s own ConnectionParameters', () => {
+  it("keys a pool the way its clients will resolve it, using pg's own ConnectionParameters", () => {
     const Params = findConnectionParameters(pg.Client);
     expect(Params).to.be.a('function');
     const pool = new pg.Pool({ connectionString: 'postgres://u@db.example:6543/shop' });
@@ -24,7 +24,7 @@ describe('pg patcher: per-target keys', () => {
     expect(poolTarget(new pg.Pool(pool.options), Params)).to.equal(clientTarget(client));
   });
 
-  it('falls back to the plain options without pg\'s ConnectionParameters', () => {
+  it("falls back to the plain options without pg's ConnectionParameters", () => {
     const pool = { options: { host: 'h', port: 1, database: 'd' } };
     expect(poolTarget(pool, null)).to.equal('h:1/d');
     expect(findConnectionParameters(function NotPg() {})).to.equal(null);

@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import {
-  CHAINS, CLOSES, classifyStatement, OPENS, RESOLVES, STATEMENT, TransactionTracker,
+  CHAINS,
+  CLOSES,
+  classifyStatement,
+  OPENS,
+  RESOLVES,
+  STATEMENT,
+  TransactionTracker,
 } from '../../../src/instrumentation/pg-transaction';
 
 describe('pg patcher: which statements open and close a transaction', () => {
@@ -30,9 +36,9 @@ describe('pg patcher: which statements open and close a transaction', () => {
     ['ROLLBACK TO SAVEPOINT a', RESOLVES],
     ['rollback to a', RESOLVES],
     ['ROLLBACK TRANSACTION TO SAVEPOINT a', RESOLVES],
-    ['ROLLBACK PREPARED \'gid\'', RESOLVES],
-    ['COMMIT PREPARED \'gid\'', RESOLVES],
-    ['PREPARE TRANSACTION \'gid\'', CLOSES],
+    ["ROLLBACK PREPARED 'gid'", RESOLVES],
+    ["COMMIT PREPARED 'gid'", RESOLVES],
+    ["PREPARE TRANSACTION 'gid'", CLOSES],
     ['PREPARE plan AS SELECT 1', STATEMENT],
     ['SELECT 1', STATEMENT],
     ['select begin from t', STATEMENT],
@@ -78,9 +84,17 @@ describe('pg patcher: transaction tracking per client', () => {
     expect(t.inTransaction(a)).to.equal(false);
   });
 
-  it('lets an idle client\'s server status correct the keywords (multi-statement strings, failed BEGIN)', () => {
+  it("lets an idle client's server status correct the keywords (multi-statement strings, failed BEGIN)", () => {
     const t = new TransactionTracker();
-    const idle = { status: 'I', getTransactionStatus() { return this.status; }, readyForQuery: true, _activeQuery: null, _queryQueue: [] as unknown[] };
+    const idle = {
+      status: 'I',
+      getTransactionStatus() {
+        return this.status;
+      },
+      readyForQuery: true,
+      _activeQuery: null,
+      _queryQueue: [] as unknown[],
+    };
     t.opened(idle);
     expect(t.inTransaction(idle)).to.equal(false);
     // The correction is remembered: once busy (keywords trusted again) it is still out of a transaction.
@@ -110,7 +124,14 @@ describe('pg patcher: transaction tracking per client', () => {
 
   it('never throws on a client whose status getter throws', () => {
     const t = new TransactionTracker();
-    const broken = { getTransactionStatus: () => { throw new Error('x'); }, readyForQuery: true, _activeQuery: null, _queryQueue: [] };
+    const broken = {
+      getTransactionStatus: () => {
+        throw new Error('x');
+      },
+      readyForQuery: true,
+      _activeQuery: null,
+      _queryQueue: [],
+    };
     expect(t.inTransaction(broken)).to.equal(false);
   });
 });

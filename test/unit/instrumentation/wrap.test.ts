@@ -13,10 +13,11 @@ function theirWrap(target: Record<string, Fn>, name: string, tag: string, calls:
 }
 
 function ourFactory(tag: string, calls: string[]) {
-  return (original: Fn): Fn => function (this: unknown, ...args: unknown[]) {
-    calls.push(tag);
-    return original.apply(this, args);
-  };
+  return (original: Fn): Fn =>
+    function (this: unknown, ...args: unknown[]) {
+      calls.push(tag);
+      return original.apply(this, args);
+    };
 }
 
 describe('wrap/unwrap next to other instrumentations', () => {

@@ -6,7 +6,7 @@ class Child extends EventEmitter {}
 
 function keysFor(o: object): string[] {
   const keys: string[] = [];
-   
+
   for (const k in o) keys.push(k);
   return keys.sort();
 }
@@ -18,10 +18,17 @@ describe('ws patcher helpers: wrapping an inherited method', () => {
     const seen: unknown[] = [];
     const before = Object.getOwnPropertyNames(Child.prototype);
     const forInBefore = keysFor(new Child());
-    expect(wrapInherited(Child.prototype, 'emit', (parent) => function (this: unknown, ...args: unknown[]) {
-      seen.push(args[0]);
-      return (parent as EventEmitter).emit.apply(this, args as [string]);
-    })).to.equal(true);
+    expect(
+      wrapInherited(
+        Child.prototype,
+        'emit',
+        (parent) =>
+          function (this: unknown, ...args: unknown[]) {
+            seen.push(args[0]);
+            return (parent as EventEmitter).emit.apply(this, args as [string]);
+          },
+      ),
+    ).to.equal(true);
     expect(isWrappedInherited(Child.prototype, 'emit')).to.equal(true);
     expect(Child.prototype.emit.name).to.equal('emit');
     expect(Child.prototype.emit.length).to.equal(EventEmitter.prototype.emit.length);
@@ -60,9 +67,14 @@ describe('ws patcher helpers: wrapping an inherited method', () => {
   });
 
   it('calls the parent method current at call time', () => {
-    wrapInherited(Child.prototype, 'emit', (parent) => function (this: unknown, ...args: unknown[]) {
-      return (parent as EventEmitter).emit.apply(this, args as [string]);
-    });
+    wrapInherited(
+      Child.prototype,
+      'emit',
+      (parent) =>
+        function (this: unknown, ...args: unknown[]) {
+          return (parent as EventEmitter).emit.apply(this, args as [string]);
+        },
+    );
     const original = EventEmitter.prototype.emit;
     let calls = 0;
     EventEmitter.prototype.emit = function (this: EventEmitter, ...args: [string]) {

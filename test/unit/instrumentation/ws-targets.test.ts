@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import {
-  backpressuredDuration, handshakeOrigin, isWsHandshakeOptions, originFromUrl, serverTarget,
+  backpressuredDuration,
+  handshakeOrigin,
+  isWsHandshakeOptions,
+  originFromUrl,
+  serverTarget,
 } from '../../../src/instrumentation/ws-targets';
 
 /** The shape of the options object ws 8 passes to http.request for a handshake. */
@@ -32,7 +36,17 @@ describe('ws patcher helpers: recognising a ws handshake', () => {
   });
 
   it('never throws on hostile option objects', () => {
-    const hostile = new Proxy({}, { get() { throw new Error('boom'); }, has() { throw new Error('boom'); } });
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('boom');
+        },
+        has() {
+          throw new Error('boom');
+        },
+      },
+    );
     expect(isWsHandshakeOptions(hostile)).to.equal(false);
   });
 });

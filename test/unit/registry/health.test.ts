@@ -10,11 +10,13 @@ function timedBreaker(options: { failureThreshold?: number; resetTimeoutMs?: num
   const breaker = registry.get('auth', { failureThreshold: 2, resetTimeoutMs: 10_000, ...options, now: clock.now });
   const entry = registry.entry('auth');
   const call = (ms: number, fail = false): Promise<unknown> =>
-    breaker.execute(async () => {
-      clock.advance(ms);
-      if (fail) throw boom();
-      return ms;
-    }).catch(() => undefined);
+    breaker
+      .execute(async () => {
+        clock.advance(ms);
+        if (fail) throw boom();
+        return ms;
+      })
+      .catch(() => undefined);
   return { clock, registry, breaker, entry, call };
 }
 
@@ -47,7 +49,12 @@ describe('registry: health snapshots', () => {
     const h = healthOf(entry);
     expect(h.state).to.equal('open');
     expect(h.consecutiveFailures).to.equal(2);
-    expect(h.lastTransition).to.deep.equal({ from: 'closed', to: 'open', reason: 'failure_threshold', at: new Date(openedAt).toISOString() });
+    expect(h.lastTransition).to.deep.equal({
+      from: 'closed',
+      to: 'open',
+      reason: 'failure_threshold',
+      at: new Date(openedAt).toISOString(),
+    });
     expect(h.retryAfterMs).to.equal(10_000);
     clock.advance(4_000);
     expect(healthOf(entry).retryAfterMs).to.equal(6_000);
@@ -70,12 +77,16 @@ describe('registry: health snapshots', () => {
   });
 
   it('treats open and forced_open as unhealthy, and half_open, closed and disabled as healthy', () => {
-    expect(['closed', 'open', 'half_open', 'forced_open', 'disabled'].filter((s) => isUnhealthy(s as never)))
-      .to.deep.equal(['open', 'forced_open']);
+    expect(['closed', 'open', 'half_open', 'forced_open', 'disabled'].filter((s) => isUnhealthy(s as never))).to.deep.equal([
+      'open',
+      'forced_open',
+    ]);
   });
 
   it('names the parent and target of a per-target child', () => {
-    const registry = new BreakerRegistry(parseConfig('api:\n  per_target: true\n', '/srv/app/breakerbox.yaml', { env: {}, cwd: '/srv/app' }));
+    const registry = new BreakerRegistry(
+      parseConfig('api:\n  per_target: true\n', '/srv/app/breakerbox.yaml', { env: {}, cwd: '/srv/app' }),
+    );
     const h = healthOf(registry.child('api', 'https://pay.example.com:8443'));
     expect(h).to.include({ name: 'api@https://pay.example.com:8443', parent: 'api', target: 'https://pay.example.com:8443' });
   });
@@ -83,7 +94,9 @@ describe('registry: health snapshots', () => {
 
 describe('registry: per-target parents roll up their children', () => {
   const perTarget = (): BreakerRegistry =>
-    new BreakerRegistry(parseConfig('api:\n  failure_threshold: 1\n  per_target: true\n', '/srv/app/breakerbox.yaml', { env: {}, cwd: '/srv/app' }));
+    new BreakerRegistry(
+      parseConfig('api:\n  failure_threshold: 1\n  per_target: true\n', '/srv/app/breakerbox.yaml', { env: {}, cwd: '/srv/app' }),
+    );
 
   it('shows the worst state, counts by state and which targets refuse calls, and is unhealthy while one does', async () => {
     const registry = perTarget();
@@ -94,15 +107,25 @@ describe('registry: per-target parents roll up their children', () => {
     await b.execute(async () => 1);
     const h = healthOf(registry.entry('api'), registry);
     expect(h.state).to.equal('closed');
-    expect(h.targets).to.deep.equal({ worstState: 'open', count: 3, byState: { closed: 2, open: 1, half_open: 0, forced_open: 0, disabled: 0 }, refusing: ['a:1'] });
+    expect(h.targets).to.deep.equal({
+      worstState: 'open',
+      count: 3,
+      byState: { closed: 2, open: 1, half_open: 0, forced_open: 0, disabled: 0 },
+      refusing: ['a:1'],
+    });
     expect(healthReport(registry).unhealthy).to.deep.equal(['api', 'api@a:1']);
   });
 
-  it('sums its children\'s calls, evicted children included, so the roll-up never goes backwards', async () => {
-    const registry = new BreakerRegistry(parseConfig('api:\n  per_target: true\n  max_targets: 1\n', '/srv/app/breakerbox.yaml', { env: {}, cwd: '/srv/app' }));
+  it("sums its children's calls, evicted children included, so the roll-up never goes backwards", async () => {
+    const registry = new BreakerRegistry(
+      parseConfig('api:\n  per_target: true\n  max_targets: 1\n', '/srv/app/breakerbox.yaml', { env: {}, cwd: '/srv/app' }),
+    );
     await registry.child('api', 'a:1').breaker.execute(async () => 1);
     await registry.child('api', 'b:1').breaker.execute(async () => 1);
-    await registry.child('api', 'b:1').breaker.execute(() => Promise.reject(boom())).catch(() => undefined);
+    await registry
+      .child('api', 'b:1')
+      .breaker.execute(() => Promise.reject(boom()))
+      .catch(() => undefined);
     const s = statsOf(registry.entry('api'), registry);
     expect(s.calls.success).to.equal(0);
     expect(s.targetCalls).to.include({ success: 2, failure: 1 });

@@ -31,18 +31,24 @@ describe('registry.get: a fallback per operation', () => {
   });
 
   it('refuses an operation the module does not have, naming it and the valid ones', () => {
-    expect(() => registry().get('nats', { fallback: { publsh: () => 1 } })).to.throw(TypeError,
-      'registry.get("nats", { fallback }): fallback.publsh: unknown operation, expected one of the nats operations: connect, publish, request, flush, subscribe');
+    expect(() => registry().get('nats', { fallback: { publsh: () => 1 } })).to.throw(
+      TypeError,
+      'registry.get("nats", { fallback }): fallback.publsh: unknown operation, expected one of the nats operations: connect, publish, request, flush, subscribe',
+    );
   });
 
   it('refuses a value that is not a function', () => {
-    expect(() => registry().get('nats', { fallback: { publish: 'broadcast' as never } })).to.throw(TypeError,
-      'registry.get("nats", { fallback }): fallback.publish: got string, expected a function');
+    expect(() => registry().get('nats', { fallback: { publish: 'broadcast' as never } })).to.throw(
+      TypeError,
+      'registry.get("nats", { fallback }): fallback.publish: got string, expected a function',
+    );
   });
 
   it('refuses the per-operation form on breakers whose patcher does not support it', () => {
-    expect(() => registry().get('database', { fallback: { query: () => 1 } })).to.throw(TypeError,
-      /a fallback per operation is supported on nats breakers only \(this breaker's module is pg\); give one function instead/);
+    expect(() => registry().get('database', { fallback: { query: () => 1 } })).to.throw(
+      TypeError,
+      /a fallback per operation is supported on nats breakers only \(this breaker's module is pg\); give one function instead/,
+    );
     expect(() => registry().get('auth', { fallback: { execute: () => 1 } })).to.throw(TypeError, /module is manual/);
   });
 });

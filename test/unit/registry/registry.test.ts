@@ -14,7 +14,10 @@ async function failTimes(run: (fn: () => Promise<never>) => Promise<unknown>, n:
 }
 
 function names(registry: BreakerRegistry): string[] {
-  return registry.list().map((e) => e.breaker.name).sort();
+  return registry
+    .list()
+    .map((e) => e.breaker.name)
+    .sort();
 }
 
 describe('registry: named breakers', () => {
@@ -33,12 +36,7 @@ describe('registry: named breakers', () => {
   });
 
   it('takes its numbers from the file while code adds functions and settings the file has no key for', async () => {
-    const registry = new BreakerRegistry(configOf(
-      'circuit_breakers:',
-      '  auth:',
-      '    failure_threshold: 3',
-      '    timeout: 10',
-    ));
+    const registry = new BreakerRegistry(configOf('circuit_breakers:', '  auth:', '    failure_threshold: 3', '    timeout: 10'));
     const b = registry.get('auth', { failureThreshold: 3, callTimeoutMs: 2_000, fallback: () => 'cached' });
     expect(b.options.failureThreshold).to.equal(3);
     expect(b.options.resetTimeoutMs).to.equal(10_000);
@@ -54,18 +52,18 @@ describe('registry: named breakers', () => {
   });
 
   it('refuses a number in code that disagrees with the file, naming both values and the file', () => {
-    const registry = new BreakerRegistry(configOf(
-      'circuit_breakers:',
-      '  auth:',
-      '    failure_threshold: 3',
-      '    timeout: 10',
-    ));
-    expect(() => registry.get('auth', { failureThreshold: 10 })).to.throw(/option failureThreshold is 10 in code.*\/srv\/app\/breakerbox.yaml.*failure_threshold.* 3/);
+    const registry = new BreakerRegistry(configOf('circuit_breakers:', '  auth:', '    failure_threshold: 3', '    timeout: 10'));
+    expect(() => registry.get('auth', { failureThreshold: 10 })).to.throw(
+      /option failureThreshold is 10 in code.*\/srv\/app\/breakerbox.yaml.*failure_threshold.* 3/,
+    );
     expect(() => registry.get('auth', { resetTimeoutMs: 999 })).to.throw(/resetTimeoutMs is 999 in code.*timeout.* 10000 ms/);
     registry.get('auth');
-    expect(() => registry.get('auth', { failureThreshold: 10 }), 'also once the breaker exists').to.throw(/failureThreshold is 10 in code.* 3/);
-    expect(() => registry.get('auth', { callTimeoutMs: 500 }), 'a setting the file is silent on, after creation')
-      .to.throw(/callTimeoutMs is 500 in code, but the breaker already exists with callTimeoutMs 0/);
+    expect(() => registry.get('auth', { failureThreshold: 10 }), 'also once the breaker exists').to.throw(
+      /failureThreshold is 10 in code.* 3/,
+    );
+    expect(() => registry.get('auth', { callTimeoutMs: 500 }), 'a setting the file is silent on, after creation').to.throw(
+      /callTimeoutMs is 500 in code, but the breaker already exists with callTimeoutMs 0/,
+    );
     expect(registry.get('auth', { failureThreshold: 3 }).options.failureThreshold, 'agreeing numbers are fine').to.equal(3);
   });
 
@@ -81,11 +79,7 @@ describe('registry: named breakers', () => {
   });
 
   it('builds breakers the file does not mention from the code options, then the section defaults', async () => {
-    const registry = new BreakerRegistry(configOf(
-      'circuit_breakers:',
-      '  default_failure_threshold: 4',
-      '  default_timeout: 20',
-    ));
+    const registry = new BreakerRegistry(configOf('circuit_breakers:', '  default_failure_threshold: 4', '  default_timeout: 20'));
     const fromCode = registry.get('tokens', { failureThreshold: 2 });
     expect(fromCode.options.failureThreshold).to.equal(2);
     expect(fromCode.options.resetTimeoutMs).to.equal(20_000);
@@ -110,12 +104,7 @@ describe('registry: named breakers', () => {
   });
 
   it('creates every breaker disabled when the file says enabled: false, so calls go straight through', async () => {
-    const registry = new BreakerRegistry(configOf(
-      'circuit_breakers:',
-      '  enabled: false',
-      '  auth:',
-      '    failure_threshold: 1',
-    ));
+    const registry = new BreakerRegistry(configOf('circuit_breakers:', '  enabled: false', '  auth:', '    failure_threshold: 1'));
     const configured = registry.get('auth');
     const unconfigured = registry.get('other', { failureThreshold: 1 });
     expect(configured.state).to.equal('disabled');
@@ -127,19 +116,17 @@ describe('registry: named breakers', () => {
   });
 
   it('starts a breaker in the operator state the file gives it (forced_open, disabled)', async () => {
-    const registry = new BreakerRegistry(configOf(
-      'circuit_breakers:',
-      '  auth:',
-      '    mode: forced_open',
-      '  billing:',
-      '    mode: disabled',
-    ));
+    const registry = new BreakerRegistry(
+      configOf('circuit_breakers:', '  auth:', '    mode: forced_open', '  billing:', '    mode: disabled'),
+    );
     const auth = registry.get('auth');
     expect(auth.state).to.equal('forced_open');
     let invoked = false;
-    const err = await auth.execute(async () => {
-      invoked = true;
-    }).catch((e: unknown) => e);
+    const err = await auth
+      .execute(async () => {
+        invoked = true;
+      })
+      .catch((e: unknown) => e);
     expect(err).to.be.instanceOf(BreakerOpenError);
     expect((err as BreakerOpenError).code).to.equal('ECIRCUITOPEN');
     expect(invoked).to.equal(false);
@@ -163,13 +150,14 @@ describe('registry: named breakers', () => {
 
 describe('registry: per-target children', () => {
   // A manual breaker counts every error, so plain errors trip it.
-  const perTarget = (maxTargets: number, threshold = 1): BreakerboxConfig => configOf(
-    'circuit_breakers:',
-    '  api:',
-    `    failure_threshold: ${threshold}`,
-    '    per_target: true',
-    `    max_targets: ${maxTargets}`,
-  );
+  const perTarget = (maxTargets: number, threshold = 1): BreakerboxConfig =>
+    configOf(
+      'circuit_breakers:',
+      '  api:',
+      `    failure_threshold: ${threshold}`,
+      '    per_target: true',
+      `    max_targets: ${maxTargets}`,
+    );
 
   it('names each child <parent>@<target>, keeps it per target, and records its parent', () => {
     const registry = new BreakerRegistry(perTarget(10));
@@ -266,15 +254,17 @@ describe('registry: per-target children', () => {
     expect((err as BreakerOpenError).code).to.equal('ECIRCUITOPEN');
   });
 
-  it('gives children the parent\'s settings and failure classifier', async () => {
-    const registry = new BreakerRegistry(configOf(
-      'circuit_breakers:',
-      '  database:',
-      '    failure_threshold: 2',
-      '    timeout: 7',
-      '    call_timeout: 250ms',
-      '    per_target: true',
-    ));
+  it("gives children the parent's settings and failure classifier", async () => {
+    const registry = new BreakerRegistry(
+      configOf(
+        'circuit_breakers:',
+        '  database:',
+        '    failure_threshold: 2',
+        '    timeout: 7',
+        '    call_timeout: 250ms',
+        '    per_target: true',
+      ),
+    );
     const child = registry.child('database', 'a').breaker;
     expect(registry.entry('database@a').module).to.equal('pg');
     expect(child.options.failureThreshold).to.equal(2);
@@ -298,15 +288,9 @@ describe('registry: per-target children', () => {
   });
 
   it('starts a child in the operator state of its configured parent', () => {
-    const registry = new BreakerRegistry(configOf(
-      'circuit_breakers:',
-      '  database:',
-      '    mode: forced_open',
-      '    per_target: true',
-    ));
+    const registry = new BreakerRegistry(configOf('circuit_breakers:', '  database:', '    mode: forced_open', '    per_target: true'));
     expect(registry.child('database', 'a').breaker.state).to.equal('forced_open');
   });
-
 });
 
 describe('registry: app operations on manual breakers', () => {

@@ -23,7 +23,9 @@ describe('monitoring server', () => {
   let base = '';
   let registry: BreakerRegistry;
 
-  async function start(opts: { adminToken?: string; metricsHandler?: ((req: IncomingMessage, res: ServerResponse) => void) | null } = {}): Promise<void> {
+  async function start(
+    opts: { adminToken?: string; metricsHandler?: ((req: IncomingMessage, res: ServerResponse) => void) | null } = {},
+  ): Promise<void> {
     const port = await freePort();
     server = createMonitoringServer({
       registry,
@@ -140,7 +142,11 @@ describe('monitoring server', () => {
       await start();
       const res = await request(`/health/circuit-breakers/${encodeURIComponent('api@https://pay.example.com:8443/v1')}`);
       expect(res.status).to.equal(503);
-      expect(res.json()).to.include({ name: 'api@https://pay.example.com:8443/v1', parent: 'api', target: 'https://pay.example.com:8443/v1' });
+      expect(res.json()).to.include({
+        name: 'api@https://pay.example.com:8443/v1',
+        parent: 'api',
+        target: 'https://pay.example.com:8443/v1',
+      });
       // "@" and ":" need no encoding in a path.
       const plain = await request('/health/circuit-breakers/api@db-a:5432');
       expect(plain.status).to.equal(200);
@@ -281,7 +287,15 @@ describe('monitoring server', () => {
       await start();
       const res = await request('/health/circuit-breakers/api');
       expect(res.status).to.equal(503);
-      expect(res.json()).to.deep.include({ state: 'closed', targets: { worstState: 'forced_open', count: 2, byState: { closed: 1, open: 0, half_open: 0, forced_open: 1, disabled: 0 }, refusing: ['b:1'] } });
+      expect(res.json()).to.deep.include({
+        state: 'closed',
+        targets: {
+          worstState: 'forced_open',
+          count: 2,
+          byState: { closed: 1, open: 0, half_open: 0, forced_open: 1, disabled: 0 },
+          refusing: ['b:1'],
+        },
+      });
       const stats = (await request('/metrics/circuit-breakers')).json().breakers as { name: string; targets?: { refusing: string[] } }[];
       expect(stats.find((b) => b.name === 'api')?.targets?.refusing).to.deep.equal(['b:1']);
     });
@@ -301,8 +315,13 @@ describe('monitoring server', () => {
   });
 
   describe('health scope', () => {
-    it('leaves advisory breakers (metrics_only, a ws server\'s slow-consumer breaker) out with ?scope=enforced', async () => {
-      registry = new BreakerRegistry(parseConfig('websocket:\n  per_target: true\nshadow:\n  mode: metrics_only\n  failure_threshold: 1\n', '/srv/app/breakerbox.yaml', { env: {}, cwd: '/srv/app' }));
+    it("leaves advisory breakers (metrics_only, a ws server's slow-consumer breaker) out with ?scope=enforced", async () => {
+      registry = new BreakerRegistry(
+        parseConfig('websocket:\n  per_target: true\nshadow:\n  mode: metrics_only\n  failure_threshold: 1\n', '/srv/app/breakerbox.yaml', {
+          env: {},
+          cwd: '/srv/app',
+        }),
+      );
       registry.child('websocket', 'server:8080').breaker.forceOpen();
       const shadow = registry.get('shadow');
       await shadow.execute(() => Promise.reject(boom())).catch(() => undefined);

@@ -29,8 +29,21 @@ const BOUNDED_VALUES: Record<string, string[]> = {
   module: ['pg', 'nats', 'ws', 'fs', 'manual'],
   // The TransitionReason union.
   reason: [
-    'failure_threshold', 'failure_rate', 'slow_call_rate', 'reset_timeout', 'reconnect_failures', 'reconnected', 'fleet',
-    'trial_failed', 'trial_timeout', 'trial_succeeded', 'forced_open', 'closed_by_operator', 'reset', 'disabled', 'enabled',
+    'failure_threshold',
+    'failure_rate',
+    'slow_call_rate',
+    'reset_timeout',
+    'reconnect_failures',
+    'reconnected',
+    'fleet',
+    'trial_failed',
+    'trial_timeout',
+    'trial_succeeded',
+    'forced_open',
+    'closed_by_operator',
+    'reset',
+    'disabled',
+    'enabled',
   ],
 };
 
@@ -54,7 +67,24 @@ function fakeFleet(over: Partial<FleetLink> & { open?: Record<string, number> } 
   };
 }
 
-const DURATION_LE = ['0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '30', '+Inf'];
+const DURATION_LE = [
+  '0.0005',
+  '0.001',
+  '0.0025',
+  '0.005',
+  '0.01',
+  '0.025',
+  '0.05',
+  '0.1',
+  '0.25',
+  '0.5',
+  '1',
+  '2.5',
+  '5',
+  '10',
+  '30',
+  '+Inf',
+];
 
 /** The family a sample belongs to: histograms expose _bucket, _sum and _count. */
 function familyOf(sampleName: string, families: Map<string, string>): string | undefined {
@@ -70,12 +100,16 @@ function familyOf(sampleName: string, families: Map<string, string>): string | u
  */
 class MetricsHarness {
   readonly registry = new BreakerRegistry();
-  private readonly exporter = new PrometheusExporter({ preventServerStart: true, metricProducers: [new BreakerboxMetricProducer(this.registry)] });
+  private readonly exporter = new PrometheusExporter({
+    preventServerStart: true,
+    metricProducers: [new BreakerboxMetricProducer(this.registry)],
+  });
   private readonly provider = new MeterProvider({ readers: [this.exporter] });
   private server: Server | null = null;
 
   constructor(configYaml?: string) {
-    if (configYaml !== undefined) this.registry.configure(parseConfig(configYaml, '/srv/app/breakerbox.yaml', { env: {}, cwd: '/srv/app' }));
+    if (configYaml !== undefined)
+      this.registry.configure(parseConfig(configYaml, '/srv/app/breakerbox.yaml', { env: {}, cwd: '/srv/app' }));
     startTelemetry({ registry: this.registry, meter: this.provider.getMeter('breakerbox', VERSION), writeLog: () => undefined });
   }
 
@@ -122,7 +156,7 @@ describe('telemetry: metrics as Prometheus sees them', () => {
     }
   });
 
-  it('labels every series only with its documented, bounded labels (plus the exporter\'s otel_scope_*)', async () => {
+  it("labels every series only with its documented, bounded labels (plus the exporter's otel_scope_*)", async () => {
     h = new MetricsHarness('api:\n  per_target: true\n  failure_threshold: 1\n');
     const clock = new FakeClock();
     const auth = h.registry.get('auth', { failureThreshold: 1, resetTimeoutMs: 1_000, now: clock.now, fallback: () => 'cached' });
@@ -154,7 +188,9 @@ describe('telemetry: metrics as Prometheus sees them', () => {
     const b = h.registry.get('auth', { failureThreshold: 1 });
     const hot = async (): Promise<Record<string, number>> => {
       const { exposition } = await h.scrape();
-      return Object.fromEntries(findSamples(exposition, 'circuit_breaker_state', { breaker: 'auth' }).map((s) => [s.labels.state, s.value]));
+      return Object.fromEntries(
+        findSamples(exposition, 'circuit_breaker_state', { breaker: 'auth' }).map((s) => [s.labels.state, s.value]),
+      );
     };
     expect(await hot()).to.deep.equal({ closed: 1, open: 0, half_open: 0, forced_open: 0, disabled: 0 });
     await b.execute(() => Promise.reject(boom())).catch(() => undefined);
@@ -180,7 +216,10 @@ describe('telemetry: metrics as Prometheus sees them', () => {
       expect(sampleValue(exposition, 'circuit_breaker_calls_total', labels), outcome).to.equal(n);
       const counts = findSamples(exposition, 'circuit_breaker_call_duration_seconds_count', labels);
       // Every outcome has its series from the start (at zero), so rate() counts the first calls.
-      expect(counts.map((s) => s.value), outcome).to.deep.equal([n]);
+      expect(
+        counts.map((s) => s.value),
+        outcome,
+      ).to.deep.equal([n]);
     }
     expect(sampleValue(exposition, 'circuit_breaker_transitions_total', { breaker: 'auth', from: 'closed', to: 'open' })).to.equal(1);
   });
@@ -227,7 +266,10 @@ describe('telemetry: metrics as Prometheus sees them', () => {
 
     const { exposition } = await h.scrape();
     const transitions = Object.fromEntries(
-      findSamples(exposition, 'circuit_breaker_transitions_total', { breaker: 'auth' }).map((s) => [`${s.labels.from}>${s.labels.to}`, s.value]),
+      findSamples(exposition, 'circuit_breaker_transitions_total', { breaker: 'auth' }).map((s) => [
+        `${s.labels.from}>${s.labels.to}`,
+        s.value,
+      ]),
     );
     expect(transitions).to.deep.equal({ 'closed>open': 1, 'open>half_open': 2, 'half_open>open': 1, 'half_open>closed': 1 });
     expect(sampleValue(exposition, 'circuit_breaker_fallbacks_total', { breaker: 'auth', result: 'success' })).to.equal(2);
@@ -238,7 +280,7 @@ describe('telemetry: metrics as Prometheus sees them', () => {
     expect(sampleValue(exposition, 'circuit_breaker_recovery_duration_seconds_bucket', { breaker: 'auth', le: '30' })).to.equal(1);
   });
 
-  it('counts transitions by reason too, so an opening through the fleet is told apart from the instance\'s own', async () => {
+  it("counts transitions by reason too, so an opening through the fleet is told apart from the instance's own", async () => {
     h = new MetricsHarness();
     const own = h.registry.get('db', { failureThreshold: 1 });
     const idle = h.registry.get('cache', { failureThreshold: 1 });
@@ -247,9 +289,13 @@ describe('telemetry: metrics as Prometheus sees them', () => {
     h.registry.get('cache').forceOpen();
 
     const { exposition } = await h.scrape();
-    const byReason = (breaker: string): Record<string, number> => Object.fromEntries(
-      findSamples(exposition, 'circuit_breaker_transitions_total', { breaker }).map((s) => [`${s.labels.from}>${s.labels.to}:${s.labels.reason}`, s.value]),
-    );
+    const byReason = (breaker: string): Record<string, number> =>
+      Object.fromEntries(
+        findSamples(exposition, 'circuit_breaker_transitions_total', { breaker }).map((s) => [
+          `${s.labels.from}>${s.labels.to}:${s.labels.reason}`,
+          s.value,
+        ]),
+      );
     expect(byReason('db')).to.deep.equal({ 'closed>open:failure_threshold': 1 });
     expect(byReason('cache')).to.deep.equal({ 'closed>open:fleet': 1, 'open>forced_open:forced_open': 1 });
   });
@@ -258,14 +304,20 @@ describe('telemetry: metrics as Prometheus sees them', () => {
     h = new MetricsHarness();
     h.registry.get('database');
     const before = await h.scrape();
-    for (const family of Object.keys(FLEET_FAMILIES)) expect(before.exposition.types.has(family), `${family} without fleet mode`).to.equal(false);
+    for (const family of Object.keys(FLEET_FAMILIES))
+      expect(before.exposition.types.has(family), `${family} without fleet mode`).to.equal(false);
 
     h.registry.fleet = fakeFleet({ members: 4, open: { database: 2, queue: 0 } });
     const { exposition } = await h.scrape();
     for (const [family, f] of Object.entries(FLEET_FAMILIES)) {
       expect(exposition.types.get(family), family).to.equal(f.type);
       for (const s of findSamples(exposition, family, {})) {
-        expect(Object.keys(s.labels).filter((k) => !k.startsWith('otel_scope_')).sort(), family).to.deep.equal(f.labels);
+        expect(
+          Object.keys(s.labels)
+            .filter((k) => !k.startsWith('otel_scope_'))
+            .sort(),
+          family,
+        ).to.deep.equal(f.labels);
       }
     }
     expect(sampleValue(exposition, 'circuit_breaker_fleet_members', {})).to.equal(4);
@@ -306,8 +358,18 @@ describe('telemetry: metrics as Prometheus sees them', () => {
     }
     const { text, exposition } = await h.scrape();
     const live = ['api', 'api@host-28', 'api@host-29'];
-    expect(h.registry.list().map((e) => e.breaker.name).sort()).to.deep.equal(live);
-    for (const family of ['circuit_breaker_state', 'circuit_breaker_failure_rate', 'circuit_breaker_fallbacks_total', 'circuit_breaker_recovery_duration_seconds_count']) {
+    expect(
+      h.registry
+        .list()
+        .map((e) => e.breaker.name)
+        .sort(),
+    ).to.deep.equal(live);
+    for (const family of [
+      'circuit_breaker_state',
+      'circuit_breaker_failure_rate',
+      'circuit_breaker_fallbacks_total',
+      'circuit_breaker_recovery_duration_seconds_count',
+    ]) {
       const breakers = new Set(findSamples(exposition, family).map((s) => s.labels.breaker));
       expect([...breakers].sort(), family).to.deep.equal(live);
     }

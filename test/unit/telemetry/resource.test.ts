@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { detectResources, hostDetector } from '@opentelemetry/resources';
 import { resourceFromEnv } from '../../../src/telemetry/resource';
 
-describe('the preload\'s resource: host attributes', () => {
-  it('has the host attributes of OpenTelemetry\'s host detector, host.id once an exporter waits for it', async () => {
+describe("the preload's resource: host attributes", () => {
+  it("has the host attributes of OpenTelemetry's host detector, host.id once an exporter waits for it", async () => {
     const ours = resourceFromEnv({ OTEL_NODE_RESOURCE_DETECTORS: 'host' }, () => undefined);
     const library = detectResources({ detectors: [hostDetector] });
     await Promise.all([ours.waitForAsyncAttributes?.(), library.waitForAsyncAttributes?.()]);

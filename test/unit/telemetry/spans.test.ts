@@ -95,9 +95,11 @@ describe('telemetry: transition spans and rejection events', () => {
     clock.advance(1_500);
     let invoked = false;
     await tracer().startActiveSpan('GET /login', async (span) => {
-      const err = await b.execute(async () => {
-        invoked = true;
-      }).catch((e: { code?: string }) => e);
+      const err = await b
+        .execute(async () => {
+          invoked = true;
+        })
+        .catch((e: { code?: string }) => e);
       expect(err).to.have.property('code', 'ECIRCUITOPEN');
       span.end();
     });

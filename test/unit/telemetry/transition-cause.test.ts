@@ -11,10 +11,11 @@ async function refusedConnect(): Promise<{ port: number; connect: () => Promise<
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
-  const connect = (): Promise<never> => new Promise((_, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('error', reject);
-  });
+  const connect = (): Promise<never> =>
+    new Promise((_, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('error', reject);
+    });
   return { port, connect };
 }
 
@@ -54,9 +55,11 @@ describe('telemetry: the error that opened a breaker', () => {
     });
   });
 
-  it('gives a per-target child\'s target from its name, and never the SQL text of a message', async () => {
+  it("gives a per-target child's target from its name, and never the SQL text of a message", async () => {
     const b = registry.get('database@db.internal:5432/app', { failureThreshold: 1 });
-    await b.execute(() => Promise.reject(new DatabaseError('terminating connection: SELECT * FROM users WHERE pw = \'x\''))).catch(() => undefined);
+    await b
+      .execute(() => Promise.reject(new DatabaseError("terminating connection: SELECT * FROM users WHERE pw = 'x'")))
+      .catch(() => undefined);
     const [line] = lines();
     expect(line).to.include({ error_code: '57P01', error_class: 'DatabaseError', target: 'db.internal:5432/app' });
     expect(JSON.stringify(line)).to.not.include('SELECT');
