@@ -27,6 +27,10 @@ export class CircuitBreaker extends BreakerSurface {
 
   /** Runs `fn` guarded; always returns a Promise. `fn` gets an AbortSignal when callTimeoutMs is set. */
   execute<T>(fn: (signal?: AbortSignal) => T | PromiseLike<T>): Promise<T> {
+    // The closed, untimed case goes straight to the lean path, so `execute` stays small enough
+    // to inline whatever `invoke` grows into (the closed path is what every call pays).
+    if (!this.timed && this._state === 'closed')
+      return this.invokeLean(fn as AnyFunction, undefined, EMPTY, this.publicOperation()) as Promise<T>;
     return this.invoke(fn as AnyFunction, undefined, EMPTY, this.publicOperation(), EXECUTE) as Promise<T>;
   }
 
