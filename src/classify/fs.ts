@@ -4,6 +4,7 @@
  * the `file_system` breaker (DESIGN.md §3). An answer about one path (it does not exist,
  * it is a directory, we may not touch it) says the file system works, so it is ignored.
  */
+import type { ErrorVerdict } from '../core/types';
 import { readString, walkErrorChain } from './common';
 
 /** Kinds that count as failures: the errno code itself. */
@@ -88,4 +89,17 @@ function ownKind(err: unknown): FsErrorKind | undefined {
   // ERR_OUT_OF_RANGE, ERR_FS_FILE_TOO_LARGE...): nothing reached the disk.
   if (code.startsWith('ERR_')) return 'ERR_ARGUMENT';
   return undefined;
+}
+
+/**
+ * What `err` says about the file system, for the breaker: `'failure'` for the
+ * {@link FsFailureKind} codes; `'no_evidence'` for Node's own argument errors (ERR_*), raised
+ * for the call itself before or instead of any system call, so a half-open breaker keeps its
+ * trial for a call that reaches the disk; `'ignored'` for every other answer (the file system
+ * answered about a path). Never throws.
+ */
+export function fsVerdict(err: unknown): ErrorVerdict {
+  const kind = fsFailureKind(err);
+  if (FAILURE_CODES.has(kind)) return 'failure';
+  return kind === 'ERR_ARGUMENT' ? 'no_evidence' : 'ignored';
 }

@@ -17,7 +17,7 @@ export function classifierFor(module: ModuleName): ((err: unknown) => boolean | 
     case 'ws':
       return (require('../classify/ws') as typeof import('../classify/ws')).wsVerdict;
     case 'fs':
-      return (require('../classify/fs') as typeof import('../classify/fs')).isFsFailure;
+      return (require('../classify/fs') as typeof import('../classify/fs')).fsVerdict;
     default:
       return undefined;
   }

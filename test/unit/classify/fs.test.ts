@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { fsFailureKind, isFsFailure } from '../../../src/classify/fs';
+import { fsFailureKind, fsVerdict, isFsFailure } from '../../../src/classify/fs';
 import { cyclic, type FixtureCase, loadFixture, revive, revokedProxy, throwingGetter, trappingProxy } from './fixture-errors';
 
 const fixture = loadFixture<{ capturedWith: Record<string, string>; cases: FixtureCase[] }>('fs-errors.json');
@@ -45,6 +45,14 @@ describe('classify/fs: synthetic cases', () => {
     expect(isFsFailure(sysError('ENOMEM'))).to.equal(false);
     expect(fsFailureKind(sysError('ENOMEM'))).to.equal('other');
     expect(isFsFailure(new Error('EIO'))).to.equal(false);
+  });
+
+  it('tells the breaker that argument errors are no evidence, and errno answers are the file system answering', () => {
+    expect(fsVerdict(sysError('ENOSPC'))).to.equal('failure');
+    expect(fsVerdict(sysError('ERR_INVALID_ARG_VALUE'))).to.equal('no_evidence');
+    expect(fsVerdict(sysError('ENOENT'))).to.equal('ignored');
+    expect(fsVerdict(sysError('ENOMEM'))).to.equal('ignored');
+    expect(fsVerdict(null)).to.equal('ignored');
   });
 
   it('counts a failure wrapped as the cause of another error', () => {
