@@ -12,7 +12,7 @@ import { BreakerOpenError } from '../../src/core';
 import { isWrapped } from '../../src/instrumentation/wrap';
 import { checkService } from '../helpers/require-services';
 import { errorShape, viaCallback, viaPromise, viaSync } from '../fixtures/fs/calls';
-import { fsBreakerYaml, guardFs, type GuardedFs } from '../fixtures/fs/harness';
+import { ALL_FS_OPERATIONS, fsBreakerYaml, guardFs, type GuardedFs } from '../fixtures/fs/harness';
 
 /** Every write to /dev/full fails with ENOSPC: a full disk on demand (Linux). */
 async function devFullAvailable(): Promise<void> {
@@ -55,22 +55,7 @@ describe('fs patcher: file_system breaker on real files', function () {
   });
 
   it('patches fs and fs/promises in place, keeping names and lengths', () => {
-    for (const name of [
-      'readFile',
-      'writeFile',
-      'appendFile',
-      'open',
-      'stat',
-      'lstat',
-      'readdir',
-      'mkdir',
-      'rm',
-      'rmdir',
-      'unlink',
-      'rename',
-      'copyFile',
-      'access',
-    ]) {
+    for (const name of ALL_FS_OPERATIONS) {
       expect(isWrapped(g.fs, name), `fs.${name}`).to.equal(true);
       expect(isWrapped(g.fs, `${name}Sync`), `fs.${name}Sync`).to.equal(true);
       expect(isWrapped(g.fs.promises, name), `fs.promises.${name}`).to.equal(true);

@@ -10,25 +10,9 @@ import { expect } from 'chai';
 import type { BreakerOpenError } from '../../src/core';
 import { runNode } from '../helpers/child-process';
 import { viaCallback, viaPromise } from '../fixtures/fs/calls';
-import { fsBreakerYaml, guardFs, type GuardedFs } from '../fixtures/fs/harness';
+import { ALL_FS_OPERATIONS, fsBreakerYaml, guardFs, type GuardedFs } from '../fixtures/fs/harness';
 
 const REPO = resolve(__dirname, '../..');
-const ALL_OPERATIONS = [
-  'readFile',
-  'writeFile',
-  'appendFile',
-  'open',
-  'stat',
-  'lstat',
-  'readdir',
-  'mkdir',
-  'rm',
-  'rmdir',
-  'unlink',
-  'rename',
-  'copyFile',
-  'access',
-];
 
 describe('fs patcher: calls fs makes to itself count once', function () {
   let dir: string;
@@ -86,7 +70,7 @@ describe('fs patcher: calls fs makes to itself count once', function () {
 
   it("counts a recursive rm once when Node's rimraf holds our wrappers (fresh process)", async function () {
     this.timeout(60_000);
-    const run = async (operations: string[]): Promise<{ gone: boolean; calls: Record<string, number> }> => {
+    const run = async (operations: readonly string[]): Promise<{ gone: boolean; calls: Record<string, number> }> => {
       const sub = mkdtempSync(join(dir, 'child-'));
       const r = await runNode(['-r', 'tsx/cjs', 'test/fixtures/fs/rm-tree-child.ts'], {
         cwd: REPO,
@@ -96,12 +80,12 @@ describe('fs patcher: calls fs makes to itself count once', function () {
       return JSON.parse(r.stdout.trim()) as { gone: boolean; calls: Record<string, number> };
     };
     // Without rm guarded, rimraf's own calls reach the wrappers: the case worth guarding against.
-    const witness = await run(ALL_OPERATIONS.filter((op) => op !== 'rm'));
+    const witness = await run(ALL_FS_OPERATIONS.filter((op) => op !== 'rm'));
     expect(witness.gone).to.equal(true);
     expect(witness.calls.unlink, 'rimraf calls the patched fs.unlink').to.be.greaterThan(1);
     expect(witness.calls.rmdir).to.be.greaterThan(0);
 
-    const guarded = await run(ALL_OPERATIONS);
+    const guarded = await run(ALL_FS_OPERATIONS);
     expect(guarded.gone).to.equal(true);
     expect(guarded.calls).to.deep.equal({ rm: 2, lstat: 0, stat: 0, readdir: 0, unlink: 1, rmdir: 0 });
   });
