@@ -212,3 +212,16 @@ export function spawnNode(args: string[], opts: NodeRunOptions = {}): NodeProces
     kill,
   };
 }
+
+/**
+ * The environment for a child node process that must start as a fresh app would: no
+ * NODE_OPTIONS, none of the OTEL_* or BREAKERBOX_* variables this process has, then `extra`.
+ * (`undefined` removes a variable; see spawnNode.)
+ */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
+  for (const key of Object.keys(process.env)) {
+    if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
+  }
+  return { ...env, ...extra };
+}

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { spawnNode, type NodeProcess } from '../helpers/child-process';
+import { cleanEnv, type NodeProcess, spawnNode } from '../helpers/child-process';
 import { eventually } from '../helpers/eventually';
 import { freePort, LOOPBACK } from '../helpers/free-port';
 import { findSamples, parsePrometheus, sampleValue } from '../helpers/prometheus-text';
@@ -16,14 +16,6 @@ const REPO = path.resolve(__dirname, '..', '..');
 const APP = path.join(REPO, 'test', 'fixtures', 'apps', 'cluster-app.js');
 const REGISTER = path.join(REPO, 'dist', 'register.js');
 const TOKEN = 'cluster-admin-token';
-
-function cleanEnv(extra: Record<string, string>): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
-  for (const key of Object.keys(process.env)) {
-    if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
-  }
-  return { ...env, ...extra };
-}
 
 interface Health {
   status: string;

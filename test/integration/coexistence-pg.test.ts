@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { runNode } from '../helpers/child-process';
+import { cleanEnv, runNode } from '../helpers/child-process';
 import { postgresAvailable, requireService } from '../helpers/require-services';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -27,14 +27,6 @@ interface CoexistenceReport {
   countsClosed: Record<string, number> | null;
   countsOpen: Record<string, number> | null;
   spans: { name: string; status: number; statement: string | null; system: string | null }[];
-}
-
-function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
-  for (const key of Object.keys(process.env)) {
-    if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
-  }
-  return { ...env, ...extra };
 }
 
 describe("coexistence: the app's own NodeSDK with instrumentation-pg and BreakerboxInstrumentation", function () {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { runNode } from '../helpers/child-process';
+import { cleanEnv, runNode } from '../helpers/child-process';
 import { postgresAvailable, requireService } from '../helpers/require-services';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -62,18 +62,15 @@ describe("coexistence: contrib wrappers above and below breakerbox's", function 
       let report: Report;
 
       before(async () => {
-        const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
-        for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
         const r = await runNode([APP], {
-          env: {
-            ...env,
+          env: cleanEnv({
             ORDER: order,
             BREAKERBOX_CONFIG: path.join(dir, 'breakerbox.yaml'),
             PGHOST: '127.0.0.1',
             PGPORT: '5432',
             PGUSER: process.env.PGUSER ?? 'postgres',
             PGDATABASE: process.env.PGDATABASE ?? 'test',
-          },
+          }),
         });
         expect(r.code, `the app crashed or failed:\n${r.stderr}`).to.equal(0);
         report = JSON.parse(r.stdout.trim().split('\n').pop()!) as Report;

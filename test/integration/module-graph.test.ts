@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { runNode } from '../helpers/child-process';
+import { cleanEnv, runNode } from '../helpers/child-process';
 import { freePort, LOOPBACK } from '../helpers/free-port';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -27,14 +27,6 @@ const PUSH_ONLY = [
   /^@grpc\//,
   /^protobufjs$/,
 ];
-
-function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
-  for (const key of Object.keys(process.env)) {
-    if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
-  }
-  return { ...env, ...extra };
-}
 
 async function loaded(args: string[], env: Record<string, string | undefined>): Promise<string[]> {
   const r = await runNode(args, { env: cleanEnv(env) });

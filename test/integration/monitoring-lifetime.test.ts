@@ -9,20 +9,12 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { spawnNode } from '../helpers/child-process';
+import { cleanEnv, spawnNode } from '../helpers/child-process';
 import { freePort, LOOPBACK } from '../helpers/free-port';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const APP = path.join(REPO, 'test', 'fixtures', 'apps', 'ends-soon.js');
 const REGISTER = path.join(REPO, 'dist', 'register.js');
-
-function cleanEnv(extra: Record<string, string>): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
-  for (const key of Object.keys(process.env)) {
-    if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
-  }
-  return { ...env, ...extra };
-}
 
 function connect(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {

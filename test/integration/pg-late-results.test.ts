@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
-import { runNode } from '../helpers/child-process';
+import { cleanEnv, runNode } from '../helpers/child-process';
 import { eventually } from '../helpers/eventually';
 import { freePort, LOOPBACK } from '../helpers/free-port';
 import type { TcpFaultProxy } from '../helpers/tcp-fault-proxy';
@@ -105,17 +105,14 @@ circuit_breakers:
           '',
         ].join('\n'),
       );
-      const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
-      for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
       const r = await runNode(['--require', REGISTER_CJS, path.join(REPO, 'test', 'fixtures', 'apps', 'pg-pool-wedge.js')], {
-        env: {
-          ...env,
+        env: cleanEnv({
           BREAKERBOX_CONFIG: config,
           PGHOST: SHARED_PG.host,
           PGPORT: String(SHARED_PG.port),
           PGUSER: SHARED_PG.user,
           PGDATABASE: SHARED_PG.database,
-        },
+        }),
         timeoutMs: 15_000,
       });
       expect(r.timedOut, `the app never exited\n${r.stdout}\n${r.stderr}`).to.equal(false);

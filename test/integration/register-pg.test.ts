@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { runNode } from '../helpers/child-process';
+import { cleanEnv, runNode } from '../helpers/child-process';
 import { freePort, LOOPBACK } from '../helpers/free-port';
 import { parsePrometheus, sampleValue } from '../helpers/prometheus-text';
 import { postgresAvailable, requireService } from '../helpers/require-services';
@@ -22,14 +22,6 @@ interface PgReport {
   syntax: { code: string; isPgError: boolean } | null;
   health: { status: number; body: string };
   metrics: { status: number; body: string };
-}
-
-function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
-  for (const key of Object.keys(process.env)) {
-    if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
-  }
-  return { ...env, ...extra };
 }
 
 describe('preload: a pg app against the shared Postgres', function () {

@@ -7,21 +7,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { runNode, spawnNode } from '../helpers/child-process';
+import { cleanEnv, runNode, spawnNode } from '../helpers/child-process';
 import { freePort, LOOPBACK } from '../helpers/free-port';
 import { findSamples, parsePrometheus } from '../helpers/prometheus-text';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const APPS = path.join(REPO, 'test', 'fixtures', 'apps');
 const REGISTER = path.join(REPO, 'dist', 'register.js');
-
-function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
-  for (const key of Object.keys(process.env)) {
-    if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
-  }
-  return { ...env, ...extra };
-}
 
 describe('preload pipeline without NodeSDK: OTEL_* keep their meaning', function () {
   this.timeout(60_000);

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { runNode, spawnNode, type NodeRunResult } from '../helpers/child-process';
+import { cleanEnv, type NodeRunResult, runNode, spawnNode } from '../helpers/child-process';
 import { freePort, LOOPBACK } from '../helpers/free-port';
 import { findSamples, parsePrometheus, sampleValue } from '../helpers/prometheus-text';
 
@@ -29,15 +29,6 @@ interface ManualReport {
   one: HttpAnswer;
   stats: HttpAnswer;
   metrics: HttpAnswer;
-}
-
-/** The test runner's own OTEL_* / BREAKERBOX_* settings must not leak into the apps. */
-function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
-  for (const key of Object.keys(process.env)) {
-    if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
-  }
-  return { ...env, ...extra };
 }
 
 function lastJsonLine<T>(r: NodeRunResult): T {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { runNode } from '../helpers/child-process';
+import { cleanEnv, runNode } from '../helpers/child-process';
 import { freePort, LOOPBACK } from '../helpers/free-port';
 import { postgresAvailable, requireService } from '../helpers/require-services';
 
@@ -52,17 +52,14 @@ describe('preload: registry.get(name, options) on a breaker the preload already 
         '',
       ].join('\n'),
     );
-    const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
-    for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
     const r = await runNode(['--require', REGISTER_CJS, APP], {
-      env: {
-        ...env,
+      env: cleanEnv({
         BREAKERBOX_CONFIG: config,
         PGHOST: '127.0.0.1',
         PGPORT: '5432',
         PGUSER: process.env.PGUSER ?? 'postgres',
         PGDATABASE: process.env.PGDATABASE ?? 'test',
-      },
+      }),
     });
     expect(r.code, r.stderr).to.equal(0);
     return { report: JSON.parse(r.stdout.trim().split('\n').pop()!) as Report, stderr: r.stderr, config };

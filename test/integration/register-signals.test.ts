@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { spawnNode, type NodeProcess } from '../helpers/child-process';
+import { cleanEnv, type NodeProcess, spawnNode } from '../helpers/child-process';
 import { freePort, LOOPBACK } from '../helpers/free-port';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -50,14 +50,6 @@ async function startCollector(): Promise<Collector> {
         server.closeAllConnections();
       }),
   };
-}
-
-function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { NODE_OPTIONS: undefined };
-  for (const key of Object.keys(process.env)) {
-    if (key.startsWith('OTEL_') || key.startsWith('BREAKERBOX_')) env[key] = undefined;
-  }
-  return { ...env, ...extra };
 }
 
 describe('preload: shutdown on signals and exporters', function () {
