@@ -1,0 +1,31 @@
+import { Gradient2Limit } from './gradient2';
+import type { ConcurrencyOptions, LimitAlgorithm } from './limit-algorithm';
+
+/** The largest `max` taken: far above any real concurrency, and small enough that limits stay small integers for V8. */
+export const MAX_CONCURRENCY_LIMIT = 1_000_000;
+
+/**
+ * The algorithm a breaker's `concurrency:` section asks for. Options come parsed from the
+ * config, which reports bad values to the user; the checks here guard programmatic callers,
+ * because a limit of 0 would refuse every call and, with no call finishing, never move again.
+ */
+export function createLimitAlgorithm(options: ConcurrencyOptions): LimitAlgorithm {
+  if (options.kind === 'fixed') {
+    throw new Error('createLimitAlgorithm: a fixed concurrency limit (kind "fixed") is not available yet; only kind "adaptive" is');
+  }
+  const { algorithm, min, max } = options;
+  if (!Number.isInteger(min) || min < 1) {
+    throw new Error(`concurrency.min: got ${String(min)}, expected a whole number of at least 1`);
+  }
+  if (!Number.isInteger(max) || max < min || max > MAX_CONCURRENCY_LIMIT) {
+    throw new Error(`concurrency.max: got ${String(max)}, expected a whole number from min (${min}) to ${MAX_CONCURRENCY_LIMIT}`);
+  }
+  switch (algorithm) {
+    case 'gradient2':
+      return new Gradient2Limit(min, max);
+    default:
+      throw new Error(
+        `concurrency.algorithm: got ${JSON.stringify(algorithm)}, expected "gradient2" (vegas and aimd are not available yet)`,
+      );
+  }
+}

@@ -1,0 +1,32 @@
+import { expect } from 'chai';
+import { createLimitAlgorithm } from '../../src/core/limit/create';
+import { Gradient2Limit } from '../../src/core/limit/gradient2';
+
+describe('createLimitAlgorithm', () => {
+  it('builds gradient2 starting at max', () => {
+    const algo = createLimitAlgorithm({ kind: 'adaptive', algorithm: 'gradient2', min: 2, max: 100 });
+    expect(algo).to.be.instanceOf(Gradient2Limit);
+    expect(algo.limit).to.equal(100);
+  });
+
+  it('refuses a min or max that would leave the limit at 0 or upside down, naming the key, value and what was expected', () => {
+    expect(() => createLimitAlgorithm({ kind: 'adaptive', algorithm: 'gradient2', min: 0, max: 10 })).to.throw(
+      'concurrency.min: got 0, expected a whole number of at least 1',
+    );
+    expect(() => createLimitAlgorithm({ kind: 'adaptive', algorithm: 'gradient2', min: 1.5, max: 10 })).to.throw(
+      /concurrency\.min: got 1\.5/,
+    );
+    expect(() => createLimitAlgorithm({ kind: 'adaptive', algorithm: 'gradient2', min: 5, max: 4 })).to.throw(
+      'concurrency.max: got 4, expected a whole number from min (5) to 1000000',
+    );
+    expect(() => createLimitAlgorithm({ kind: 'adaptive', algorithm: 'gradient2', min: 5, max: 2 ** 31 })).to.throw(
+      /concurrency\.max: got 2147483648/,
+    );
+  });
+
+  it('refuses an algorithm it does not know, naming it', () => {
+    expect(() => createLimitAlgorithm({ kind: 'adaptive', algorithm: 'cubic' as 'gradient2', min: 1, max: 10 })).to.throw(
+      /concurrency\.algorithm: got "cubic"/,
+    );
+  });
+});
