@@ -1,5 +1,6 @@
 import type { LimitAlgorithm } from './limit-algorithm';
 import { AdjustmentRound } from './round';
+import { RecentRtt, RTT_FLOOR_MS } from './rtt-averages';
 
 /** Gradient2's tuning; docs/adaptive-limits.md explains each. */
 export interface Gradient2Tuning {
@@ -37,44 +38,36 @@ const RECOVER_RATIO = 1.5;
 export class Gradient2Limit implements LimitAlgorithm {
   limit = 0;
   private estimate = 0;
-  private shortRtt = 0;
   private longRtt = 0;
-  private seen = 0;
   private lastRoundAt = 0;
   private readonly min: number = 1;
   private readonly max: number = 1;
   private readonly smoothing: number = 0.2;
-  private readonly warmup: number = 20;
-  private readonly shortWeight: number = 0;
   private readonly longTauMs: number = 60_000;
   private readonly recoverTauMs: number = 2_000;
+  private readonly short: RecentRtt;
   private readonly round = new AdjustmentRound();
 
   constructor(min: number, max: number, tuning: Gradient2Tuning = {}) {
     this.min = min;
     this.max = max;
     this.smoothing = tuning.smoothing ?? this.smoothing;
-    this.warmup = tuning.shortWindow ?? this.warmup;
-    this.shortWeight = 2 / (this.warmup + 1);
+    this.short = new RecentRtt(tuning.shortWindow ?? 20);
     this.longTauMs = tuning.longTauMs ?? this.longTauMs;
     this.recoverTauMs = tuning.recoverTauMs ?? this.recoverTauMs;
     this.estimate = Math.min(max, Math.max(min, tuning.initial ?? max));
-    this.limit = Math.floor(this.estimate);
+    this.limit = Math.floor(this.estimate) | 0;
   }
 
   onSample(now: number, rttMs: number, inflight: number, dropped: boolean): void {
     if (!(rttMs >= 0 && rttMs < Infinity && Number.isFinite(now))) return;
+    const floored = rttMs > RTT_FLOOR_MS ? rttMs : RTT_FLOOR_MS;
     // A failed call's time says nothing about how fast the dependency serves: it may count
     // as slow (a timeout), never as fast (a refused connection).
-    const rtt = dropped && rttMs < this.shortRtt ? this.shortRtt : rttMs;
-    if (this.seen < this.warmup) {
-      // Until the window has filled, both averages are the plain mean of what was seen.
-      this.seen++;
-      this.shortRtt += (rtt - this.shortRtt) / this.seen;
-      this.longRtt = this.shortRtt;
-    } else {
-      this.shortRtt += (rtt - this.shortRtt) * this.shortWeight;
-    }
+    const rtt = dropped && floored < this.short.value ? this.short.value : floored;
+    this.short.add(rtt);
+    // Until the short window has filled, the long-term RTT is the same plain mean.
+    if (!this.short.warm) this.longRtt = this.short.value;
     if (this.round.add(now, rtt, inflight, dropped)) this.adjust(now);
   }
 
@@ -82,9 +75,9 @@ export class Gradient2Limit implements LimitAlgorithm {
     const round = this.round;
     const dt = now > this.lastRoundAt ? now - this.lastRoundAt : 0;
     this.lastRoundAt = now;
-    const short = this.shortRtt;
+    const short = this.short.value;
     let long = this.longRtt;
-    if (this.seen >= this.warmup) {
+    if (this.short.warm) {
       // Time-weighted, so the long-term RTT forgets at the same pace at 10 or 10,000 calls a second.
       long += ((short - long) * dt) / (this.longTauMs + dt);
       if (long > RECOVER_RATIO * short) long += ((short - long) * dt) / (this.recoverTauMs + dt);
@@ -99,6 +92,6 @@ export class Gradient2Limit implements LimitAlgorithm {
     // integer bounds with a fraction makes V8 box the fraction, an allocation per round.
     this.estimate = Math.min(this.max, Math.max(this.min, next));
     this.limit = Math.floor(this.estimate) | 0;
-    round.restart(now);
+    round.restart(now, this.estimate < limit);
   }
 }
