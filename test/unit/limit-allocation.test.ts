@@ -21,7 +21,7 @@ async function probe(algorithm: string): Promise<ProbeResult> {
 describe('adaptive limit algorithms allocate nothing per sample', function () {
   this.timeout(60_000);
 
-  for (const algorithm of ['gradient2']) {
+  for (const algorithm of ['gradient2', 'vegas', 'aimd']) {
     it(`${algorithm}: a million samples allocate next to nothing and leave the heap where it was`, async () => {
       const x = await probe(algorithm);
       expect(x.samples).to.equal(1_000_000);

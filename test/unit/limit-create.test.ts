@@ -1,12 +1,25 @@
 import { expect } from 'chai';
 import { createLimitAlgorithm } from '../../src/core/limit/create';
+import { AimdLimit } from '../../src/core/limit/aimd';
 import { Gradient2Limit } from '../../src/core/limit/gradient2';
+import { VegasLimit } from '../../src/core/limit/vegas';
 
 describe('createLimitAlgorithm', () => {
-  it('builds gradient2 starting at max', () => {
-    const algo = createLimitAlgorithm({ kind: 'adaptive', algorithm: 'gradient2', min: 2, max: 100 });
-    expect(algo).to.be.instanceOf(Gradient2Limit);
-    expect(algo.limit).to.equal(100);
+  it('builds the named algorithm, starting at max', () => {
+    const cases = [
+      ['gradient2', Gradient2Limit],
+      ['vegas', VegasLimit],
+      ['aimd', AimdLimit],
+    ] as const;
+    for (const [algorithm, type] of cases) {
+      const algo = createLimitAlgorithm({ kind: 'adaptive', algorithm, min: 2, max: 100 });
+      expect(algo).to.be.instanceOf(type);
+      expect(algo.limit).to.equal(100);
+    }
+  });
+
+  it('says plainly that a fixed limit is not built here yet', () => {
+    expect(() => createLimitAlgorithm({ kind: 'fixed', limit: 10 })).to.throw(/\(kind "fixed"\) is not available yet/);
   });
 
   it('refuses a min or max that would leave the limit at 0 or upside down, naming the key, value and what was expected', () => {
@@ -26,7 +39,7 @@ describe('createLimitAlgorithm', () => {
 
   it('refuses an algorithm it does not know, naming it', () => {
     expect(() => createLimitAlgorithm({ kind: 'adaptive', algorithm: 'cubic' as 'gradient2', min: 1, max: 10 })).to.throw(
-      /concurrency\.algorithm: got "cubic"/,
+      'concurrency.algorithm: got "cubic", expected one of "gradient2", "vegas", "aimd"',
     );
   });
 });

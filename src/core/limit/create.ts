@@ -1,5 +1,7 @@
+import { AimdLimit } from './aimd';
 import { Gradient2Limit } from './gradient2';
 import type { ConcurrencyOptions, LimitAlgorithm } from './limit-algorithm';
+import { VegasLimit } from './vegas';
 
 /** The largest `max` taken: far above any real concurrency, and small enough that limits stay small integers for V8. */
 export const MAX_CONCURRENCY_LIMIT = 1_000_000;
@@ -23,9 +25,11 @@ export function createLimitAlgorithm(options: ConcurrencyOptions): LimitAlgorith
   switch (algorithm) {
     case 'gradient2':
       return new Gradient2Limit(min, max);
+    case 'vegas':
+      return new VegasLimit(min, max);
+    case 'aimd':
+      return new AimdLimit(min, max);
     default:
-      throw new Error(
-        `concurrency.algorithm: got ${JSON.stringify(algorithm)}, expected "gradient2" (vegas and aimd are not available yet)`,
-      );
+      throw new Error(`concurrency.algorithm: got ${JSON.stringify(algorithm)}, expected one of "gradient2", "vegas", "aimd"`);
   }
 }
