@@ -22,6 +22,7 @@ import {
   REPO_ROOT,
   type DatasourceRef,
 } from '../helpers/dashboard-queries';
+import { METRIC } from '../../src/telemetry/names';
 
 const EXPECTED_ALERTS = [
   'CircuitBreakerOpen',
@@ -29,12 +30,17 @@ const EXPECTED_ALERTS = [
   'CircuitBreakerSlowRecovery',
   'CircuitBreakerFallbackOveruse',
   'CircuitBreakerFlapping',
+  'CircuitBreakerShedding',
   'CircuitBreakerMetricsAbsent',
   'CircuitBreakerFleetDisconnected',
 ];
 /** Alerts about a scrape target rather than one breaker: they keep the instance instead. */
 const PER_TARGET_ALERTS = ['CircuitBreakerMetricsAbsent', 'CircuitBreakerFleetDisconnected'];
 const DASHBOARD_UID = 'breakerbox-overview';
+/** The design contract, beside the repository (shared/DESIGN.md): it names every exported series. */
+const DESIGN_FILE = path.join(REPO_ROOT, '..', 'shared', 'DESIGN.md');
+/** What the Prometheus exporter appends to a counter's or a histogram's name. */
+const EXPORTER_SUFFIXES = ['', '_total', '_bucket', '_sum', '_count'];
 const TRACING_DATASOURCE_TYPES = ['jaeger', 'tempo'];
 
 interface Tool {
@@ -197,6 +203,24 @@ function byClauses(expr: string): string[][] {
   );
 }
 
+/**
+ * Every series name breakerbox exports, as the exporter spells it: the names it registers
+ * (src/telemetry/names.ts) and the series DESIGN.md promises, which includes those of
+ * features still being built. A query naming anything else would never return data.
+ */
+function exportedSeriesNames(): Set<string> {
+  const bases = new Set<string>(Object.values(METRIC));
+  if (existsSync(DESIGN_FILE)) {
+    for (const [name] of readFileSync(DESIGN_FILE, 'utf8').matchAll(/\bcircuit_breaker_[a-z0-9_]+/g)) bases.add(name);
+  }
+  return new Set([...bases].flatMap((base) => EXPORTER_SUFFIXES.map((suffix) => `${base}${suffix}`)));
+}
+
+/** The breakerbox series a PromQL expression reads. */
+function seriesIn(expr: string): string[] {
+  return [...expr.matchAll(/\bcircuit_breaker_[a-z0-9_]+/g)].map((m) => m[0]);
+}
+
 describe('ops files (Grafana, Prometheus, docker-compose)', function () {
   describe('Grafana dashboards', function () {
     const dashboards = loadDashboards();
@@ -294,6 +318,43 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
       ).to.equal(true);
     });
 
+    it('has an adaptive protection row: limit vs in-flight vs latency, shed calls, learned baselines against current values', function () {
+      const overview = dashboards.find((d) => d.dashboard.uid === DASHBOARD_UID)!.dashboard;
+      const panels = flattenPanels(overview.panels);
+      const row = panels.find((p) => p.type === 'row' && /adaptive protection/i.test(p.title ?? ''));
+      expect(row, 'a row titled Adaptive protection').to.not.equal(undefined);
+      const rowY = row!.gridPos?.y ?? 0;
+      const nextRowY = Math.min(...panels.filter((p) => p.type === 'row' && (p.gridPos?.y ?? 0) > rowY).map((p) => p.gridPos!.y), Infinity);
+      const inRow = panels.filter((p) => p.type !== 'row' && (p.gridPos?.y ?? 0) > rowY && (p.gridPos?.y ?? 0) < nextRowY);
+      const exprsOf = (p: (typeof panels)[number]): string[] => (p.targets ?? []).map((t) => t.expr ?? '');
+      const panelWith = (...needles: (string | RegExp)[]) =>
+        inRow.find((p) => needles.every((n) => exprsOf(p).some((e) => (typeof n === 'string' ? e.includes(n) : n.test(e)))));
+
+      expect(
+        panelWith('circuit_breaker_concurrency_limit', 'circuit_breaker_inflight', 'circuit_breaker_call_duration_seconds_bucket'),
+        'one panel: the limit, the calls in flight and the latency',
+      ).to.not.equal(undefined);
+      expect(
+        panelWith(/rate\(circuit_breaker_calls_total\{[^}]*outcome="limited"/),
+        'shed calls: the rate of outcome="limited"',
+      ).to.not.equal(undefined);
+      expect(
+        panelWith('circuit_breaker_baseline_failure_rate', /\bcircuit_breaker_failure_rate\b/),
+        'the learned failure-rate baseline against the current failure rate',
+      ).to.not.equal(undefined);
+      expect(
+        panelWith('circuit_breaker_baseline_latency_seconds', /histogram_quantile\(0\.99, .*circuit_breaker_call_duration_seconds_bucket/),
+        'the learned latency baseline against p99',
+      ).to.not.equal(undefined);
+    });
+
+    it('leaves refused calls (rejected, limited), which make no I/O, out of every latency percentile', function () {
+      for (const { source, expr } of collectDashboardQueries()) {
+        if (!expr.includes('circuit_breaker_call_duration_seconds_bucket')) continue;
+        expect(expr, source).to.include('outcome!~"rejected|limited"');
+      }
+    });
+
     it('aggregates every panel query over the exporter and scrape labels', function () {
       // otel_scope_* and instance must not split a panel's series by accident.
       for (const { source, expr } of collectDashboardQueries()) {
@@ -318,6 +379,17 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
   });
 
   describe('collectDashboardQueries()', function () {
+    it('queries only series breakerbox exports (src/telemetry/names.ts, DESIGN.md)', function () {
+      const known = exportedSeriesNames();
+      const queries = [
+        ...collectDashboardQueries(),
+        ...loadPrometheusAlerts().map((r) => ({ source: `prometheus/alerts.yml ${r.alert}`, expr: r.expr })),
+      ];
+      for (const { source, expr } of queries) {
+        for (const series of seriesIn(expr)) expect(known, `${source}: ${series}`).to.include(series);
+      }
+    });
+
     it('returns every dashboard and Grafana alert query with Grafana variables substituted', function () {
       const queries = collectDashboardQueries();
       const dashboardTargets = loadDashboards().flatMap(({ dashboard }) => flattenPanels(dashboard.panels).flatMap((p) => p.targets ?? []));
@@ -343,7 +415,7 @@ describe('ops files (Grafana, Prometheus, docker-compose)', function () {
     const grafana = loadGrafanaAlerts();
     const grafanaRules = grafana.groups.flatMap((g) => g.rules);
 
-    it('defines the same seven alerts in Prometheus and Grafana', function () {
+    it('defines the same eight alerts in Prometheus and Grafana', function () {
       expect(prometheusRules.map((r) => r.alert).sort()).to.deep.equal([...EXPECTED_ALERTS].sort());
       expect(grafanaRules.map((r) => r.title).sort()).to.deep.equal([...EXPECTED_ALERTS].sort());
     });

@@ -47,6 +47,24 @@ const SERVICES = ['game', 'lobby'];
 const SLOW_ALERTS = ['CircuitBreakerFlapping'];
 /** Fires only for an instance cut off from its fleet for minutes; promtool tests prove it fires. */
 const FLEET_CHANNEL_ALERTS = ['CircuitBreakerFleetDisconnected'];
+/** Fires only after 5 minutes of calls refused over a concurrency limit; promtool tests prove it fires. */
+const SHEDDING_ALERTS = ['CircuitBreakerShedding'];
+/**
+ * Adaptive protection (DESIGN.md section 6): series the demo exports only when its breakers
+ * have a concurrency limit or `auto` thresholds, and refusals over a limit, which need a
+ * dependency slower than the traffic it gets. A query reading one of them may come back
+ * empty only if the demo exported none of it during the whole scenario, so the check
+ * tightens by itself once the demo exports them.
+ */
+const ADAPTIVE_SERIES: { selector: string; readBy: (expr: string) => boolean }[] = [
+  ...[
+    'circuit_breaker_concurrency_limit',
+    'circuit_breaker_inflight',
+    'circuit_breaker_baseline_failure_rate',
+    'circuit_breaker_baseline_latency_seconds',
+  ].map((name) => ({ selector: name, readBy: (expr: string) => expr.includes(name) })),
+  { selector: 'circuit_breaker_calls_total{outcome="limited"}', readBy: (expr: string) => expr.includes('outcome="limited"') },
+];
 const DEPENDENCY_BREAKERS = ['database', 'nats', 'websocket', 'file_system', 'auth'];
 /** What every alert's `for:` becomes here; see alertRulesWithShortFor(). */
 const SHORT_FOR = '5s';
@@ -262,6 +280,16 @@ function hasNumber(series: Sample): boolean {
   return values.some(([, v]) => !Number.isNaN(Number(v)));
 }
 
+/** The adaptive-protection series `expr` reads that the demo did not export at any point since `start`. */
+async function adaptiveSeriesNeverExported(prometheus: PrometheusServer, expr: string, start: number): Promise<string[]> {
+  const absent: string[] = [];
+  for (const { selector, readBy } of ADAPTIVE_SERIES) {
+    if (!readBy(expr)) continue;
+    if (!(await rangeResult(prometheus, `count(${selector})`, start)).some(hasNumber)) absent.push(selector);
+  }
+  return absent;
+}
+
 function tail(text: string, lines = 30): string {
   return text.split('\n').slice(-lines).join('\n');
 }
@@ -410,7 +438,9 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
     const alertQueries = collectDashboardQueries().filter(
       (q) =>
         q.source.includes('breakerbox-alerts.yaml') &&
-        ![...SLOW_ALERTS, ...FLEET_CHANNEL_ALERTS, 'CircuitBreakerMetricsAbsent'].some((name) => q.source.includes(`rule ${name} `)),
+        ![...SLOW_ALERTS, ...FLEET_CHANNEL_ALERTS, ...SHEDDING_ALERTS, 'CircuitBreakerMetricsAbsent'].some((name) =>
+          q.source.includes(`rule ${name} `),
+        ),
     );
     expect(alertQueries.map((q) => q.source).join('\n')).to.include('CircuitBreakerFallbackOveruse');
     const pending = new Map(alertQueries.map((q) => [q.source, q.expr]));
@@ -484,10 +514,11 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
 
   it('accepts every dashboard and Grafana alert query, and each returned data during the scenario', async () => {
     const queries = collectDashboardQueries().filter(
-      (q) => ![...SLOW_ALERTS, ...FLEET_CHANNEL_ALERTS].some((name) => q.source.includes(`rule ${name} `)),
+      (q) => ![...SLOW_ALERTS, ...FLEET_CHANNEL_ALERTS, ...SHEDDING_ALERTS].some((name) => q.source.includes(`rule ${name} `)),
     );
     expect(queries.length).to.be.greaterThan(10);
     const problems: string[] = [];
+    const notExported: string[] = [];
     for (const { source, expr } of queries) {
       const now = await instantQuery(prometheus!, expr);
       if (now.status !== 'success') {
@@ -498,7 +529,16 @@ describe('Prometheus alert rules and Grafana queries against the demo and a real
       // recoveries after it): ask for the whole scenario, one point a second.
       const history = await api<{ result: Sample[] }>(prometheus!, '/api/v1/query_range', rangeParams(expr, scenarioStart));
       if (history.status !== 'success') problems.push(`${source}: range query failed (${history.errorType}: ${history.error})`);
-      else if (!history.data.result.some(hasNumber)) problems.push(`${source}: no data at any point of the scenario: ${expr}`);
+      else if (!history.data.result.some(hasNumber)) {
+        const absent = await adaptiveSeriesNeverExported(prometheus!, expr, scenarioStart);
+        if (absent.length > 0) notExported.push(`${source}: ${absent.join(', ')}`);
+        else problems.push(`${source}: no data at any point of the scenario: ${expr}`);
+      }
+    }
+    if (notExported.length > 0) {
+      process.stderr.write(
+        `      not exported by the demo in this scenario, so not required to have data:\n        ${notExported.join('\n        ')}\n`,
+      );
     }
     expect(problems, context()).to.deep.equal([]);
   });
