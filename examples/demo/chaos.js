@@ -4,14 +4,17 @@
  * Each kind has an injector (`begin`/`end`) that breaks the real thing, so the failures the
  * breakers count are real errors from pg, nats, fs and ws, never a throw made up here:
  *
- *   postgres   the Postgres relay stops listening and drops its connections
- *   nats       the NATS relay does the same
- *   disk       room reads hit a file whose reads fail with EIO
- *   websocket  upgrades are answered 503 and open game connections are dropped
+ *   postgres       the Postgres relay stops listening and drops its connections
+ *   slow-database  another client locks the players table in bursts: queries queue in
+ *                  Postgres, slow but not failing (lock-holder.js)
+ *   nats           the NATS relay does the same
+ *   disk           room reads hit a file whose reads fail with EIO
+ *   websocket      upgrades are answered 503 and open game connections are dropped
  *
- * Starting a kind that is already failing extends it. SIGUSR2 walks through the kinds.
+ * Starting a kind that is already failing extends it; stopping one ends it early. SIGUSR2
+ * walks through the kinds.
  */
-const KINDS = ['postgres', 'nats', 'disk', 'websocket'];
+const KINDS = ['postgres', 'slow-database', 'nats', 'disk', 'websocket'];
 const DEFAULT_SECONDS = 30;
 const MAX_SECONDS = 3600;
 
@@ -26,8 +29,12 @@ function createChaos(injectors, { log }) {
   const outages = new Map();
   let nextInCycle = 0;
 
-  async function start(kind, seconds = DEFAULT_SECONDS) {
+  function checkKind(kind) {
     if (!KINDS.includes(kind)) throw new ChaosError(404, `unknown chaos kind ${JSON.stringify(kind)}: one of ${KINDS.join(', ')}`);
+  }
+
+  async function start(kind, seconds = DEFAULT_SECONDS) {
+    checkKind(kind);
     if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_SECONDS) {
       throw new ChaosError(400, `seconds: expected a number above 0 and at most ${MAX_SECONDS}`);
     }
@@ -49,6 +56,14 @@ function createChaos(injectors, { log }) {
     outage.until = Date.now() + seconds * 1000;
     outage.timer = setTimeout(() => void end(kind), seconds * 1000);
     return { kind, seconds, until: new Date(outage.until).toISOString() };
+  }
+
+  /** Ends `kind` now instead of when its time is up; `stopped` says whether it was on. */
+  async function stop(kind) {
+    checkKind(kind);
+    const on = outages.has(kind);
+    await end(kind);
+    return { kind, stopped: on };
   }
 
   async function end(kind) {
@@ -88,11 +103,11 @@ function createChaos(injectors, { log }) {
     return outages.has(kind);
   }
 
-  async function stop() {
+  async function stopAll() {
     await Promise.all([...outages.keys()].map(end));
   }
 
-  return { start, cycle, status, isActive, stop };
+  return { start, stop, cycle, status, isActive, stopAll };
 }
 
 module.exports = { createChaos, ChaosError, CHAOS_KINDS: KINDS };

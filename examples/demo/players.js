@@ -10,14 +10,9 @@ const { registry, withOperation } = require('breakerbox');
 const { PlayerCache } = require('./player-cache');
 const { describe } = require('./log');
 
+const { CREATE_SQL } = require('./player-table');
+
 const UNDEFINED_TABLE = '42P01';
-const CREATE_SQL = `CREATE TABLE IF NOT EXISTS demo_players (
-  name text PRIMARY KEY,
-  room text NOT NULL,
-  salt text NOT NULL,
-  hash text NOT NULL,
-  updated_at timestamptz NOT NULL DEFAULT now()
-)`;
 const LOAD_SQL = 'SELECT name, room, salt, hash FROM demo_players WHERE name = $1';
 // A player created while the database was down is provisional: if the name turns out to
 // be taken when the save is written back, the password hashes differ and the stored

@@ -48,7 +48,7 @@ async function main() {
   game = createGame({ players, rooms, chat, log });
 
   const upgrades = { refused: false };
-  const chaos = createChaos(chaosInjectors({ pgRelay, natsRelay, rooms, upgrades, game }), { log });
+  const chaos = createChaos(chaosInjectors({ pgRelay, natsRelay, rooms, upgrades, game, postgres: pg, log }), { log });
 
   await rooms.seed().catch((err) => log(`rooms: could not seed ${settings.dataDir}/rooms (${describe(err)})`));
   chat.start();
@@ -61,7 +61,7 @@ async function main() {
   const metrics = metricsPort === null ? '(monitoring off)' : `http://localhost:${metricsPort}/metrics`;
   log(`game server listening on ${base} (WebSocket ws://localhost:${port}/play), ${settings.bots} bot(s) playing`);
   log(`metrics: ${metrics}   health: ${metricsPort === null ? '-' : `http://localhost:${metricsPort}/health/circuit-breakers`}`);
-  log(`chaos: curl -X POST '${base}/chaos/postgres?seconds=30' (or nats, disk, websocket); kill -USR2 ${process.pid} cycles through them`);
+  log(`chaos: curl -X POST '${base}/chaos/postgres?seconds=30' (or slow-database, nats, disk, websocket; DELETE ends it early); kill -USR2 ${process.pid} cycles through them`);
   const view = startStatusView({
     header: () => {
       const outages = Object.entries(chaos.status()).map(([k, s]) => `${k} ${s}s`).join(', ');
@@ -90,7 +90,7 @@ async function main() {
     view.stop();
     bots.stop();
     process.off('SIGUSR2', onUsr2);
-    await chaos.stop();
+    await chaos.stopAll();
     // Players get a proper close frame; whoever has not answered it shortly is cut off,
     // since the HTTP server cannot finish closing while upgraded sockets are open.
     game.closeAll();

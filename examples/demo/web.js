@@ -3,9 +3,10 @@
  * One port for players and operators: WebSocket upgrades go to the game, and plain HTTP
  * serves a short help text and the chaos switch:
  *
- *   GET  /                          what this is
- *   GET  /chaos                     outages in progress, seconds left
- *   POST /chaos/{postgres|nats|disk|websocket}?seconds=30
+ *   GET    /                        what this is
+ *   GET    /chaos                   outages in progress, seconds left
+ *   POST   /chaos/{kind}?seconds=30 kind: postgres, slow-database, nats, disk, websocket
+ *   DELETE /chaos/{kind}            ends it before its time is up
  *
  * While WebSocket chaos is on, upgrades are answered "503 Service Unavailable", which is
  * what a client sees when the server behind a load balancer is down. The chaos switch has
@@ -22,7 +23,9 @@ then {"type":"move","direction":"north"}, {"type":"say","text":"..."}, {"type":"
 
 Make a dependency fail for a while, as the app sees it:
   curl -X POST 'http://HOST/chaos/postgres?seconds=30'     (also nats, disk, websocket)
+  curl -X POST 'http://HOST/chaos/slow-database?seconds=60' (Postgres slow, not down: a held lock)
   curl http://HOST/chaos                                    (what is failing now)
+  curl -X DELETE http://HOST/chaos/slow-database            (end one early)
 `;
 
 function createWebServer({ game, chaos, upgrades, log }) {
@@ -55,7 +58,12 @@ function createWebServer({ game, chaos, upgrades, log }) {
       if (req.method !== 'GET') return reply(res, 405, { error: 'GET /chaos' });
       return reply(res, 200, chaos.status());
     }
-    if (req.method !== 'POST') return reply(res, 405, { error: `POST /chaos/${parts[1]}?seconds=30` });
+    if (req.method === 'DELETE') {
+      const stopped = await chaos.stop(parts[1]);
+      if (stopped.stopped) log(`chaos: ${stopped.kind} ended early (requested over HTTP)`);
+      return reply(res, 200, stopped);
+    }
+    if (req.method !== 'POST') return reply(res, 405, { error: `POST or DELETE /chaos/${parts[1]}` });
     const seconds = url.searchParams.has('seconds') ? Number(url.searchParams.get('seconds')) : undefined;
     const outage = await chaos.start(parts[1], seconds);
     log(`chaos: ${outage.kind} failing for ${outage.seconds}s (requested over HTTP)`);
