@@ -1,0 +1,34 @@
+/**
+ * Prints the side-by-side table of docs/adaptive-limits.md ("How they behave"):
+ * `npx tsx test/unit/limit-scenarios.ts`. One simulation per algorithm runs the phases in order.
+ */
+import { createLimitAlgorithm } from '../../src/core/limit/create';
+import type { AdaptiveAlgorithmName } from '../../src/core/limit/limit-algorithm';
+import { Simulation, type Phase, type PhaseReport } from './limit-simulation';
+
+const PHASES: [string, Phase][] = [
+  ['healthy (20 s)', { ms: 20_000, arrivalsPerMs: 2, serviceMs: 10, capacity: 50 }],
+  ['overload, first 30 s', { ms: 30_000, arrivalsPerMs: 4, serviceMs: 10, capacity: 20 }],
+  ['overload, the next 60 s', { ms: 60_000, arrivalsPerMs: 4, serviceMs: 10, capacity: 20 }],
+  ['healthy again (20 s)', { ms: 20_000, arrivalsPerMs: 2, serviceMs: 10, capacity: 50 }],
+  ['3x slower per call, same c (30 s)', { ms: 30_000, arrivalsPerMs: 2, serviceMs: 30, capacity: 20 }],
+  ['healthy again (20 s)', { ms: 20_000, arrivalsPerMs: 2, serviceMs: 10, capacity: 50 }],
+  ['healthy, 5% of calls dropped (20 s)', { ms: 20_000, arrivalsPerMs: 2, serviceMs: 10, capacity: 50, dropRate: 0.05 }],
+];
+
+/** Limit over the phase's second half (mean ± sd), mean RTT there, calls shed (in the second half), admitted calls per ms. */
+function cell(r: PhaseReport, phase: Phase): string {
+  const shedPct = ((100 * r.shed) / r.offered).toFixed(0);
+  const goodput = (r.admitted / phase.ms).toFixed(2);
+  return `${r.meanLimit.toFixed(1)} ± ${r.sdLimit.toFixed(1)}, ${r.meanRtt.toFixed(1)} ms, shed ${r.shed} (${shedPct}%; ${r.shedLate} late), ${goodput} calls/ms admitted`;
+}
+
+const algorithms: AdaptiveAlgorithmName[] = ['gradient2', 'vegas', 'aimd'];
+const results = algorithms.map((algorithm) => {
+  const sim = new Simulation(createLimitAlgorithm({ kind: 'adaptive', algorithm, min: 1, max: 200 }), 7);
+  return PHASES.map(([, phase]) => sim.run(phase));
+});
+PHASES.forEach(([name, phase], i) => {
+  process.stdout.write(`${name}\n`);
+  algorithms.forEach((a, j) => process.stdout.write(`  ${a.padEnd(10)} ${cell(results[j][i], phase)}\n`));
+});
