@@ -22,6 +22,16 @@ describe('AIMD adaptive limit: its own maths', () => {
     expect(algo.limit).to.equal(81);
   });
 
+  it('a quick failure of a call started after the cut is news too: its own start time counts, not its stand-in RTT', () => {
+    const algo = new AimdLimit(2, 100);
+    const feed = new SampleFeed(algo);
+    feed.busy(200, 10);
+    expect(feed.feed(1, 10, 100, true)).to.equal(90);
+    // Started 1 ms after the cut, refused 4 ms later; it counts as 10 ms slow, but began after the cut.
+    algo.onSample(feed.now + 5, 4, 90, true);
+    expect(algo.limit).to.equal(81);
+  });
+
   it('adds one per round trip of successes while the app uses at least half of it', () => {
     const feed = new SampleFeed(new AimdLimit(2, 100, { initial: 50 }));
     expect(feed.busy(10, 10)).to.equal(60);

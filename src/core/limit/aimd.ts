@@ -50,7 +50,8 @@ export class AimdLimit implements LimitAlgorithm {
     // A failed call may count as slow (a timeout), never as fast (a refused connection).
     const rtt = dropped && floored < this.recent.value ? this.recent.value : floored;
     this.recent.add(rtt);
-    if (this.round.add(now, rtt, inflight, dropped)) this.adjust(now);
+    // The round needs when the call really started: its own time, not the stand-in.
+    if (this.round.add(now, rttMs, inflight, dropped)) this.adjust(now);
   }
 
   private adjust(now: number): void {

@@ -68,7 +68,8 @@ export class Gradient2Limit implements LimitAlgorithm {
     this.short.add(rtt);
     // Until the short window has filled, the long-term RTT is the same plain mean.
     if (!this.short.warm) this.longRtt = this.short.value;
-    if (this.round.add(now, rtt, inflight, dropped)) this.adjust(now);
+    // The round needs when the call really started: its own time, not the stand-in.
+    if (this.round.add(now, rttMs, inflight, dropped)) this.adjust(now);
   }
 
   private adjust(now: number): void {
