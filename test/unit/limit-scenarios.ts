@@ -4,7 +4,7 @@
  */
 import { createLimitAlgorithm } from '../../src/core/limit/create';
 import type { AdaptiveAlgorithmName } from '../../src/core/limit/limit-algorithm';
-import { Simulation, type Phase, type PhaseReport } from './limit-simulation';
+import { SampleFeed, Simulation, type Phase, type PhaseReport } from './limit-simulation';
 
 const PHASES: [string, Phase][] = [
   ['healthy (20 s)', { ms: 20_000, arrivalsPerMs: 2, serviceMs: 10, capacity: 50 }],
@@ -32,3 +32,23 @@ PHASES.forEach(([name, phase], i) => {
   process.stdout.write(`${name}\n`);
   algorithms.forEach((a, j) => process.stdout.write(`  ${a.padEnd(10)} ${cell(results[j][i], phase)}\n`));
 });
+
+// A lasting 3x slowdown (10 ms to 30 ms per call) with the app using the whole limit: how low
+// the limit goes, and how long until the slower latency is the new normal and it is back at max.
+process.stdout.write('lasting 3x slowdown, app using the whole limit (min 2, max 100)\n');
+for (const algorithm of algorithms) {
+  const feed = new SampleFeed(createLimitAlgorithm({ kind: 'adaptive', algorithm, min: 2, max: 100 }));
+  feed.busy(200, 10);
+  const start = feed.now;
+  let lowest = 100;
+  let backAfterS = NaN;
+  for (let i = 0; i < 40_000; i++) {
+    const limit = feed.busy(1, 30);
+    lowest = Math.min(lowest, limit);
+    if (limit === 100 && lowest < 100) {
+      backAfterS = (feed.now - start) / 1000;
+      break;
+    }
+  }
+  process.stdout.write(`  ${algorithm.padEnd(10)} lowest ${lowest}, back at max after ${backAfterS.toFixed(0)} s\n`);
+}
