@@ -5,7 +5,9 @@ import {
   readBoolean,
   readDuration,
   readNonEmptyString,
+  readDurationOrAuto,
   readRate,
+  readRateOrAuto,
   reportUnknownKey,
   wholeNumber,
   type Reader,
@@ -57,18 +59,18 @@ export interface BreakerDefaults {
 type NumericOption = Exclude<keyof BreakerOptionsConfig, 'mode'>;
 
 /** Keys that map one-to-one onto a numeric core option. */
-const NUMERIC_OPTIONS: Readonly<Record<string, { option: NumericOption; read: Reader<number> }>> = {
+const NUMERIC_OPTIONS: Readonly<Record<string, { option: NumericOption; read: Reader<number | 'auto'> }>> = {
   failure_threshold: { option: 'failureThreshold', read: wholeNumber(0, MAX_FAILURE_THRESHOLD) },
   timeout: { option: 'resetTimeoutMs', read: readDuration },
   max_timeout: { option: 'maxResetTimeoutMs', read: readDuration },
   half_open_max_calls: { option: 'halfOpenMaxCalls', read: wholeNumber(1, MAX_TRIAL_CALLS) },
   success_threshold: { option: 'successThreshold', read: wholeNumber(1, MAX_TRIAL_CALLS) },
   trial_timeout: { option: 'trialTimeoutMs', read: readDuration },
-  failure_rate: { option: 'failureRate', read: readRate },
+  failure_rate: { option: 'failureRate', read: readRateOrAuto },
   window: { option: 'windowMs', read: readDuration },
   window_size: { option: 'windowSize', read: wholeNumber(1, MAX_WINDOW_SIZE) },
   minimum_calls: { option: 'minimumCalls', read: wholeNumber(1, MAX_MINIMUM_CALLS) },
-  slow_call_duration: { option: 'slowCallMs', read: readDuration },
+  slow_call_duration: { option: 'slowCallMs', read: readDurationOrAuto },
   slow_call_rate: { option: 'slowCallRate', read: readRate },
   call_timeout: { option: 'callTimeoutMs', read: readDuration },
 };
@@ -193,7 +195,8 @@ export function validateBreaker(
   };
   for (const [key, { option, read: reader }] of Object.entries(NUMERIC_OPTIONS)) {
     const v = read(key, reader);
-    if (v !== undefined) options[option] = v;
+    // Only failure_rate and slow_call_duration have a reader that can return 'auto'.
+    if (v !== undefined) (options as Record<NumericOption, number | 'auto'>)[option] = v;
   }
 
   const mode = read('mode', readMode);

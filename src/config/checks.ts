@@ -38,6 +38,25 @@ export const readRate: Reader<number> = (node, path, problems) => {
   return undefined;
 };
 
+/** `failure_rate` may be learnt from the dependency's own baseline instead. */
+export const readRateOrAuto: Reader<number | 'auto'> = (node, path, problems) => {
+  const v = scalar(node);
+  if (v === 'auto') return v;
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 1) return v;
+  problems.add(node.line, path, v, 'a number greater than 0 and at most 1 (0.5 = 50%), or auto (learnt from the dependency)');
+  return undefined;
+};
+
+/** `slow_call_duration` may be learnt from the dependency's own latency instead; in ms. */
+export const readDurationOrAuto: Reader<number | 'auto'> = (node, path, problems) => {
+  const v = scalar(node);
+  if (v === 'auto') return v;
+  const result = parseDuration(v);
+  if (result.ok) return result.ms;
+  problems.add(node.line, path, v, `${result.expected}, or auto (learnt from the dependency)`);
+  return undefined;
+};
+
 /** In ms. */
 export const readDuration: Reader<number> = (node, path, problems) => {
   const v = scalar(node);

@@ -1,4 +1,6 @@
 import { ConsecutiveFailuresPolicy } from './consecutive-policy';
+import { FailureBaseline } from './failure-baseline';
+import { LatencyBaseline } from './latency-baseline';
 import { resolveOptions, type ResolvedOptions } from './options';
 import type { BreakerEmitter } from './events';
 import { RatePolicy } from './rate-policy';
@@ -71,6 +73,12 @@ export class BreakerMachine {
   /** @internal */
   protected readonly consecutive: ConsecutiveFailuresPolicy | null;
   private readonly rate: RatePolicy | null;
+  /** `failureRate: 'auto'`: what the rate policy learns its threshold from. */
+  private readonly failureBaseline: FailureBaseline | null;
+  /** `slowCallMs: 'auto'`: learns from the successes of a closed breaker. */
+  private readonly latencyBaseline: LatencyBaseline | null;
+  /** A fixed `slowCallMs`, else Infinity (off, or learnt by `latencyBaseline`). */
+  private readonly fixedSlowMs: number;
   /**
    * What the failure-rate gauge reads: the rate policy's window, else a window of its own,
    * so a consecutive-failure breaker reports a rate too (fixed size, O(1) per call).
@@ -95,9 +103,15 @@ export class BreakerMachine {
     this.clock = options.now ?? defaultClock;
     this.currentResetMs = this.o.resetTimeoutMs;
     this.consecutive = this.o.failureThreshold > 0 ? new ConsecutiveFailuresPolicy(this.o.failureThreshold) : null;
-    const rateOn = this.o.failureRate > 0 || this.o.slowCallRate > 0;
+    const failureRate = this.o.failureRate;
+    const rateOn = failureRate !== 0 || this.o.slowCallRate > 0;
     const window = this.o.windowSize > 0 ? new CountWindow(this.o.windowSize) : new TimeWindow(this.o.windowMs);
-    this.rate = rateOn ? new RatePolicy(window, this.o.failureRate, this.o.slowCallRate, this.o.minimumCalls) : null;
+    this.failureBaseline = failureRate === 'auto' ? new FailureBaseline() : null;
+    this.latencyBaseline = this.o.slowCallMs === 'auto' ? new LatencyBaseline() : null;
+    this.fixedSlowMs = typeof this.o.slowCallMs === 'number' && this.o.slowCallMs > 0 ? this.o.slowCallMs : Infinity;
+    this.rate = rateOn
+      ? new RatePolicy(window, failureRate === 'auto' ? 0 : failureRate, this.o.slowCallRate, this.o.minimumCalls, this.failureBaseline)
+      : null;
     this.measured = window;
     this.isFailureFn = options.isFailure ?? null;
     this.updateTimed();
@@ -116,7 +130,8 @@ export class BreakerMachine {
 
   /** @internal */
   protected updateTimed(): void {
-    this.timed = this._recorder !== null || this.o.slowCallMs > 0 || this.rate !== null || this.events !== null || this.o.callTimeoutMs > 0;
+    this.timed =
+      this._recorder !== null || this.o.slowCallMs !== 0 || this.rate !== null || this.events !== null || this.o.callTimeoutMs > 0;
   }
 
   // ---------------------------------------------------------------- public API
@@ -150,6 +165,34 @@ export class BreakerMachine {
   /** @deprecated The measured rate; read `measuredFailureRate` (`failureRate` is also the option that sets the threshold). */
   get failureRate(): number {
     return this.measuredRate(this.clock());
+  }
+
+  /** The learnt failure rate of `failureRate: 'auto'` (0 before any call), else null. */
+  get baselineFailureRate(): number | null {
+    return this.failureBaseline === null ? null : this.failureBaseline.rate;
+  }
+
+  /** The learnt p99-ish latency (ms) of `slowCallMs: 'auto'` (0 before any success), else null. */
+  get baselineLatencyMs(): number | null {
+    return this.latencyBaseline === null ? null : this.latencyBaseline.latencyMs;
+  }
+
+  /**
+   * The failure rate the rolling window must reach now to open the breaker (learnt with
+   * 'auto', so it moves), or 0 when no failure rate is set.
+   */
+  get failureRateThreshold(): number {
+    if (this.failureBaseline === null) return this.o.failureRate === 'auto' ? 0 : this.o.failureRate;
+    const now = this.clock();
+    this.foldSuccesses(now);
+    this.measured.advance(now);
+    return this.failureBaseline.threshold(this.measured.calls);
+  }
+
+  /** The duration (ms) past which a call is slow now (learnt with 'auto'), or 0: none (off, or not learnt yet). */
+  get slowCallThresholdMs(): number {
+    const ms = this.latencyBaseline === null ? this.fixedSlowMs : this.latencyBaseline.slowMs;
+    return ms === Infinity ? 0 : ms;
   }
 
   private foldSuccesses(now: number): void {
@@ -207,7 +250,8 @@ export class BreakerMachine {
     const generation = Math.floor(token / 4);
     if (generation !== this.generation) return;
     if (end < 0) end = this.clock();
-    const slow = this.o.slowCallMs > 0 && duration >= this.o.slowCallMs;
+    const latency = this.latencyBaseline;
+    const slow = duration >= (latency === null ? this.fixedSlowMs : latency.slowMs);
     if (token % 4 === TRIAL) {
       this.trialsInFlight--;
       // Nothing learnt (not even from its duration): the slot goes to the next call.
@@ -236,6 +280,8 @@ export class BreakerMachine {
       this.foldSuccesses(end);
       this.measured.add(failed, slow, end);
     }
+    // After judging the call by the baseline, so a slow call is measured against what came before.
+    if (latency !== null && !failed && start >= 0) latency.learn(duration, end);
     if (reason !== null) this.transition('open', reason, end);
   }
 

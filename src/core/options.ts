@@ -10,11 +10,11 @@ export interface ResolvedOptions {
   halfOpenMaxCalls: number;
   successThreshold: number;
   trialTimeoutMs: number;
-  failureRate: number;
+  failureRate: number | 'auto';
   windowMs: number;
   windowSize: number;
   minimumCalls: number;
-  slowCallMs: number;
+  slowCallMs: number | 'auto';
   slowCallRate: number;
   callTimeoutMs: number;
   mode: BreakerMode;
@@ -74,6 +74,16 @@ function rate(name: string, key: string, value: unknown): number {
   return value;
 }
 
+/** `failureRate` and `slowCallMs` may also be learnt: 'auto'. */
+function orAuto<T>(name: string, key: string, value: unknown, read: (name: string, key: string, value: unknown) => T): T | 'auto' {
+  if (value === 'auto') return value;
+  try {
+    return read(name, key, value);
+  } catch {
+    return fail(name, key, value, `${key === 'failureRate' ? `a rate in (0, 1]` : 'a duration in milliseconds > 0'}, 'auto'${OFF}`);
+  }
+}
+
 function optionalFunction(name: string, key: string, value: unknown): void {
   if (value !== undefined && typeof value !== 'function') fail(name, key, value, 'a function');
 }
@@ -116,11 +126,11 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
   if (maxResetTimeoutMs < resetTimeoutMs)
     fail(name, 'maxResetTimeoutMs', maxResetTimeoutMs, `a value >= resetTimeoutMs (${resetTimeoutMs})`);
   const callTimeoutMs = optionalMillis(name, 'callTimeoutMs', options.callTimeoutMs);
-  const slowCallMs = optionalMillis(name, 'slowCallMs', options.slowCallMs);
+  const slowCallMs = orAuto(name, 'slowCallMs', options.slowCallMs, optionalMillis);
   let slowCallRate = rate(name, 'slowCallRate', options.slowCallRate);
   if (slowCallRate > 0 && slowCallMs === 0) fail(name, 'slowCallRate', slowCallRate, 'slowCallMs to be set as well');
-  if (slowCallMs > 0 && slowCallRate === 0) slowCallRate = 1;
-  const failureRate = rate(name, 'failureRate', options.failureRate);
+  if (slowCallMs !== 0 && slowCallRate === 0) slowCallRate = 1;
+  const failureRate = orAuto(name, 'failureRate', options.failureRate, rate);
   const mode = options.mode ?? 'enforce';
   if (mode !== 'enforce' && mode !== 'metrics_only') fail(name, 'mode', mode, '"enforce" or "metrics_only"');
   optionalFunction(name, 'isFailure', options.isFailure);

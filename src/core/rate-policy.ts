@@ -1,3 +1,4 @@
+import type { FailureBaseline } from './failure-baseline';
 import type { FailurePolicy } from './policy';
 import type { RollingWindow } from './rolling-window';
 import type { TransitionReason } from './types';
@@ -5,7 +6,8 @@ import type { TransitionReason } from './types';
 /**
  * Opens when the failure rate or the slow-call rate over a rolling window reaches its
  * threshold, once the window holds at least `minimumCalls` calls (so three failures out of
- * three calls at 4 a.m. do not page anybody).
+ * three calls at 4 a.m. do not page anybody). With a `baseline` (`failureRate: 'auto'`) the
+ * failure-rate threshold is the baseline's, and every counted call teaches it.
  */
 export class RatePolicy implements FailurePolicy {
   constructor(
@@ -15,13 +17,18 @@ export class RatePolicy implements FailurePolicy {
     /** 0 = off. */
     readonly slowRateThreshold: number,
     readonly minimumCalls: number,
+    readonly baseline: FailureBaseline | null = null,
   ) {}
 
   record(failed: boolean, slow: boolean, now: number): TransitionReason | null {
     const w = this.window;
     w.add(failed, slow, now);
+    const baseline = this.baseline;
+    if (baseline !== null) baseline.learn(failed, now);
     if (w.calls < this.minimumCalls) return null;
-    if (this.failureRateThreshold > 0 && w.failures >= this.failureRateThreshold * w.calls) return 'failure_rate';
+    if (baseline !== null) {
+      if (baseline.departs(w.failures, w.calls)) return 'failure_rate';
+    } else if (this.failureRateThreshold > 0 && w.failures >= this.failureRateThreshold * w.calls) return 'failure_rate';
     if (this.slowRateThreshold > 0 && w.slows >= this.slowRateThreshold * w.calls) return 'slow_call_rate';
     return null;
   }

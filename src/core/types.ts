@@ -60,16 +60,20 @@ export interface CircuitBreakerOptions {
   successThreshold?: number;
   /** How long a trial may stay unsettled before it counts as failed, ms. Default: callTimeoutMs, else resetTimeoutMs. */
   trialTimeoutMs?: number;
-  /** Failure rate (0..1, exclusive of 0) over the rolling window that opens the breaker. Default 0: off. */
-  failureRate?: number;
+  /**
+   * Failure rate (0..1, exclusive of 0) over the rolling window that opens the breaker, or
+   * 'auto': a multiple of the rate this dependency normally has, learnt while closed (see
+   * docs/configuration.md, "Learned thresholds"). Default 0: off.
+   */
+  failureRate?: number | 'auto';
   /** Time-based rolling window length, ms. Default 60000 when a rate policy is on and windowSize is not set. */
   windowMs?: number;
   /** Count-based rolling window: the last N calls. Takes precedence over windowMs. Default 0: off (windowMs). */
   windowSize?: number;
   /** Calls the window must hold before a rate can open the breaker. Default 10. */
   minimumCalls?: number;
-  /** A call slower than this (ms) is a slow call. Default 0: off. */
-  slowCallMs?: number;
+  /** A call slower than this (ms) is a slow call, or 'auto': a multiple of its learnt p99-ish latency. Default 0: off. */
+  slowCallMs?: number | 'auto';
   /** Slow-call rate (0..1) over the window that opens the breaker. Default 1 when slowCallMs is set. */
   slowCallRate?: number;
   /** A call that takes longer fails with BreakerTimeoutError and its AbortSignal is aborted, ms. Default 0: off. */

@@ -149,6 +149,6 @@ export function getSendPatch(sends: WsSend): (original: AnyFunction) => AnyFunct
 function finishSend(send: AdmittedSend): void {
   const end = send.breaker.now();
   // Backdate the start rather than move the end: the end is when a transition is stamped.
-  const from = send.slow ? end - backpressuredDuration(end - send.start, send.breaker.options.slowCallMs) : send.start;
+  const from = send.slow ? end - backpressuredDuration(end - send.start, send.breaker.slowCallThresholdMs) : send.start;
   send.breaker.release(send.permit, SUCCESS, from, end, send.op);
 }

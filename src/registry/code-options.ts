@@ -53,7 +53,7 @@ export function checkAgainstFile(config: BreakerConfig, source: string | null, o
     throw new BreakerOptionsError(
       `registry.get("${config.name}"): option ${key} is ${show(value)} in code, but the configuration ` +
         `(${source ?? 'built-in defaults'}) gives ${FILE_KEYS[key] ?? key} ${show(fromFile)}` +
-        `${key.endsWith('Ms') ? ' ms' : ''}; the file decides a configured breaker's settings: remove ${key} from the code or change the file`,
+        `${key.endsWith('Ms') && typeof fromFile === 'number' ? ' ms' : ''}; the file decides a configured breaker's settings: remove ${key} from the code or change the file`,
     );
   }
 }

@@ -285,6 +285,11 @@ describe('config breaker options', () => {
     expect(b.appOperations).to.deep.equal(['warmup']);
   });
 
+  it('takes auto for failure_rate and slow_call_duration: learnt thresholds', () => {
+    const o = parse('database: {failure_rate: auto, slow_call_duration: auto, window_size: 100}\n').breakers[0].options;
+    expect(o).to.include({ failureRate: 'auto', slowCallMs: 'auto', windowSize: 100 });
+  });
+
   it('maps window onto windowMs', () => {
     expect(parse('database: {failure_rate: 0.5, window: 2m}\n').breakers[0].options.windowMs).to.equal(120_000);
   });

@@ -15,6 +15,8 @@ interface Want {
 
 const PG_OPS = 'one of the pg operations: connect, query';
 const RATE = 'a number greater than 0 and at most 1 (0.5 = 50%)';
+/** failure_rate may also be learnt. */
+const RATE_OR_AUTO = `${RATE}, or auto (learnt from the dependency)`;
 
 /** Each file is refused with exactly these problems. */
 const BAD_FILES: Array<[string, string, Want[]]> = [
@@ -54,9 +56,39 @@ const BAD_FILES: Array<[string, string, Want[]]> = [
     'database: {trial_timeout: 0}\n',
     [{ line: 1, path: 'database.trial_timeout', value: 0, expected: `a duration greater than 0 (${DURATION_EXPECTED})` }],
   ],
-  ['a failure_rate above 1', 'database: {failure_rate: 1.5}\n', [{ line: 1, path: 'database.failure_rate', value: 1.5, expected: RATE }]],
-  ['a failure_rate of 0', 'database: {failure_rate: 0}\n', [{ line: 1, path: 'database.failure_rate', value: 0, expected: RATE }]],
-  ['a percentage string', 'database: {failure_rate: 50%}\n', [{ line: 1, path: 'database.failure_rate', value: '50%', expected: RATE }]],
+  [
+    'a failure_rate above 1',
+    'database: {failure_rate: 1.5}\n',
+    [{ line: 1, path: 'database.failure_rate', value: 1.5, expected: RATE_OR_AUTO }],
+  ],
+  ['a failure_rate of 0', 'database: {failure_rate: 0}\n', [{ line: 1, path: 'database.failure_rate', value: 0, expected: RATE_OR_AUTO }]],
+  [
+    'a percentage string',
+    'database: {failure_rate: 50%}\n',
+    [{ line: 1, path: 'database.failure_rate', value: '50%', expected: RATE_OR_AUTO }],
+  ],
+  [
+    'a failure_rate that is almost auto',
+    'database: {failure_rate: automatic}\n',
+    [{ line: 1, path: 'database.failure_rate', value: 'automatic', expected: RATE_OR_AUTO }],
+  ],
+  [
+    'auto on a key that is not learnt',
+    'database: {slow_call_duration: auto, slow_call_rate: auto}\n',
+    [{ line: 1, path: 'database.slow_call_rate', value: 'auto', expected: RATE }],
+  ],
+  [
+    'a slow_call_duration that is neither a duration nor auto',
+    'database: {slow_call_duration: learned}\n',
+    [
+      {
+        line: 1,
+        path: 'database.slow_call_duration',
+        value: 'learned',
+        expected: `${DURATION_EXPECTED}, or auto (learnt from the dependency)`,
+      },
+    ],
+  ],
   [
     'slow_call_rate without slow_call_duration',
     'database: {slow_call_rate: 0.5}\n',
