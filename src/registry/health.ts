@@ -26,6 +26,19 @@ export interface BreakerHealth {
   targets?: TargetsRollup;
   /** Fleet mode on and this breaker shared: the fleet as this member sees it. */
   fleet?: FleetHealth;
+  /** failure_rate or slow_call_duration is auto: what the breaker learnt, and the thresholds in force now. */
+  baseline?: BaselineHealth;
+}
+
+export interface BaselineHealth {
+  /** The learnt failure rate (failure_rate: auto), else null. */
+  failureRate: number | null;
+  /** The failure rate the window must reach to open now (0: none). */
+  failureRateThreshold: number;
+  /** The learnt p99-ish latency in ms (slow_call_duration: auto), else null. */
+  latencyMs: number | null;
+  /** The duration past which a call is slow now, ms (0: none yet). */
+  slowCallMs: number;
 }
 
 export interface FleetHealth {
@@ -96,6 +109,17 @@ function ownHealth(entry: ManagedBreaker): BreakerHealth {
     refusing: b.state === 'forced_open' || (b.state === 'open' && retryAfterMs !== null && retryAfterMs > 0),
     advisory: isAdvisory(entry),
     lastTransition: t && { from: t.from, to: t.to, reason: t.reason, at: new Date(t.at).toISOString() },
+    ...baselineHealth(entry),
+  };
+}
+
+function baselineHealth(entry: ManagedBreaker): { baseline?: BaselineHealth } {
+  const b = entry.breaker;
+  const failureRate = b.baselineFailureRate;
+  const latencyMs = b.baselineLatencyMs;
+  if (failureRate === null && latencyMs === null) return {};
+  return {
+    baseline: { failureRate, failureRateThreshold: b.failureRateThreshold, latencyMs, slowCallMs: b.slowCallThresholdMs },
   };
 }
 

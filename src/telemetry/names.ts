@@ -13,6 +13,8 @@ export const METRIC = {
   fleetMembers: 'circuit_breaker_fleet_members',
   fleetConnected: 'circuit_breaker_fleet_connected',
   fleetOpenMembers: 'circuit_breaker_fleet_open_members',
+  baselineFailureRate: 'circuit_breaker_baseline_failure_rate',
+  baselineLatency: 'circuit_breaker_baseline_latency_seconds',
 } as const;
 
 export const SPAN_TRANSITION = 'circuit_breaker.transition';

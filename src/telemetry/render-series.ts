@@ -32,6 +32,8 @@ export function renderSeries(sources: SeriesSource[], startTime: HrTime, endTime
   const fleetMembers: DataPoint<number>[] = [];
   const fleetConnected: DataPoint<number>[] = [];
   const fleetOpen: DataPoint<number>[] = [];
+  const baselineRate: DataPoint<number>[] = [];
+  const baselineLatency: DataPoint<number>[] = [];
   const point = <T>(attributes: Attributes, value: T): DataPoint<T> => ({ attributes, startTime, endTime, value });
 
   for (const { worker, series, fleet } of sources) {
@@ -63,6 +65,9 @@ export function renderSeries(sources: SeriesSource[], startTime: HrTime, endTime
       fallbacks.add({ breaker, result: 'success' }, b.fallbacks.success, addNumbers);
       fallbacks.add({ breaker, result: 'failure' }, b.fallbacks.failure, addNumbers);
       recoveries.add({ breaker }, { buckets: b.recovery.buckets, sum: b.recovery.sumS, count: b.recovery.count }, addHistograms);
+      // Learned baselines: only breakers that learn one have a series (absent from older workers' series).
+      if (b.baselineFailureRate != null) baselineRate.push(point({ breaker, ...w }, b.baselineFailureRate));
+      if (b.baselineLatencyS != null) baselineLatency.push(point({ breaker, ...w }, b.baselineLatencyS));
     }
   }
   const fleetFamilies =
@@ -87,7 +92,20 @@ export function renderSeries(sources: SeriesSource[], startTime: HrTime, endTime
       recoveries.points(point),
     ),
     ...fleetFamilies,
+    ...baselineFamilies(baselineRate, baselineLatency),
   ];
+}
+
+/** The learned-baseline gauges, when some breaker learns one (failure_rate / slow_call_duration: auto). */
+function baselineFamilies(rate: DataPoint<number>[], latency: DataPoint<number>[]): MetricData[] {
+  const families: MetricData[] = [];
+  if (rate.length > 0) {
+    families.push(gauge(METRIC.baselineFailureRate, 'Learned failure-rate baseline of failure_rate: auto, 0..1', rate));
+  }
+  if (latency.length > 0) {
+    families.push(gauge(METRIC.baselineLatency, 'Learned p99-ish latency baseline of slow_call_duration: auto, in seconds', latency));
+  }
+  return families;
 }
 
 interface HistogramValue {

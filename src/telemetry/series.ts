@@ -1,3 +1,4 @@
+import type { CircuitBreaker } from '../core/circuit-breaker';
 import type { BreakerState, TransitionReason } from '../core/types';
 import type { BreakerRegistry } from '../registry';
 import { reportedOperations } from './reported-operations';
@@ -18,6 +19,9 @@ export interface BreakerSeries {
   fallbacks: { success: number; failure: number };
   transitions: { from: BreakerState; to: BreakerState; reason: TransitionReason; count: number }[];
   recovery: { buckets: number[]; sumS: number; count: number };
+  // Learned baselines (failure_rate / slow_call_duration: auto); null when not learnt.
+  baselineFailureRate: number | null;
+  baselineLatencyS: number | null;
 }
 
 export function seriesOf(registry: BreakerRegistry): BreakerSeries[] {
@@ -37,8 +41,15 @@ export function seriesOf(registry: BreakerRegistry): BreakerSeries[] {
       fallbacks: { success: s.fallbackSuccesses, failure: s.fallbackFailures },
       transitions: [...s.transitions.entries()].map((t) => ({ ...t })),
       recovery: { buckets: Array.from(s.recoveryBuckets), sumS: s.recoverySumS, count: s.recoveryCount },
+      ...baselinesOf(entry.breaker),
     };
   });
+}
+
+/** What `failure_rate: auto` / `slow_call_duration: auto` learnt, for the baseline gauges. */
+function baselinesOf(b: CircuitBreaker): Pick<BreakerSeries, 'baselineFailureRate' | 'baselineLatencyS'> {
+  const latencyMs = b.baselineLatencyMs;
+  return { baselineFailureRate: b.baselineFailureRate, baselineLatencyS: latencyMs === null ? null : latencyMs / 1000 };
 }
 
 /** Where this process stands in its fleet, when fleet mode is on: plain data, like BreakerSeries. */

@@ -92,6 +92,45 @@ describe('registry: health snapshots', () => {
   });
 });
 
+describe('registry: health of learned baselines (failure_rate / slow_call_duration: auto)', () => {
+  it('shows what an auto breaker learnt and the thresholds in force, from a configured breaker', async () => {
+    const clock = new FakeClock();
+    const registry = new BreakerRegistry(
+      parseConfig('payments:\n  failure_rate: auto\n  slow_call_duration: auto\n  window_size: 100\n', '/srv/app/breakerbox.yaml', {
+        env: {},
+        cwd: '/srv/app',
+      }),
+    );
+    const breaker = registry.get('payments', { now: clock.now });
+    expect(healthOf(registry.entry('payments')).baseline, 'cold').to.deep.equal({
+      failureRate: 0,
+      failureRateThreshold: 0.5,
+      latencyMs: 0,
+      slowCallMs: 0,
+    });
+    for (let i = 0; i < 200; i++) {
+      clock.advance(10);
+      await breaker
+        .execute(async () => {
+          clock.advance(30);
+          if (i % 10 === 9) throw boom();
+        })
+        .catch(() => undefined);
+    }
+    const baseline = healthOf(registry.entry('payments')).baseline!;
+    expect(baseline.failureRate).to.be.closeTo(0.1, 1e-4);
+    expect(baseline.failureRateThreshold).to.be.closeTo(0.3, 1e-3);
+    expect(baseline.latencyMs).to.be.closeTo(30, 1e-3);
+    expect(baseline.slowCallMs).to.be.closeTo(60, 1e-3);
+    expect(JSON.parse(JSON.stringify(healthOf(registry.entry('payments')))).baseline).to.deep.equal(baseline);
+  });
+
+  it('leaves baseline out for a breaker that learns nothing', () => {
+    const { entry } = timedBreaker();
+    expect(healthOf(entry)).not.to.have.property('baseline');
+  });
+});
+
 describe('registry: per-target parents roll up their children', () => {
   const perTarget = (): BreakerRegistry =>
     new BreakerRegistry(

@@ -340,6 +340,31 @@ describe('telemetry: metrics as Prometheus sees them', () => {
     expect(sampleValue(exposition, 'circuit_breaker_failure_rate', { breaker: 'auth' })).to.equal(0.25);
   });
 
+  it('reports learned baselines only for breakers that learn them (failure_rate / slow_call_duration: auto)', async () => {
+    h = new MetricsHarness('payments:\n  failure_rate: auto\n  slow_call_duration: auto\n  window_size: 100\n');
+    const clock = new FakeClock();
+    const b = h.registry.get('payments', { now: clock.now });
+    h.registry.get('auth', { failureThreshold: 3 });
+    for (let i = 0; i < 200; i++) {
+      clock.advance(10);
+      await b
+        .execute(async () => {
+          clock.advance(40);
+          if (i % 20 === 19) throw boom();
+        })
+        .catch(() => undefined);
+    }
+    const { exposition } = await h.scrape();
+    expect(exposition.types.get('circuit_breaker_baseline_failure_rate')).to.equal('gauge');
+    expect(exposition.types.get('circuit_breaker_baseline_latency_seconds')).to.equal('gauge');
+    expect(sampleValue(exposition, 'circuit_breaker_baseline_failure_rate', { breaker: 'payments' })).to.be.closeTo(0.05, 1e-4);
+    expect(sampleValue(exposition, 'circuit_breaker_baseline_latency_seconds', { breaker: 'payments' })).to.be.closeTo(0.04, 1e-6);
+    expect(findSamples(exposition, 'circuit_breaker_baseline_failure_rate', { breaker: 'auth' })).to.deep.equal([]);
+    for (const s of findSamples(exposition, 'circuit_breaker_baseline_latency_seconds', {})) {
+      expect(Object.keys(s.labels).filter((k) => !k.startsWith('otel_scope_'))).to.deep.equal(['breaker']);
+    }
+  });
+
   it('drops the series of an evicted per-target child instead of growing without bound', async () => {
     h = new MetricsHarness('api:\n  per_target: true\n  max_targets: 2\n');
     for (let i = 0; i < 50; i++) await h.registry.child('api', `host-${i}`).breaker.execute(async () => i);
