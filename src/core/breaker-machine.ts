@@ -106,7 +106,14 @@ export class BreakerMachine {
     const failureRate = this.o.failureRate;
     const rateOn = failureRate !== 0 || this.o.slowCallRate > 0;
     const window = this.o.windowSize > 0 ? new CountWindow(this.o.windowSize) : new TimeWindow(this.o.windowMs);
-    this.failureBaseline = failureRate === 'auto' ? new FailureBaseline() : null;
+    const failureBaseline = failureRate === 'auto' ? new FailureBaseline() : null;
+    if (failureBaseline !== null) {
+      window.evicted = (calls, failures, now) => {
+        // Only a closed breaker's calls: what ages out while open or half-open may be trials.
+        if (this._state === 'closed') failureBaseline.learn(calls, failures, now);
+      };
+    }
+    this.failureBaseline = failureBaseline;
     this.latencyBaseline = this.o.slowCallMs === 'auto' ? new LatencyBaseline() : null;
     this.fixedSlowMs = typeof this.o.slowCallMs === 'number' && this.o.slowCallMs > 0 ? this.o.slowCallMs : Infinity;
     this.rate = rateOn

@@ -30,9 +30,12 @@ export const AUTO_FAILURE_RATE = {
 
 /**
  * Exponentially decayed counts of calls and failures (time-based, so a burst of calls weighs
- * what it is, not the time it took): O(1) per call, two numbers of state, no allocation. The
- * breaker feeds it only the counted calls of a closed breaker, so open and half-open periods
- * teach it nothing.
+ * what it is, not the time it took): O(1) per call, a few numbers of state, no allocation.
+ *
+ * The breaker teaches it the counted calls of a closed breaker as they age out of the rolling
+ * window: the window under judgement is never part of the baseline it is judged against, so a
+ * jump in failures cannot raise its own bar however short the history; open and half-open
+ * periods teach it nothing, and the calls that opened the breaker are never learnt.
  */
 export class FailureBaseline {
   private calls = 0;
@@ -41,7 +44,7 @@ export class FailureBaseline {
   private last = 0;
   private readonly decayPerMs = Math.LN2 / AUTO_FAILURE_RATE.halfLifeMs;
 
-  learn(failed: boolean, now: number): void {
+  learn(calls: number, failures: number, now: number): void {
     if (this.seen === 0) {
       this.last = now;
     } else if (now > this.last) {
@@ -50,9 +53,9 @@ export class FailureBaseline {
       this.failures *= d;
       this.last = now;
     }
-    this.calls += 1;
-    if (failed) this.failures += 1;
-    if (this.seen < AUTO_FAILURE_RATE.warmupCalls) this.seen++;
+    this.calls += calls;
+    this.failures += failures;
+    if (this.seen < AUTO_FAILURE_RATE.warmupCalls) this.seen += calls;
   }
 
   /** The learned rate, 0..maxBaseline (0 before any call). */

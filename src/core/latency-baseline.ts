@@ -21,6 +21,10 @@ export const AUTO_SLOW_CALL = {
  * Exponentially decayed mean and mean absolute deviation of call durations (time-based, as
  * FailureBaseline): O(1) per call, no allocation. `slowMs` is a field, so the breaker reads
  * one number per call.
+ *
+ * A slow call is learnt as if it took `slowMs` (winsorized): a dependency that suddenly takes
+ * 10× longer keeps being slow instead of teaching its own new normal within a few calls, and
+ * a lasting shift is still followed, the bar rising a step at a time.
  */
 export class LatencyBaseline {
   /** Infinity until warm: nothing is slow before there is a baseline to be slow against. */
@@ -32,7 +36,8 @@ export class LatencyBaseline {
   private last = 0;
   private readonly decayPerMs = Math.LN2 / AUTO_SLOW_CALL.halfLifeMs;
 
-  learn(durationMs: number, now: number): void {
+  learn(measuredMs: number, now: number): void {
+    const durationMs = measuredMs < this.slowMs ? measuredMs : this.slowMs;
     if (this.seen === 0) {
       this.last = now;
     } else if (now > this.last) {

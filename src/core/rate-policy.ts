@@ -7,7 +7,7 @@ import type { TransitionReason } from './types';
  * Opens when the failure rate or the slow-call rate over a rolling window reaches its
  * threshold, once the window holds at least `minimumCalls` calls (so three failures out of
  * three calls at 4 a.m. do not page anybody). With a `baseline` (`failureRate: 'auto'`) the
- * failure-rate threshold is the baseline's, and every counted call teaches it.
+ * failure-rate threshold is the baseline's (the breaker teaches it what leaves the window).
  */
 export class RatePolicy implements FailurePolicy {
   constructor(
@@ -24,7 +24,6 @@ export class RatePolicy implements FailurePolicy {
     const w = this.window;
     w.add(failed, slow, now);
     const baseline = this.baseline;
-    if (baseline !== null) baseline.learn(failed, now);
     if (w.calls < this.minimumCalls) return null;
     if (baseline !== null) {
       if (baseline.departs(w.failures, w.calls)) return 'failure_rate';

@@ -8,8 +8,17 @@ export interface RollingWindow {
   readonly calls: number;
   readonly failures: number;
   readonly slows: number;
+  /** Forgets everything, telling `evicted` nothing: what is cleared was not aged out. */
   reset(): void;
+  /**
+   * Hears of calls as they age out of the window (a learned baseline is taught only calls
+   * that are no longer in the window it is compared with). Null: nobody listens.
+   */
+  evicted: EvictionSink | null;
 }
+
+/** `calls` calls of which `failures` failed left the window at `now`. */
+export type EvictionSink = (calls: number, failures: number, now: number) => void;
 
 const FAILED = 1;
 const SLOW = 2;
@@ -19,6 +28,7 @@ export class CountWindow implements RollingWindow {
   calls = 0;
   failures = 0;
   slows = 0;
+  evicted: EvictionSink | null = null;
   private readonly ring: Uint8Array;
   private next = 0;
 
@@ -26,12 +36,13 @@ export class CountWindow implements RollingWindow {
     this.ring = new Uint8Array(size);
   }
 
-  add(failed: boolean, slow: boolean): void {
+  add(failed: boolean, slow: boolean, now = 0): void {
     const i = this.next;
     if (this.calls === this.size) {
       const old = this.ring[i];
       if (old & FAILED) this.failures--;
       if (old & SLOW) this.slows--;
+      if (this.evicted !== null) this.evicted(1, old & FAILED, now);
     } else {
       this.calls++;
     }
@@ -41,9 +52,11 @@ export class CountWindow implements RollingWindow {
     this.next = i + 1 === this.size ? 0 : i + 1;
   }
 
-  addSuccesses(count: number): void {
+  addSuccesses(count: number, now = 0): void {
     // Only the last `size` calls can matter: amortised O(1) per success, bounded by `size`.
-    for (let n = Math.min(count, this.size); n > 0; n--) this.add(false, false);
+    // Successes beyond that pass straight through the window.
+    if (count > this.size && this.evicted !== null) this.evicted(count - this.size, 0, now);
+    for (let n = Math.min(count, this.size); n > 0; n--) this.add(false, false, now);
   }
 
   advance(): void {}
@@ -62,6 +75,7 @@ export class TimeWindow implements RollingWindow {
   calls = 0;
   failures = 0;
   slows = 0;
+  evicted: EvictionSink | null = null;
   private readonly width: number;
   /** Per slice: [sliceNumber, calls, failures, slows], flat to keep it one allocation. */
   private readonly slices: Float64Array;
@@ -88,6 +102,7 @@ export class TimeWindow implements RollingWindow {
           this.calls -= s[base + 1];
           this.failures -= s[base + 2];
           this.slows -= s[base + 3];
+          if (this.evicted !== null && s[base + 1] > 0) this.evicted(s[base + 1], s[base + 2], now);
         }
         s[base] = n;
         s[base + 1] = s[base + 2] = s[base + 3] = 0;

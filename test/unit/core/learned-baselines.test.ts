@@ -52,6 +52,14 @@ describe("CircuitBreaker failureRate: 'auto' (a learned failure baseline)", () =
     expect(b.lastTransition?.reason).to.equal('failure_rate');
   });
 
+  it('opens within 50 calls of a jump even after a short history: the window being judged is not learnt', async () => {
+    const clock = new FakeClock();
+    const b = autoRate(clock);
+    await traffic(b, clock, 300, fivePercent);
+    expect(b.baselineFailureRate, 'learnt from the 200 calls that left the window').to.be.closeTo(0.05, 0.001);
+    expect(await traffic(b, clock, 200, fortyPercent)).to.be.within(1, 50);
+  });
+
   it('uses the cold-start threshold (50 %) until it has learnt from 100 calls', async () => {
     const clock = new FakeClock();
     const b = autoRate(clock);
@@ -120,7 +128,8 @@ describe("CircuitBreaker failureRate: 'auto' (a learned failure baseline)", () =
     // Hours later, the same number of perfect calls outweighs the old ones.
     clock.advance(3 * HOUR);
     await traffic(b, clock, 1000, () => false);
-    expect(b.baselineFailureRate).to.be.within(0.004, 0.008);
+    // 900 old calls (45 failures) weigh 1/8 now; the old window's 100 (5 failures) aged out just now.
+    expect(b.baselineFailureRate).to.be.closeTo((45 / 8 + 5) / (900 / 8 + 1000), 0.0005);
   });
 
   it('is null (and the fixed threshold is reported) when the failure rate is not auto', () => {
@@ -177,6 +186,14 @@ describe("CircuitBreaker slowCallMs: 'auto' (a learned latency baseline)", () =>
     // Twelve hours of 100 ms calls, one a minute: the baseline is the new normal.
     for (let i = 0; i < 12 * 60; i++) await timed(b, clock, 1, 100, 60_000);
     expect(b.baselineLatencyMs).to.be.within(95, 120);
+  });
+
+  it('keeps a sudden 10× slowdown slow: slow calls are learnt as if they took the slow threshold', async () => {
+    const clock = new FakeClock();
+    const b = autoSlow(clock, { windowSize: 10_000 });
+    await timed(b, clock, 200, 40);
+    await timed(b, clock, 50, 400);
+    expect(b.slowCallThresholdMs).to.be.below(400);
   });
 
   it('learns neither from failures nor while open', async () => {
