@@ -11,7 +11,7 @@ export const AUTO_FAILURE_RATE = {
    * ...and never below the learned rate plus this many standard deviations of a window of
    * `n` calls: in a small window a rate of 3× the baseline is often plain chance.
    */
-  deviations: 5,
+  deviations: 5.5,
   /** Never open below this rate: a near-perfect dependency does not page on one failure in 20. */
   floor: 0.1,
   /** Never require more than this rate: the bar a fixed `failureRate: 0.5` sets. */
@@ -22,7 +22,7 @@ export const AUTO_FAILURE_RATE = {
    */
   maxBaseline: 0.5 / 3,
   /** Until this many calls have been learnt from, the threshold is `coldThreshold`. */
-  warmupCalls: 100,
+  warmupCalls: 500,
   coldThreshold: 0.5,
   /** A call's weight halves every hour: the baseline follows changes over hours, not minutes. */
   halfLifeMs: 3_600_000,
@@ -73,7 +73,8 @@ export class FailureBaseline {
     const a = AUTO_FAILURE_RATE;
     if (!this.warm) return a.coldThreshold;
     const b = this.rate;
-    const noise = n > 0 ? b + a.deviations * Math.sqrt((b * (1 - b)) / n) : 0;
+    // The window's own noise, and that of the baseline estimate while it rests on few calls.
+    const noise = n > 0 ? b + a.deviations * Math.sqrt(b * (1 - b) * (1 / n + 1 / this.calls)) : 0;
     return Math.min(a.ceiling, Math.max(a.floor, b * a.multiplier, noise));
   }
 

@@ -29,7 +29,11 @@ export async function plannedFaultCalls(
     await c.connect();
     return c;
   };
+  // A spare connects in the background, so a reset costs a query, not a connection setup.
+  // A spare caught by a fault armed for another query while it connected is simply redone.
+  const spareConnection = (): Promise<pgTypes.Client | null> => connect().catch(() => null);
   let client = await connect();
+  let spare = spareConnection();
   return {
     async call(fail) {
       if (fail) proxy.resetAfterBytes(0);
@@ -42,13 +46,15 @@ export async function plannedFaultCalls(
       } finally {
         if (fail) {
           proxy.disarm();
-          await client.end().catch(() => undefined);
-          client = await connect();
+          void client.end().catch(() => undefined);
+          client = (await spare) ?? (await connect());
+          spare = spareConnection();
         }
       }
     },
     async end() {
       await client.end().catch(() => undefined);
+      await (await spare)?.end().catch(() => undefined);
     },
   };
 }

@@ -55,17 +55,18 @@ describe("CircuitBreaker failureRate: 'auto' (a learned failure baseline)", () =
   it('opens within 50 calls of a jump even after a short history: the window being judged is not learnt', async () => {
     const clock = new FakeClock();
     const b = autoRate(clock);
-    await traffic(b, clock, 300, fivePercent);
-    expect(b.baselineFailureRate, 'learnt from the 200 calls that left the window').to.be.closeTo(0.05, 0.001);
+    await traffic(b, clock, 700, fivePercent);
+    expect(b.baselineFailureRate, 'learnt from the 600 calls that left the window').to.be.closeTo(0.05, 0.001);
     expect(await traffic(b, clock, 200, fortyPercent)).to.be.within(1, 50);
   });
 
-  it('uses the cold-start threshold (50 %) until it has learnt from 100 calls', async () => {
+  it('uses the cold-start threshold (50 %) until it has learnt from 500 calls (that left the window)', async () => {
     const clock = new FakeClock();
     const b = autoRate(clock);
     expect(b.failureRateThreshold).to.equal(AUTO_FAILURE_RATE.coldThreshold);
     // 40 % from the first call: a fixed 3 % would open at once; auto waits for 50 %.
-    expect(await traffic(b, clock, AUTO_FAILURE_RATE.warmupCalls - 1, fortyPercent)).to.equal(-1);
+    expect(await traffic(b, clock, 100 + AUTO_FAILURE_RATE.warmupCalls - 1, fortyPercent)).to.equal(-1);
+    expect(b.failureRateThreshold).to.equal(AUTO_FAILURE_RATE.coldThreshold);
     const fresh = autoRate(clock);
     expect(await traffic(fresh, clock, 20, () => true), 'always failing from the start').to.equal(10);
   });
