@@ -133,6 +133,22 @@ describe("CircuitBreaker failureRate: 'auto' (a learned failure baseline)", () =
     expect(b.baselineFailureRate).to.be.closeTo((45 / 8 + 5) / (900 / 8 + 1000), 0.0005);
   });
 
+  it('learns from a time window too (the default): calls are learnt as their slice ages out', async () => {
+    const clock = new FakeClock();
+    const b = new CircuitBreaker({ name: 't', failureThreshold: 0, failureRate: 'auto', windowMs: 10_000, now: clock.now });
+    // 10 ms apart: the 10 s window holds 1000 calls, the first ones age out after 10 s.
+    await traffic(b, clock, 800, fivePercent);
+    expect(b.baselineFailureRate, 'nothing has left the window yet').to.equal(0);
+    expect(b.failureRateThreshold).to.equal(AUTO_FAILURE_RATE.coldThreshold);
+    await traffic(b, clock, 2200, fivePercent);
+    expect(b.baselineFailureRate).to.be.closeTo(0.05, 0.002);
+    expect(b.failureRateThreshold, 'a 1000-call window has little noise: 3x the baseline').to.be.closeTo(0.15, 0.01);
+    // 40 %: the window's rate climbs past 15 % after about 290 calls (10 % of 1000 at the old rate, +0.35 per call).
+    const openedAt = await traffic(b, clock, 1000, fortyPercent);
+    expect(openedAt).to.be.within(250, 350);
+    expect(b.baselineFailureRate, 'the jump was not learnt').to.be.closeTo(0.05, 0.002);
+  });
+
   it('is null (and the fixed threshold is reported) when the failure rate is not auto', () => {
     const b = new CircuitBreaker({ name: 't', failureRate: 0.3 });
     expect(b.baselineFailureRate).to.equal(null);

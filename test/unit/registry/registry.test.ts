@@ -67,6 +67,15 @@ describe('registry: named breakers', () => {
     expect(registry.get('auth', { failureThreshold: 3 }).options.failureThreshold, 'agreeing numbers are fine').to.equal(3);
   });
 
+  it("takes 'auto' in code like a number: agreeing with the file is fine, disagreeing names both", () => {
+    const registry = new BreakerRegistry(configOf('circuit_breakers:', '  auth:', '    failure_rate: auto', '    slow_call_duration: 2s'));
+    expect(registry.get('auth', { failureRate: 'auto' }).options.failureRate).to.equal('auto');
+    expect(() => registry.get('auth', { slowCallMs: 'auto' })).to.throw(/option slowCallMs is "auto" in code.*slow_call_duration 2000 ms/);
+    const fresh = new BreakerRegistry(configOf('circuit_breakers:', '  auth:', '    failure_rate: auto'));
+    expect(() => fresh.get('auth', { failureRate: 0.5 })).to.throw(/option failureRate is 0.5 in code.*failure_rate "auto";/);
+    expect(new BreakerRegistry().get('manual', { failureRate: 'auto' }).baselineFailureRate, 'an unconfigured breaker').to.equal(0);
+  });
+
   it('applies functions given to get() to a breaker that already exists, the last ones winning', async () => {
     const registry = new BreakerRegistry(configOf('circuit_breakers:', '  database:', '    failure_threshold: 1'));
     const b = registry.get('database');
