@@ -3,7 +3,8 @@ import { isMainThread } from 'node:worker_threads';
 import { ConfigError, loadConfig, type BreakerboxConfig } from './config';
 import { moduleCoverage } from './config/coverage';
 import { startFleet } from './fleet/preload';
-import { BreakerboxInstrumentation } from './instrumentation/instrumentation';
+import type { GuardSwitch } from './instrumentation/module-hooks';
+import { startModuleHooks } from './instrumentation/preload-hooks';
 import { startTelemetry } from './on-demand';
 import { registry } from './registry';
 import { type MonitoringServer } from './server/monitoring-server';
@@ -15,7 +16,12 @@ import { startPipeline, type Pipeline } from './telemetry/pipeline';
 
 export interface Started {
   config: BreakerboxConfig;
-  instrumentation: BreakerboxInstrumentation | null;
+  /**
+   * The preload's module patches (disable() undoes them, enable() redoes them). Not an
+   * InstrumentationBase: the preload hooks modules itself, so it loads neither the
+   * OpenTelemetry API nor @opentelemetry/instrumentation for that; null when disabled.
+   */
+  instrumentation: GuardSwitch | null;
   /** The NodeSDK, started when OTEL_TRACES_EXPORTER or OTEL_LOGS_EXPORTER asks for traces or logs; null otherwise. */
   sdk: NodeSDK | null;
   monitoring: MonitoringServer | null;
@@ -96,10 +102,8 @@ export function startBreakerbox(): Started {
         warn: (msg) => log('warn', `breakerbox: ${msg}`),
       });
   startTelemetry({ registry, logLevel: config.monitoring.logLevel, callSpans: config.tracing.callSpans });
-  // Last: its require hook makes every require after it resolve the module twice, so what
-  // breakerbox loads itself is loaded by now. The app's modules are all still to come.
-  const instrumentation = new BreakerboxInstrumentation({ breakerbox: config, registry });
-  pipeline?.register(instrumentation);
+  // Last, so the hooks see the app's modules and none of breakerbox's own requires.
+  const instrumentation = startModuleHooks(config, registry);
 
   let monitoring: MonitoringServer | null = null;
   let monitoringPort: Promise<number | null> = Promise.resolve(null);

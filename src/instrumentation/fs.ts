@@ -15,7 +15,7 @@
  */
 import { close } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
-import { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import { moduleDefinition, type ModuleDefinition } from './module-definition';
 import { compilePathMatcher } from '../config';
 import { callOptions, PLAIN_CALL, type OperationIndex } from '../core/internal';
 import type { ResultHooks } from '../core/result-hooks';
@@ -329,19 +329,19 @@ function syncEsmBindings(): void {
 
 export const fsPatcher: Patcher = {
   module: 'fs',
-  definitions(guard: ModuleGuard): InstrumentationNodeModuleDefinition[] {
+  definitions(guard: ModuleGuard): ModuleDefinition[] {
     const patch = new FsPatch(guard);
     // Both ids come through require-in-the-middle and import-in-the-middle without their
     // `node:` prefix, so these two names cover `fs`, `node:fs`, `fs/promises` and
     // `node:fs/promises`. Either unpatch undoes both: they share `fs.promises`.
     return [
-      new InstrumentationNodeModuleDefinition(
+      moduleDefinition(
         'fs',
         ['*'],
         (exports) => patch.patchFs(exports),
         () => patch.unpatch(),
       ),
-      new InstrumentationNodeModuleDefinition(
+      moduleDefinition(
         'fs/promises',
         ['*'],
         (exports) => patch.patchPromises(exports),

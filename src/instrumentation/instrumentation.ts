@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-require-imports */
-import type { InstrumentationBase, InstrumentationConfig, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import type { InstrumentationBase, InstrumentationConfig, InstrumentationModuleDefinition } from '@opentelemetry/instrumentation';
 import type { BreakerboxConfig } from '../config';
 import { loadConfig } from '../config/on-demand';
 import { registry as processRegistry, type BreakerRegistry } from '../registry';
@@ -35,7 +35,7 @@ export class BreakerboxInstrumentation {
     return Reflect.construct(linkBase(), ['breakerbox', VERSION, config], new.target) as BreakerboxInstrumentation;
   }
 
-  protected init(): InstrumentationNodeModuleDefinition[] {
+  protected init(): InstrumentationModuleDefinition[] {
     const { breakerbox, registry } = this.getConfig();
     const reg = registry ?? processRegistry;
     const config = breakerbox ?? reg.configuration ?? loadConfig();

@@ -20,7 +20,7 @@
  * loads (the usual preload), and otherwise from the loaded copy when `nats` itself is next
  * required.
  */
-import { InstrumentationNodeModuleDefinition, InstrumentationNodeModuleFile } from '@opentelemetry/instrumentation';
+import { moduleDefinition, moduleFile, type ModuleDefinition } from './module-definition';
 import type { ModuleGuard } from './module-guard';
 import { NatsGate } from './nats-gate';
 import {
@@ -194,7 +194,7 @@ function unpatchProtocolClass(Protocol: { prototype: object }): void {
 
 export const natsPatcher: Patcher = {
   module: 'nats',
-  definitions(guard: ModuleGuard): InstrumentationNodeModuleDefinition[] {
+  definitions(guard: ModuleGuard): ModuleDefinition[] {
     const gate = new NatsGate(guard);
     // Classes patched through the main module's fallback, to undo on unpatch (file hooks undo their own).
     const found = new Set<{
@@ -202,7 +202,7 @@ export const natsPatcher: Patcher = {
       protocol: { ProtocolHandler: { prototype: object } };
     }>();
 
-    const connectionFile = new InstrumentationNodeModuleFile(
+    const connectionFile = moduleFile(
       CONNECTION_FILE,
       SUPPORTED_VERSIONS,
       (exports: unknown) => {
@@ -213,7 +213,7 @@ export const natsPatcher: Patcher = {
         if (isConnectionModule(exports)) unpatchConnectionClass(exports.NatsConnectionImpl);
       },
     );
-    const protocolFile = new InstrumentationNodeModuleFile(
+    const protocolFile = moduleFile(
       PROTOCOL_FILE,
       SUPPORTED_VERSIONS,
       (exports: unknown) => {
@@ -226,7 +226,7 @@ export const natsPatcher: Patcher = {
     );
 
     return [
-      new InstrumentationNodeModuleDefinition(
+      moduleDefinition(
         'nats',
         SUPPORTED_VERSIONS,
         (exports: unknown) => {

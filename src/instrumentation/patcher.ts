@@ -1,4 +1,4 @@
-import type { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import type { ModuleDefinition } from './module-definition';
 import type { ModuleName } from '../config';
 import type { ModuleGuard } from './module-guard';
 
@@ -8,5 +8,5 @@ import type { ModuleGuard } from './module-guard';
  */
 export interface Patcher {
   readonly module: ModuleName;
-  definitions(guard: ModuleGuard): InstrumentationNodeModuleDefinition[];
+  definitions(guard: ModuleGuard): ModuleDefinition[];
 }

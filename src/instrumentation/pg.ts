@@ -7,7 +7,7 @@
  * transaction and whatever ends it go through even if the breaker opens meanwhile (see
  * pg-transaction.ts). Errors reach the app the way pg delivers them for each call form.
  */
-import { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import { moduleDefinition, type ModuleDefinition } from './module-definition';
 import { callOptions, type CallOptions } from '../core/internal';
 import type { ManagedBreaker } from '../registry';
 import type { ModuleGuard } from './module-guard';
@@ -77,9 +77,9 @@ class PgPatch implements PgQueryPatch, PgPoolPatch {
     });
   }
 
-  definitions(): InstrumentationNodeModuleDefinition[] {
+  definitions(): ModuleDefinition[] {
     return [
-      new InstrumentationNodeModuleDefinition(
+      moduleDefinition(
         'pg',
         ['>=8.0.0 <9'],
         (exports: unknown) => {
@@ -88,7 +88,7 @@ class PgPatch implements PgQueryPatch, PgPoolPatch {
         },
         (exports: unknown) => this.unpatchPg(exports),
       ),
-      new InstrumentationNodeModuleDefinition(
+      moduleDefinition(
         'pg-pool',
         ['>=2.0.0 <4'],
         (exports: unknown) => {
@@ -247,7 +247,7 @@ function unwrapAll(target: object, names: readonly string[]): void {
 
 export const pgPatcher: Patcher = {
   module: 'pg',
-  definitions(guard: ModuleGuard): InstrumentationNodeModuleDefinition[] {
+  definitions(guard: ModuleGuard): ModuleDefinition[] {
     return new PgPatch(guard).definitions();
   },
 };

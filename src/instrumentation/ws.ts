@@ -8,10 +8,12 @@
  * module at call time, so that is where a connect is admitted or refused. Outcomes are read
  * by wrapping emit, never by adding listeners (DESIGN.md section 4).
  */
+// Loaded with the patcher, not when ws first connects: a require from inside a module hook
+// would let another instrumentation's http hook wrap first (coexistence-wrappers.test.ts).
 import http from 'node:http';
 import https from 'node:https';
-import { diag } from '@opentelemetry/api';
-import { InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import { otelApi } from '../telemetry/deferred';
+import { moduleDefinition, type ModuleDefinition } from './module-definition';
 import { IGNORED, REJECT, SUCCESS, type OutcomeCode } from '../core/internal';
 import type { ModuleGuard } from './module-guard';
 import type { Patcher } from './patcher';
@@ -82,7 +84,9 @@ class WsPatch {
   patch(exports: unknown, version: string | undefined): unknown {
     const WebSocket = wsClassOf(exports);
     if (WebSocket === null) {
-      diag.warn(`breakerbox: ws ${version ?? '(unknown version)'} does not export the WebSocket class where expected; not guarded`);
+      otelApi().diag.warn(
+        `breakerbox: ws ${version ?? '(unknown version)'} does not export the WebSocket class where expected; not guarded`,
+      );
       return exports;
     }
     const proto = WebSocket.prototype;
@@ -223,7 +227,7 @@ class WsPatch {
       // Closed without 'open' or 'error': nothing says the peer failed.
       else this.settle(attempt, IGNORED);
     } catch (err) {
-      diag.error('breakerbox: ws connect accounting failed', err);
+      otelApi().diag.error('breakerbox: ws connect accounting failed', err);
     }
   }
 
@@ -341,10 +345,10 @@ function watchRequest(patch: WsPatch, req: object, attempt: ConnectAttempt): voi
 /** Guards `ws` (>= 7, < 9): client connects and sends per URL origin, server sends per server port. */
 export const wsPatcher: Patcher = {
   module: 'ws',
-  definitions(guard: ModuleGuard): InstrumentationNodeModuleDefinition[] {
+  definitions(guard: ModuleGuard): ModuleDefinition[] {
     const state = new WsPatch(guard);
     return [
-      new InstrumentationNodeModuleDefinition(
+      moduleDefinition(
         'ws',
         WS_SUPPORTED_VERSIONS,
         (exports: unknown, version?: string) => state.patch(exports, version),

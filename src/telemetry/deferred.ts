@@ -5,6 +5,7 @@
  * that the library entry reaches only names these packages in types and calls these
  * functions from the paths that run once a pipeline exists (collection, start-up).
  */
+export const otelApi = (): typeof import('@opentelemetry/api') => require('@opentelemetry/api') as typeof import('@opentelemetry/api');
 export const otelCore = (): typeof import('@opentelemetry/core') => require('@opentelemetry/core') as typeof import('@opentelemetry/core');
 export const resources = (): typeof import('@opentelemetry/resources') =>
   require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');

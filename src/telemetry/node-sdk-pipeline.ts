@@ -9,7 +9,7 @@ const NO_CONTEXT_MANAGER = null as unknown as ContextManager;
 /** The full NodeSDK, for when OTEL_*_EXPORTER asks for traces or logs: it builds those pipelines from the environment. */
 export function startNodeSdk(readers: MetricReader[], env: NodeJS.ProcessEnv): SdkHandle {
   const sdk = new NodeSDK({
-    // Registered afterwards, by Pipeline.register (see there).
+    // breakerbox patches through its own module hooks (instrumentation/module-hooks.ts).
     instrumentations: [],
     metricReaders: readers,
     // Without an exporter chosen in OTEL_*_EXPORTER the SDK would default to OTLP and try

@@ -1,6 +1,5 @@
 /* eslint-disable @typescript-eslint/no-require-imports */
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { NodeSDK } from '@opentelemetry/sdk-node';
 import type { BreakerRegistry } from '../registry';
 import { exporterPrometheus } from './deferred';
@@ -19,12 +18,6 @@ export interface Pipeline extends SdkHandle {
   prometheus: PrometheusExporter | null;
   /** Hands every breakerbox series to the readers (and serves cluster members' through them). */
   producer: BreakerboxMetricProducer;
-  /**
-   * Hands the started providers to an instrumentation, as NodeSDK does with its own. Apart
-   * from start so that the instrumentation, whose require hook makes every later require
-   * pay for a module resolution, is built after the pipeline's modules are loaded.
-   */
-  register(instrumentation: Instrumentation): void;
 }
 
 export interface PipelineOptions {
@@ -50,12 +43,7 @@ export function startPipeline(options: PipelineOptions): Pipeline {
   const handle = needsNodeSdk(env)
     ? (require('./node-sdk-pipeline') as typeof import('./node-sdk-pipeline')).startNodeSdk(readers, env)
     : (require('./metrics-pipeline') as typeof import('./metrics-pipeline')).startMetricsOnly(readers, env, options.warn);
-  return { ...handle, prometheus, producer, register };
-}
-
-function register(instrumentation: Instrumentation): void {
-  const { registerInstrumentations } = require('@opentelemetry/instrumentation') as typeof import('@opentelemetry/instrumentation');
-  registerInstrumentations({ instrumentations: [instrumentation] });
+  return { ...handle, prometheus, producer };
 }
 
 const W3C_PROPAGATORS = new Set(['tracecontext', 'baggage', 'none']);
