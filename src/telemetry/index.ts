@@ -1,7 +1,8 @@
-import { trace, type Meter, type Tracer } from '@opentelemetry/api';
+import type { Meter, Tracer } from '@opentelemetry/api';
 import type { LogLevel } from '../config';
 import type { BreakerRegistry } from '../registry';
 import { VERSION } from '../version';
+import { otelApi } from './deferred';
 import { recordCallSpan, recordRejectedEvent, recordTransitionSpan } from './spans';
 import { makeTransitionLogger } from './transition-log';
 
@@ -31,17 +32,21 @@ export interface TelemetryOptions {
  */
 export function startTelemetry(options: TelemetryOptions): void {
   const { registry } = options;
-  const tracer = options.tracer ?? trace.getTracer('breakerbox', VERSION);
+  // The global tracer is looked up on the first span, which also loads the API then: the
+  // preload under OTEL_SDK_DISABLED may never make one. A global tracer is a proxy resolved
+  // when used, so looking it up later finds the same provider.
+  let tracer = options.tracer;
+  const tracerNow = (): Tracer => (tracer ??= otelApi().trace.getTracer('breakerbox', VERSION));
   const log = makeTransitionLogger(options.logLevel ?? 'info', options.writeLog);
   registry.onAdd((entry) => {
     const b = entry.breaker;
     b.on('stateChange', (e) => {
-      recordTransitionSpan(tracer, e);
+      recordTransitionSpan(tracerNow(), e);
       log(e);
     });
     b.on('rejected', recordRejectedEvent);
     if (options.callSpans) {
-      const span = (e: Parameters<typeof recordCallSpan>[1]): void => recordCallSpan(tracer, e);
+      const span = (e: Parameters<typeof recordCallSpan>[1]): void => recordCallSpan(tracerNow(), e);
       b.on('success', span);
       b.on('failure', span);
       b.on('timeout', span);

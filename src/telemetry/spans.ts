@@ -1,7 +1,12 @@
-import { context, trace, type Link, type Tracer } from '@opentelemetry/api';
+import type { Link, Tracer } from '@opentelemetry/api';
+import { otelApi } from './deferred';
 import type { CallEvent, StateChangeEvent } from '../core/events';
 import { EVENT_REJECTED, SPAN_CALL, SPAN_TRANSITION } from './names';
 import { transitionCause } from './transition-cause';
+
+let loadedApi: typeof import('@opentelemetry/api') | undefined;
+/** The API on the first span or event, not at start-up: under OTEL_SDK_DISABLED there may never be one. */
+const api = (): typeof import('@opentelemetry/api') => (loadedApi ??= otelApi());
 
 /**
  * A transition happens inside the call that caused it, so the active span at that moment is
@@ -9,6 +14,7 @@ import { transitionCause } from './transition-cause';
  * transition outlives the request that tripped it).
  */
 export function recordTransitionSpan(tracer: Tracer, e: StateChangeEvent): void {
+  const { context, trace } = api();
   const active = trace.getSpan(context.active());
   const links: Link[] = active ? [{ context: active.spanContext() }] : [];
   const cause = transitionCause(e);
@@ -33,7 +39,7 @@ export function recordTransitionSpan(tracer: Tracer, e: StateChangeEvent): void 
 
 /** Marks the caller's span: the call was refused, the dependency never saw it. */
 export function recordRejectedEvent(e: CallEvent): void {
-  const span = trace.getActiveSpan();
+  const span = api().trace.getActiveSpan();
   if (!span || !span.isRecording()) return;
   const err = e.error as { state?: string; retryAfterMs?: number | null };
   span.addEvent(EVENT_REJECTED, { breaker: e.breaker, state: err.state ?? 'open', retry_after_ms: err.retryAfterMs ?? -1 });

@@ -85,6 +85,13 @@ describe('module graph: what loading breakerbox brings into a process', function
     expect(matching(packages, PUSH_ONLY)).to.deep.equal([]);
   });
 
+  it('the default preload patches through its own module hooks: no @opentelemetry/instrumentation, no require-in-the-middle', async () => {
+    const packages = await loaded(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], { BREAKERBOX_CONFIG: config });
+    expect(matching(packages, [/^@opentelemetry\/instrumentation/, /^@opentelemetry\/api-logs$/, /^require-in-the-middle$/])).to.deep.equal(
+      [],
+    );
+  });
+
   it('the preload reads a common config file, or none, without the YAML library', async () => {
     const withFile = await loaded(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], {
       BREAKERBOX_CONFIG: config,
@@ -114,6 +121,14 @@ describe('module graph: what loading breakerbox brings into a process', function
       OTEL_SDK_DISABLED: 'true',
     });
     expect(matching(packages, [/^@opentelemetry\/sdk-/, /^@opentelemetry\/exporter-/, ...PUSH_ONLY])).to.deep.equal([]);
+  });
+
+  it('the preload with OTEL_SDK_DISABLED=true loads no OpenTelemetry package at all, not even the API', async () => {
+    const packages = await loaded(['--require', REGISTER, path.join(APPS, 'loaded-modules.js')], {
+      BREAKERBOX_CONFIG: config,
+      OTEL_SDK_DISABLED: 'true',
+    });
+    expect(matching(packages, [/^@opentelemetry\//, /^require-in-the-middle$/])).to.deep.equal([]);
   });
 
   it('the preload with circuit_breakers.enabled: false loads no OpenTelemetry at all', async () => {
