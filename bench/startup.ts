@@ -53,27 +53,37 @@ export function startup(rounds = 20): StartupRow[] | string {
   const dir = mkdtempSync(join(tmpdir(), 'breakerbox-startup-'));
   const empty = join(dir, 'empty.js');
   writeFileSync(empty, '');
-  const lib = join(dir, 'library.js');
-  writeFileSync(
-    lib,
-    `const { CircuitBreaker } = require(${JSON.stringify(join(distDir(root), 'index.js'))});\nnew CircuitBreaker({ name: 'startup' });\n`,
-  );
   const cockatiel = join(dir, 'cockatiel.js');
   writeFileSync(cockatiel, `require(${JSON.stringify(require.resolve('cockatiel'))});\n`);
   const config = join(dir, 'breakerbox.yaml');
   // A port of its own (the run ends before anything connects): monitoring is on, as by default.
   writeFileSync(config, 'circuit_breakers:\n  monitoring:\n    port: 19467\n    host: 127.0.0.1\n    log_level: warn\n');
-  const register = join(distDir(root), 'register.js');
   const env = { BREAKERBOX_CONFIG: config };
   const bare: Case = { name: 'bare node', args: [empty] };
+  const buildCases = (dist: string, label: string, tag: string): Case[] => {
+    const lib = join(dir, `library${tag}.js`);
+    writeFileSync(
+      lib,
+      `const { CircuitBreaker } = require(${JSON.stringify(join(dist, 'index.js'))});\nnew CircuitBreaker({ name: 'startup' });\n`,
+    );
+    const register = join(dist, 'register.js');
+    return [
+      { name: `require('breakerbox') + a CircuitBreaker${label}`, args: [lib] },
+      { name: `--require breakerbox/register (Prometheus)${label}`, args: ['--require', register, empty], env },
+      {
+        name: `--require breakerbox/register, OTEL_SDK_DISABLED=true${label}`,
+        args: ['--require', register, empty],
+        env: { ...env, OTEL_SDK_DISABLED: 'true' },
+      },
+    ];
+  };
+  // BENCH_STARTUP_COMPARE names another build (e.g. a copy of dist/ before a change, kept
+  // inside the checkout so it resolves the same node_modules): its cases run in the same
+  // rounds, so before and after are compared under the same machine load.
+  const compare = process.env.BENCH_STARTUP_COMPARE;
   const cases: Case[] = [
-    { name: "require('breakerbox') + a CircuitBreaker", args: [lib] },
-    { name: '--require breakerbox/register (Prometheus)', args: ['--require', register, empty], env },
-    {
-      name: '--require breakerbox/register, OTEL_SDK_DISABLED=true',
-      args: ['--require', register, empty],
-      env: { ...env, OTEL_SDK_DISABLED: 'true' },
-    },
+    ...buildCases(distDir(root), '', ''),
+    ...(compare ? buildCases(resolve(compare), ` [${compare}]`, '-compare') : []),
     { name: "anchor: require('cockatiel')", args: [cockatiel] },
   ];
   const all = [bare, ...cases];
