@@ -108,6 +108,15 @@ export class BreakerSurface extends BreakerMachine {
   }
 
   /**
+   * @internal Another instance's trial succeeded and this open breaker holds no evidence of its
+   * own against the dependency (it opened only because others saw the outage): it closes as it
+   * was before, where its own calls judge its own path again. Any other state is left as it is.
+   */
+  closeOnEvidence(reason: TransitionReason): void {
+    if (this._state === 'open') this.transition('closed', reason, this.clock());
+  }
+
+  /**
    * @internal Fleet mode: another instance runs the trial, so an open breaker keeps refusing
    * until `at` (clock time) instead of its own reset timeout, and `retryAfterMs` counts to it.
    * Only ever later: shifting the open time costs the call path nothing.

@@ -33,7 +33,10 @@ export type TransitionReason =
   | 'reconnect_failures'
   /** A client reconnected on its own: recovery evidence, acted on before the reset timeout. */
   | 'reconnected'
-  /** Fleet mode: `quorum` other instances hold this breaker open on their own evidence. */
+  /**
+   * Fleet mode: `quorum` other instances hold this breaker open on their own evidence (to open),
+   * or the fleet's trial succeeded (to half-open; to closed for a breaker the fleet opened).
+   */
   | 'fleet'
   | 'trial_failed'
   | 'trial_timeout'

@@ -15,9 +15,14 @@
  * - One trial for the fleet (prober.ts says who, preferring members with traffic): while this
  *   member holds a breaker open and another member is the prober, its own trial is postponed
  *   to the prober's next trial (plus a heartbeat for the news to arrive), so `retryAfterMs`
- *   counts to the fleet's trial. When the prober closes, this member goes half-open after a
- *   small random delay (no herd, and well inside `timeout` + 2 s) and closes on its own trial;
- *   when the prober fails, the next prober takes the next trial.
+ *   counts to the fleet's trial. When the prober closes on a successful trial, each other member
+ *   acts after a small random delay (no herd, and well inside `timeout` + 2 s): one the fleet
+ *   opened, with no failed trial of its own, closes at once (it has no evidence of its own
+ *   against the dependency, so it returns to where it was before the outage, and its own calls
+ *   judge its own path from there; an idle member would otherwise wait for its next user to
+ *   close); every other member, and every member when the prober closed some other way (an
+ *   operator), goes half-open and closes on its own trial, since its own path may be what is
+ *   broken. When the prober fails, the next prober takes the next trial.
  * - A prober that stays due without a result is waiting for a call. Members with no more
  *   traffic than it keep waiting while it is in the view (their own trial would only spend a
  *   rare user on a dead dependency); a member with traffic, waiting on a prober with none (views
@@ -158,7 +163,11 @@ export class FleetCoordinator {
         calls: this.callsOf(name),
       };
     }
-    return { id: this.o.selfId, holds, probes };
+    const recovered: string[] = [];
+    for (const [name, breaker] of this.breakers) {
+      if (breaker.state === 'closed' && breaker.lastTransition?.reason === 'trial_succeeded') recovered.push(name);
+    }
+    return { id: this.o.selfId, holds, probes, recovered };
   }
 
   /** What operators see of a shared breaker (health JSON); null for one the fleet does not share. */
@@ -230,7 +239,7 @@ export class FleetCoordinator {
     this.coordinateTrials();
   }
 
-  /** The prober this member waits on reports the breaker closed: its trial succeeded. */
+  /** The prober this member waits on reports the breaker closed (on a successful trial, or by an operator). */
   private followProbers(report: MemberReport): void {
     for (const [name, id] of this.prober) {
       if (id !== report.id || report.holds[name] !== undefined) continue;
@@ -238,11 +247,20 @@ export class FleetCoordinator {
       this.proberDueSince.delete(name);
       const breaker = this.breakers.get(name);
       if (breaker === undefined || breaker.state !== 'open') continue;
+      const trialSucceeded = report.recovered?.includes(name) === true;
       const jitter = (this.o.random ?? Math.random)() * Math.min(MAX_JITTER_MS, this.o.config.heartbeatMs / 4);
       (this.o.later ?? laterUnref)(() => {
-        if (!this.stopped && this.breakers.get(name) === breaker) breaker.actOnEvidence(true, 'fleet');
+        if (this.stopped || this.breakers.get(name) !== breaker) return;
+        // Decided when it happens: a trial of its own may have failed meanwhile.
+        if (trialSucceeded && this.hasNoEvidenceOfItsOwn(name)) breaker.closeOnEvidence('fleet');
+        else breaker.actOnEvidence(true, 'fleet');
       }, jitter);
     }
+  }
+
+  /** Held open only because of the fleet, with no trial of its own failed since: nothing says its own path is broken. */
+  private hasNoEvidenceOfItsOwn(name: string): boolean {
+    return this.openedByFleet.has(name) && (this.failedTrials.get(name) ?? 0) === 0;
   }
 
   /** For each breaker open here: who runs the next trial, and if not this member, wait for it. */

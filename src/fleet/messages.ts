@@ -34,7 +34,9 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export function encodeReport(report: MemberReport): Uint8Array {
-  return encoder.encode(JSON.stringify({ v: VERSION, id: report.id, holds: report.holds, probes: report.probes ?? {} }));
+  return encoder.encode(
+    JSON.stringify({ v: VERSION, id: report.id, holds: report.holds, probes: report.probes ?? {}, recovered: report.recovered ?? [] }),
+  );
 }
 
 export function encodeLeave(id: string): Uint8Array {
@@ -88,7 +90,11 @@ export function decodeReport(data: Uint8Array, shared: ReadonlySet<string>): Mem
         probes[name] = { failed: p.failed, dueInMs: p.dueInMs, calls: isCount(p.calls) ? p.calls : 0 };
     }
   }
-  return { id: m.id, holds, probes };
+  const rawRecovered = m.body.recovered;
+  const recovered = Array.isArray(rawRecovered)
+    ? [...new Set(rawRecovered.filter((name): name is string => typeof name === 'string' && shared.has(name) && holds[name] === undefined))]
+    : [];
+  return { id: m.id, holds, probes, recovered };
 }
 
 function isCount(v: unknown): v is number {

@@ -29,6 +29,11 @@ export interface MemberReport {
   readonly holds: Readonly<Record<string, FleetHold>>;
   /** For the breakers in `holds`: trial bookkeeping, for choosing one prober. */
   readonly probes?: Readonly<Record<string, ProbeInfo>>;
+  /**
+   * Shared breakers it holds closed because a trial of its own succeeded (its last transition):
+   * evidence the dependency answers, which a member the fleet opened may close on. Absent from older members.
+   */
+  readonly recovered?: readonly string[];
 }
 
 /** A member silent for this many heartbeats has left. */

@@ -176,15 +176,61 @@ describe('fleet mode over NATS', function () {
     await eventually('every member closed again', () => fleet.every((i) => i.database() === 'closed'), 8000);
     running = false;
     await Promise.all(loops);
-    // One trial for the fleet: exactly one member went half-open on its own timer; the others
-    // were moved to half-open by the fleet once that trial had succeeded, then closed on their own trials.
-    const own = halfOpen.filter((r) => r.includes('reset_timeout'));
-    expect(own, JSON.stringify(halfOpen)).to.have.length(1);
+    // One trial for the fleet: exactly one member went half-open on its own timer. Once that
+    // trial had succeeded, the fleet moved the members that opened on their own evidence to
+    // half-open, and they closed on their own trials; the one the fleet opened closed at once.
+    const prober = halfOpen.findIndex((r) => r.includes('reset_timeout'));
     expect(
-      halfOpen.filter((r) => r.length === 1 && r[0] === 'fleet'),
+      halfOpen.filter((r) => r.includes('reset_timeout')),
       JSON.stringify(halfOpen),
-    ).to.have.length(2);
-    expect(fleet.map((i) => i.reason())).to.deep.equal(['trial_succeeded', 'trial_succeeded', 'trial_succeeded']);
+    ).to.have.length(1);
+    const expected = fleet.map((_, i) => (i === prober ? ['reset_timeout'] : i === 2 ? [] : ['fleet']));
+    expect(halfOpen, 'half-open transitions (reasons) per member').to.deep.equal(expected);
+    expect(fleet.map((i) => i.reason())).to.deep.equal(fleet.map((_, i) => (i === 2 && i !== prober ? 'fleet' : 'trial_succeeded')));
+  });
+
+  it('an idle member the fleet opened closes on the fleet trial without a call; an idle one open on its own evidence waits for its own trial', async () => {
+    const [a, b, c, d] = instances(4, '1s');
+    await allSee([a, b, c, d], 4);
+    // a, b (busy) and c (idle from now on) open on their own evidence; d, idle, through the fleet.
+    await a.fail();
+    await b.fail();
+    await c.fail();
+    await eventually('d to open through the fleet', () => d.database() === 'open');
+    expect(d.reason()).to.equal('fleet');
+    const transitions = [c, d].map((inst) => {
+      const seen: string[] = [];
+      inst.registry.entry('database').breaker.on('stateChange', (e) => seen.push(`${e.to}:${e.reason}`));
+      return seen;
+    });
+    // The database is back; only the busy members call it, every 20 ms.
+    let running = true;
+    const loops = [a, b].map(async (inst) => {
+      while (running) {
+        await inst.registry
+          .entry('database')
+          .breaker.execute(async () => 'ok')
+          .catch(() => undefined);
+        await sleep(20);
+      }
+    });
+    try {
+      await eventually('d to close', () => d.database() === 'closed', 8000);
+      expect(transitions[1], 'd: closed by the fleet trial, no trial of its own').to.deep.equal(['closed:fleet']);
+      expect(d.registry.entry('database').stats.totals().success ?? 0, 'd made no call').to.equal(0);
+      await eventually('c to go half-open', () => c.database() === 'half_open', 2000);
+      // c's own path has not answered yet: it lets a call through, and stays half-open until one does.
+      await sleep(500);
+      expect(transitions[0], 'c: half-open by the fleet, waiting for its own trial').to.deep.equal(['half_open:fleet']);
+      await c.registry
+        .entry('database')
+        .breaker.execute(async () => 'ok')
+        .catch(() => undefined);
+      expect([c.database(), c.reason()]).to.deep.equal(['closed', 'trial_succeeded']);
+    } finally {
+      running = false;
+      await Promise.all(loops);
+    }
   });
 
   describe("breakerbox's own connection and the nats patcher", () => {

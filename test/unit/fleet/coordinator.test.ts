@@ -278,18 +278,54 @@ describe('fleet coordinator: one trial for the fleet', () => {
     expect(f.call(due[0], true).ran).to.equal(true);
   });
 
-  it('when the trial succeeds, the others go half-open and close on their own trials', () => {
+  it('when the trial succeeds, members the fleet opened close without a call; the others go half-open and close on their own trials', () => {
     const f = outage();
     f.pass(10 * HB);
     const [prober] = f.probers();
     f.call(prober, true);
     expect(f.state(prober)).to.equal('closed');
     f.deliver();
+    const own = ['a', 'b'].filter((x) => x !== prober);
+    const byFleet = ['c', 'd'].filter((x) => x !== prober);
+    expect(
+      byFleet.map((id) => [f.state(id), f.reason(id)]),
+      'opened by the fleet, nothing of their own against the dependency',
+    ).to.deep.equal(byFleet.map(() => ['closed', 'fleet']));
+    expect(
+      own.map((id) => [f.state(id), f.reason(id)]),
+      'opened on their own evidence: their own path must answer first',
+    ).to.deep.equal(own.map(() => ['half_open', 'fleet']));
+    for (const id of own) expect(f.call(id, true).ran).to.equal(true);
+    expect(own.map((id) => f.state(id))).to.deep.equal(own.map(() => 'closed'));
+  });
+
+  it('a member the fleet opened that failed a trial of its own goes half-open, not closed, when the fleet trial succeeds', () => {
+    const f = outage();
+    // c, cut off from the fleet's news for a while, ran a trial of its own and failed it.
+    f.pass(15 * HB, ['c']);
+    expect(f.get('c').coordinator.view.memberCount, 'c alone').to.equal(1);
+    expect(f.call('c', false).ran).to.equal(true);
+    expect(f.state('c')).to.equal('open');
+    f.deliver();
+    f.beat();
+    for (let i = 0; i < 12 && f.probers().filter((id) => id !== 'c').length === 0; i++) f.pass(HB);
+    const [prober] = f.probers().filter((id) => id !== 'c');
+    expect(prober, 'another member is due').to.be.a('string');
+    f.call(prober, true);
+    f.deliver();
+    expect([f.state('c'), f.reason('c')]).to.deep.equal(['half_open', 'fleet']);
+    const untouched = ['d'].filter((x) => x !== prober);
+    expect(untouched.map((id) => f.state(id))).to.deep.equal(untouched.map(() => 'closed'));
+  });
+
+  it('a prober closed by an operator (no trial of its own) closes nobody: the others go half-open', () => {
+    const f = outage();
+    f.pass(10 * HB);
+    const [prober] = f.probers();
+    f.get(prober).database.close();
+    f.deliver();
     const others = ['a', 'b', 'c', 'd'].filter((x) => x !== prober);
-    expect(others.map((id) => f.state(id))).to.deep.equal(['half_open', 'half_open', 'half_open']);
-    expect(f.reason(others[0])).to.equal('fleet');
-    for (const id of others) expect(f.call(id, true).ran).to.equal(true);
-    expect(others.map((id) => f.state(id))).to.deep.equal(['closed', 'closed', 'closed']);
+    expect(others.map((id) => f.state(id))).to.deep.equal(others.map(() => 'half_open'));
   });
 
   it('when the trial fails, the fleet stays open and the next trial goes to another member', () => {
@@ -373,10 +409,9 @@ describe('fleet coordinator: one trial for the fleet', () => {
     f.deliver();
     expect(delays).to.have.length(3);
     for (const ms of delays) expect(ms).to.be.at.most(250);
-    expect(['a', 'b', 'c', 'd'].filter((x) => x !== prober).map((id) => f.state(id))).to.deep.equal([
-      'half_open',
-      'half_open',
-      'half_open',
-    ]);
+    expect(
+      ['a', 'b', 'c', 'd'].filter((x) => x !== prober).map((id) => f.state(id)),
+      'each lets calls through again (a and b open on their own evidence, c and d by the fleet)',
+    ).to.deep.equal(['a', 'b', 'c', 'd'].filter((x) => x !== prober).map((id) => (id === 'a' || id === 'b' ? 'half_open' : 'closed')));
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decodeAdmin, encodeAdmin } from '../../../src/fleet/messages';
+import { decodeAdmin, decodeReport, encodeAdmin, encodeReport } from '../../../src/fleet/messages';
 
 const encoder = new TextEncoder();
 const shared = new Set(['database']);
@@ -18,5 +18,14 @@ describe('fleet messages: operator commands', () => {
     expect(decodeAdmin(raw({ v: 2, id: 'web-1', breaker: 'database', action: 'open' }), shared), 'other version').to.equal(null);
     expect(decodeAdmin(raw({ v: 1, breaker: 'database', action: 'open' }), shared), 'no sender').to.equal(null);
     expect(decodeAdmin(encoder.encode('not json'), shared), 'not JSON').to.equal(null);
+  });
+});
+
+describe('fleet messages: reports', () => {
+  it('carry the breakers a member closed on a trial of its own, keeping only shared names it does not hold open', () => {
+    const sent = { id: 'web-1', holds: { database: 'own' as const }, probes: {}, recovered: ['cache', 'database', 'other'] };
+    expect(decodeReport(encodeReport(sent), new Set(['database', 'cache']))?.recovered).to.deep.equal(['cache']);
+    const older = encoder.encode(JSON.stringify({ v: 1, id: 'web-2', holds: {}, probes: {} }));
+    expect(decodeReport(older, shared)?.recovered, 'a member without the field recovered nothing').to.deep.equal([]);
   });
 });
