@@ -6,11 +6,13 @@
  * fault proxy, which counts the connections that reach it; a private nats-server for the
  * fleet; the database breaker with `failure_threshold: 3`, `timeout: 2s`. 20 s into the run
  * the proxy resets every connection for 20 s (the outage), then passes again. The same run
- * is made without and with fleet mode, then with fleet mode and nats-server killed during the
- * outage and restarted (guarded-call latency beside the run with NATS up; how soon every member
- * sees the whole fleet again). A last run has no outage, but one busy instance reaches Postgres
- * through a refusing proxy of its own: a bad path of its own, which must open nobody else.
- * Prints numbers, asserts nothing.
+ * is made without and with fleet mode. Then a longer outage with fleet mode in which
+ * nats-server is killed and started again every BLOCK_MS (blocks with NATS up and down
+ * alternating in the same run, so machine noise falls on both alike): the guarded calls'
+ * p99 of each NATS-down block beside the mean of the NATS-up blocks on either side of it,
+ * and how soon every member sees the whole fleet again after each restart. A last run has no
+ * outage, but one busy instance reaches Postgres through a refusing proxy of its own: a bad
+ * path of its own, which must open nobody else. Prints numbers, asserts nothing.
  *
  *   npm run bench:fleet        (needs the Postgres server binaries and nats-server)
  */
@@ -34,13 +36,18 @@ const RESET_PERIOD_MS = 2000;
 const WARMUP_MS = 5_000;
 const OUTAGE_MS = 20_000;
 const RECOVERY_MS = 12_000;
-/** nats-server is killed this long into the outage, and started again NATS_DOWN_MS later. */
-const NATS_KILL_AT_MS = 6_000;
-const NATS_DOWN_MS = 6_000;
+/** The NATS on/off run: blocks from this long into the outage (every instance open by then). */
+const BLOCKS_FROM_MS = 2_000;
+/** Each block lasts this long: longer than 3 heartbeats, so in a NATS-down block every member ends up alone. */
+const BLOCK_MS = 6_000;
+/** Up, down, up, ..., up: every down block has an up block on either side. */
+const BLOCKS = 11;
 const BROKEN_PATH_MS = 15_000;
 
 interface Line {
   t: number;
+  /** Calls: when the call started (Date.now()); `t` is when it ended. */
+  t0?: number;
   ev: 'ready' | 'call' | 'transition' | 'fleet';
   ok?: boolean;
   ms?: number;
@@ -55,27 +62,35 @@ interface RunResult {
   attempts: number;
   steadyAttemptsPerPeriod: number;
   idleFailedCalls: number;
-  /** Of those, made before the quorum was reached (nothing fleet mode can spare). */
+  /** Of those, started before the quorum was reached (nothing fleet mode can spare). */
   idleFailedBeforeQuorum: number;
+  /** Started after the quorum was reached but before that instance opened (with fleet mode: the news in flight). */
+  idleFailedInFlight: number;
+  /** Each idle failed call: when it started, ms after the quorum was reached (negative: before). */
+  idleFailedStartsMs: number[];
   busyFailedCalls: number;
   idleOpenedAfterQuorumMs: number[];
   idleOpenReasons: string[];
   closedAfterRecoveryMs: { busy: number[]; idle: number[] };
   /** Idle instances letting calls through again (half-open or closed) after Postgres returned. */
   idleAcceptingAfterRecoveryMs: number[];
-  /** Guarded calls' p99 (ms) over the outage, and over the window NATS is down in the kill run. */
+  /** Idle instances' transitions after Postgres returned, as `state:reason@ms`. */
+  idleTransitionsAfterRecovery: string[];
+  /** Guarded calls' p99 (ms) over the outage. */
   p99OutageMs: number;
-  p99NatsWindowMs: number;
-  /** Idle instances' failed user calls from the kill to NATS_DOWN_MS + 3 heartbeats later (the fleet out of reach). */
-  idleFailedNatsWindow: number;
-  /** Kill run only: per instance, from nats-server accepting clients again to seeing all 8 members. */
-  rejoinedMs: number[] | null;
 }
 
 function p99(xs: number[]): number {
   if (xs.length === 0) return NaN;
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)];
+}
+
+function median(xs: number[]): number {
+  const sorted = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function configYaml(natsUrl: string, fleet: boolean, name: string): string {
@@ -141,9 +156,8 @@ async function run(
   pgEnv: Record<string, string | undefined>,
   fleet: boolean,
   dir: string,
-  killNats = false,
 ): Promise<RunResult> {
-  const configFile = path.join(dir, `breakerbox-${fleet ? 'fleet' : 'alone'}${killNats ? '-kill' : ''}.yaml`);
+  const configFile = path.join(dir, `breakerbox-${fleet ? 'fleet' : 'alone'}.yaml`);
   fs.writeFileSync(configFile, configYaml(nats.url, fleet, `bench${Date.now()}`));
   const procs = startFleet(configFile, pgEnv);
   try {
@@ -155,17 +169,7 @@ async function run(
     await proxy.setMode('reset');
     const marks: { t: number; accepted: number }[] = [];
     const sampler = setInterval(() => marks.push({ t: Date.now(), accepted: proxy.accepted }), 100);
-    let natsBackAt = NaN;
-    if (killNats) {
-      await sleep(NATS_KILL_AT_MS);
-      await nats.kill('SIGKILL');
-      await sleep(NATS_DOWN_MS);
-      await nats.start();
-      natsBackAt = Date.now();
-      await sleep(Math.max(0, outageAt + OUTAGE_MS - Date.now()));
-    } else {
-      await sleep(OUTAGE_MS);
-    }
+    await sleep(OUTAGE_MS);
     clearInterval(sampler);
     const recoveredAt = Date.now();
     const attempts = proxy.accepted - before;
@@ -191,8 +195,13 @@ async function run(
     const steadyAttempts = attempts - (fromMark.accepted - before);
     const steadyPeriods = (recoveredAt - fromMark.t) / RESET_PERIOD_MS;
 
-    const failed = (p: NodeProcess, until = recoveredAt, from = outageAt) =>
-      lines(p, from, until).filter((l) => l.ev === 'call' && !l.ok && l.code !== 'ECIRCUITOPEN').length;
+    const failedCalls = (p: NodeProcess, until = recoveredAt, from = outageAt) =>
+      lines(p, from, until).filter((l) => l.ev === 'call' && !l.ok && l.code !== 'ECIRCUITOPEN');
+    const failed = (p: NodeProcess, until = recoveredAt, from = outageAt) => failedCalls(p, until, from).length;
+    // By when each call started: one started before the quorum was reached, or before this
+    // instance heard of it, was let through by a breaker that had no reason yet to refuse it.
+    const started = (l: Line) => l.t0 ?? l.t;
+    const firstOpen = (p: NodeProcess) => opens(p)[0]?.t ?? Infinity;
     const closedAfter = (p: NodeProcess) => {
       const closed = lines(p, recoveredAt).find((l) => l.ev === 'transition' && l.to === 'closed');
       return closed ? closed.t - recoveredAt : NaN;
@@ -209,27 +218,28 @@ async function run(
       const back = lines(p, recoveredAt).find((l) => l.ev === 'transition' && (l.to === 'closed' || l.to === 'half_open'));
       return back ? back.t - recoveredAt : NaN;
     };
-    const rejoined = (p: NodeProcess) => {
-      const all = lines(p, natsBackAt).find((l) => l.ev === 'fleet' && l.members === BUSY + IDLE);
-      return all ? all.t - natsBackAt : NaN;
-    };
     return {
       attempts,
       steadyAttemptsPerPeriod: steadyAttempts / steadyPeriods,
       idleFailedCalls: idle.reduce((n, { p }) => n + failed(p), 0),
-      idleFailedBeforeQuorum: idle.reduce((n, { p }) => n + failed(p, quorumAt), 0),
+      idleFailedBeforeQuorum: idle.reduce((n, { p }) => n + failedCalls(p).filter((l) => started(l) < quorumAt).length, 0),
+      idleFailedInFlight: idle.reduce(
+        (n, { p }) => n + failedCalls(p).filter((l) => started(l) >= quorumAt && started(l) < firstOpen(p)).length,
+        0,
+      ),
+      idleFailedStartsMs: idle.flatMap(({ p }) => failedCalls(p).map((l) => started(l) - quorumAt)),
       busyFailedCalls: busy.reduce((n, { p }) => n + failed(p), 0),
       idleOpenedAfterQuorumMs: idle.map(({ p }) => (opens(p)[0]?.t ?? NaN) - quorumAt),
       idleOpenReasons: idle.map(({ p }) => opens(p)[0]?.reason ?? 'stayed closed'),
       closedAfterRecoveryMs: { busy: busy.map(({ p }) => closedAfter(p)), idle: idle.map(({ p }) => closedAfter(p)) },
       idleAcceptingAfterRecoveryMs: idle.map(({ p }) => accepting(p)),
-      p99OutageMs: p99(callMs(outageAt, recoveredAt)),
-      p99NatsWindowMs: p99(callMs(outageAt + NATS_KILL_AT_MS, outageAt + NATS_KILL_AT_MS + NATS_DOWN_MS)),
-      idleFailedNatsWindow: idle.reduce(
-        (n, { p }) => n + failed(p, outageAt + NATS_KILL_AT_MS + NATS_DOWN_MS + 3000, outageAt + NATS_KILL_AT_MS),
-        0,
+      idleTransitionsAfterRecovery: idle.map(({ p }) =>
+        lines(p, recoveredAt)
+          .filter((l) => l.ev === 'transition')
+          .map((l) => `${l.to}:${l.reason}@${l.t - recoveredAt}`)
+          .join(' '),
       ),
-      rejoinedMs: killNats ? procs.map(({ p }) => rejoined(p)) : null,
+      p99OutageMs: p99(callMs(outageAt, recoveredAt)),
     };
   } finally {
     await Promise.all(procs.map(({ p }) => p.kill('SIGKILL')));
@@ -242,18 +252,146 @@ function summary(label: string, r: RunResult): string {
     `${label}`,
     `  connections reaching Postgres during the ${OUTAGE_MS / 1000} s outage: ${r.attempts}`,
     `  steady state (every instance open): ${r.steadyAttemptsPerPeriod.toFixed(2)} per reset period (${RESET_PERIOD_MS / 1000} s) for the fleet`,
-    `  failed user calls (not refusals): idle instances ${r.idleFailedCalls} (${r.idleFailedBeforeQuorum} before the second own opening), busy instances ${r.busyFailedCalls}`,
+    `  failed user calls (not refusals): idle instances ${r.idleFailedCalls} (started before the second own opening: ${r.idleFailedBeforeQuorum}; after it, before that instance opened: ${r.idleFailedInFlight}), busy instances ${r.busyFailedCalls}`,
+    `  idle instances' failed calls started at (ms after the second own opening): ${ms(r.idleFailedStartsMs) || 'none'}`,
     `  idle instances opened (ms after the second own opening): ${ms(r.idleOpenedAfterQuorumMs)}`,
     `  idle instances' opening reasons: ${r.idleOpenReasons.join(', ')}`,
     `  closed after Postgres returned (ms): busy ${ms(r.closedAfterRecoveryMs.busy)}; idle ${ms(r.closedAfterRecoveryMs.idle)}`,
     `  idle instances letting calls through again (half-open or closed) after Postgres returned (ms): ${ms(r.idleAcceptingAfterRecoveryMs)}`,
-    `  guarded calls' p99: ${r.p99OutageMs.toFixed(3)} ms over the outage, ${r.p99NatsWindowMs.toFixed(3)} ms from ${NATS_KILL_AT_MS / 1000} to ${(NATS_KILL_AT_MS + NATS_DOWN_MS) / 1000} s into it`,
-    ...(r.rejoinedMs === null
-      ? []
-      : [`  idle instances' failed user calls from the kill until 3 s after NATS returned: ${r.idleFailedNatsWindow}`]),
-    ...(r.rejoinedMs === null
-      ? []
-      : [`  every member sees all ${BUSY + IDLE} again (ms after nats-server accepts clients): ${ms(r.rejoinedMs)}`]),
+    `  idle instances' transitions after Postgres returned (state:reason@ms): ${r.idleTransitionsAfterRecovery.join('; ')}`,
+    `  guarded calls' p99: ${r.p99OutageMs.toFixed(3)} ms over the outage`,
+  ].join('\n');
+}
+
+interface Block {
+  up: boolean;
+  from: number;
+  to: number;
+  /** p99 (ms) of every guarded call started in the block, of the refused ones, of those that reached Postgres. */
+  all: number;
+  refused: number;
+  reached: number;
+  calls: number;
+  reachedCount: number;
+  idleFailed: number;
+  /** Up blocks: idle failed calls started after that instance saw the whole fleet again (the fleet back in reach). */
+  idleFailedRejoined: number;
+  /** Durations (ms) of every call started in the block, for the pooled p99. */
+  ms: number[];
+  refusedMs: number[];
+}
+
+interface BlocksResult {
+  blocks: Block[];
+  /** Per instance and restart: from nats-server accepting clients again to seeing all 8 members. */
+  rejoinedMs: number[];
+}
+
+/**
+ * One outage with fleet mode, nats-server killed and started again every BLOCK_MS: blocks with
+ * NATS up and down alternate in the same run, so what the shared machine does to latency falls
+ * on both kinds alike, and each down block is compared with the up blocks on either side.
+ */
+async function natsOnOff(
+  proxy: TcpFaultProxy,
+  nats: PrivateNats,
+  pgEnv: Record<string, string | undefined>,
+  dir: string,
+): Promise<BlocksResult> {
+  const configFile = path.join(dir, 'breakerbox-nats-on-off.yaml');
+  fs.writeFileSync(configFile, configYaml(nats.url, true, `bench${Date.now()}`));
+  const procs = startFleet(configFile, pgEnv);
+  try {
+    await Promise.all(procs.map(({ p }) => p.waitForLine(/"ready"/, 30_000)));
+    await sleep(WARMUP_MS);
+    await proxy.setMode('reset');
+    await sleep(BLOCKS_FROM_MS);
+    const spans: { up: boolean; from: number; to: number }[] = [];
+    const backAt: number[] = [];
+    for (let k = 0; k < BLOCKS; k++) {
+      const up = k % 2 === 0;
+      if (k > 0 && up) {
+        await nats.start();
+        backAt.push(Date.now());
+      } else if (!up) {
+        await nats.kill('SIGKILL');
+      }
+      const from = Date.now();
+      await sleep(BLOCK_MS);
+      spans.push({ up, from, to: from + BLOCK_MS });
+    }
+    await proxy.setMode('pass');
+    await sleep(2_000);
+
+    const idle = procs.filter((x) => !x.busy);
+    const callsIn = (ps: { p: NodeProcess }[], from: number, to: number) =>
+      ps.flatMap(({ p }) => lines(p).filter((l) => l.ev === 'call' && l.ms !== undefined && (l.t0 ?? l.t) >= from && (l.t0 ?? l.t) < to));
+    const blocks = spans.map(({ up, from, to }) => {
+      const calls = callsIn(procs, from, to);
+      const refused = calls.filter((l) => l.code === 'ECIRCUITOPEN');
+      const reached = calls.filter((l) => l.code !== 'ECIRCUITOPEN');
+      return {
+        up,
+        from,
+        to,
+        all: p99(calls.map((l) => l.ms!)),
+        refused: p99(refused.map((l) => l.ms!)),
+        reached: p99(reached.map((l) => l.ms!)),
+        calls: calls.length,
+        reachedCount: reached.length,
+        idleFailed: callsIn(idle, from, to).filter((l) => !l.ok && l.code !== 'ECIRCUITOPEN').length,
+        idleFailedRejoined: up
+          ? idle.reduce((n, { p }) => {
+              const back =
+                lines(p, from).find((l) => l.ev === 'fleet' && l.members === BUSY + IDLE)?.t ?? (from === spans[0].from ? from : to);
+              return n + callsIn([{ p }], Math.max(from, back), to).filter((l) => !l.ok && l.code !== 'ECIRCUITOPEN').length;
+            }, 0)
+          : 0,
+        ms: calls.map((l) => l.ms!),
+        refusedMs: refused.map((l) => l.ms!),
+      };
+    });
+    const rejoinedMs = backAt.flatMap((at) =>
+      procs.map(({ p }) => {
+        const all = lines(p, at).find((l) => l.ev === 'fleet' && l.members === BUSY + IDLE);
+        return all ? all.t - at : NaN;
+      }),
+    );
+    return { blocks, rejoinedMs };
+  } finally {
+    await Promise.all(procs.map(({ p }) => p.kill('SIGKILL')));
+    if (!nats.running) await nats.start();
+  }
+}
+
+function blocksSummary(r: BlocksResult): string {
+  const f = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(3));
+  // Each down block against the mean of the up blocks on either side of it (drift cancels).
+  const diffs = (key: 'all' | 'refused' | 'reached') =>
+    r.blocks.flatMap((b, i) => (b.up ? [] : [b[key] - (r.blocks[i - 1][key] + r.blocks[i + 1][key]) / 2]));
+  const spread = (key: 'all' | 'refused' | 'reached') => {
+    const d = diffs(key).filter((x) => !Number.isNaN(x));
+    return `median ${f(median(d))} ms, from ${f(Math.min(...d))} to ${f(Math.max(...d))} ms (${d.length} down blocks: ${d.map(f).join(', ')})`;
+  };
+  const sum = (up: boolean, key: 'calls' | 'reachedCount' | 'idleFailed' | 'idleFailedRejoined') =>
+    r.blocks.filter((b) => b.up === up).reduce((n, b) => n + b[key], 0);
+  const ups = r.blocks.filter((b) => b.up).length;
+  const downs = r.blocks.length - ups;
+  const rejoined = r.rejoinedMs.filter((x) => !Number.isNaN(x));
+  return [
+    `with fleet mode, an outage in which nats-server is killed and started again every ${BLOCK_MS / 1000} s (${ups} blocks up, ${downs} down, alternating)`,
+    `  per block (up/down): p99 all calls / refused / reached Postgres (ms), calls, reached Postgres, idle failed calls`,
+    ...r.blocks.map(
+      (b) =>
+        `    ${b.up ? 'up  ' : 'down'} ${f(b.all)} / ${f(b.refused)} / ${f(b.reached)}, ${b.calls} calls, ${b.reachedCount} reached, ${b.idleFailed} idle failed`,
+    ),
+    `  p99 of a down block minus the mean of the up blocks beside it, all guarded calls: ${spread('all')}`,
+    `  the same, refused calls only (the breaker's own path): ${spread('refused')}`,
+    `  the same, calls that reached Postgres: ${spread('reached')}`,
+    `  pooled p99 over all up blocks / all down blocks: all calls ${f(p99(r.blocks.filter((b) => b.up).flatMap((b) => b.ms)))} / ${f(p99(r.blocks.filter((b) => !b.up).flatMap((b) => b.ms)))} ms, refused calls ${f(p99(r.blocks.filter((b) => b.up).flatMap((b) => b.refusedMs)))} / ${f(p99(r.blocks.filter((b) => !b.up).flatMap((b) => b.refusedMs)))} ms`,
+    `  idle failed calls in up blocks started after that instance saw all ${BUSY + IDLE} members again: ${sum(true, 'idleFailedRejoined')} (of ${sum(true, 'idleFailed')})`,
+    `  calls reaching Postgres per block: ${(sum(true, 'reachedCount') / ups).toFixed(1)} with NATS up, ${(sum(false, 'reachedCount') / downs).toFixed(1)} with NATS down (each instance probing on its own); idle failed calls ${sum(true, 'idleFailed')} up, ${sum(false, 'idleFailed')} down`,
+    `  every member sees all ${BUSY + IDLE} again after each restart (ms after nats-server accepts clients): ${rejoined.length === 0 ? 'never' : `${Math.round(Math.min(...rejoined))} to ${Math.round(Math.max(...rejoined))}`}, ${r.rejoinedMs.length - rejoined.length} of ${r.rejoinedMs.length} never`,
   ].join('\n');
 }
 
@@ -304,16 +442,7 @@ async function main(): Promise<void> {
     process.stdout.write(summary('without fleet mode', alone) + '\n');
     const fleet = await run(proxy, nats, pgEnv, true, dir);
     process.stdout.write(summary('with fleet mode (quorum 2, heartbeat 1s)', fleet) + '\n');
-    const killed = await run(proxy, nats, pgEnv, true, dir, true);
-    process.stdout.write(
-      summary(
-        `with fleet mode, nats-server killed ${NATS_KILL_AT_MS / 1000} s into the outage and started again ${NATS_DOWN_MS / 1000} s later`,
-        killed,
-      ) + '\n',
-    );
-    process.stdout.write(
-      `  p99 difference from the run with NATS up: ${(killed.p99OutageMs - fleet.p99OutageMs).toFixed(3)} ms over the outage, ${(killed.p99NatsWindowMs - fleet.p99NatsWindowMs).toFixed(3)} ms while NATS was down\n`,
-    );
+    process.stdout.write(blocksSummary(await natsOnOff(proxy, nats, pgEnv, dir)) + '\n');
     process.stdout.write((await brokenPath(nats, pgEnv, postgres.port, dir)) + '\n');
   } finally {
     await proxy.close();

@@ -3,7 +3,7 @@
 // --require dist/register.js. Makes a user call (a fresh pg.Client: connect, SELECT 1, end)
 // every CALL_EVERY_MS, and prints one JSON line per call and per transition of the
 // database breaker, with Date.now() so the harness can line them up; each call carries its
-// duration (ms), and a line is printed whenever the fleet this instance sees changes (members,
+// start (t0, Date.now()) and duration (ms), and a line is printed whenever the fleet this instance sees changes (members,
 // channel connected). Env: PG*, CALL_EVERY_MS.
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
@@ -19,14 +19,15 @@ registry.get('database').on('stateChange', (e) => out({ ev: 'transition', from: 
 async function call() {
   const client = new pg.Client({ connectionTimeoutMillis: 2000 });
   client.on('error', () => undefined);
+  const t0 = Date.now();
   const started = performance.now();
   const ms = () => Math.round((performance.now() - started) * 1000) / 1000;
   try {
     await client.connect();
     await client.query('SELECT 1');
-    out({ ev: 'call', ok: true, ms: ms() });
+    out({ ev: 'call', ok: true, t0, ms: ms() });
   } catch (err) {
-    out({ ev: 'call', ok: false, code: err && err.code, ms: ms() });
+    out({ ev: 'call', ok: false, code: err && err.code, t0, ms: ms() });
   } finally {
     client.end().catch(() => undefined);
   }

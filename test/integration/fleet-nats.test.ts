@@ -149,6 +149,43 @@ describe('fleet mode over NATS', function () {
     expect(c.reason()).to.equal('fleet');
   });
 
+  it('with NATS down, guarded calls do no fleet work of their own: dials stay one per retry period, whatever the calls', async () => {
+    const config = parseConfig(fleetYaml(srv.url, `fleet${++fleetNo}`), 'test.yaml');
+    const registry = new BreakerRegistry(config);
+    const breaker = registry.entry('database').breaker;
+    let dials = 0;
+    const member = startFleetMember({
+      config: config.fleet,
+      registry,
+      connect: (opts) => {
+        dials++;
+        return nats.connect(opts);
+      },
+      selfId: 'alone',
+    });
+    running.push(member);
+    await eventually('connected', () => member.transport.connected);
+    await srv.kill();
+    await eventually('the fleet connection to notice', () => !member.transport.connected, 5000);
+    const before = dials;
+    const from = Date.now();
+    // 3 s of calls every few ms, opening and closing the breaker over and over (each transition
+    // an announcement the channel cannot take), beside 3 s of no calls at all.
+    while (Date.now() - from < 3000) {
+      await breaker.execute(() => Promise.reject(refused())).catch(() => undefined);
+      for (let i = 0; i < 50; i++) await breaker.execute(async () => 'ok').catch(() => undefined);
+      breaker.close();
+      await sleep(5);
+    }
+    const busyDials = dials - before;
+    await sleep(3000);
+    const quietDials = dials - before - busyDials;
+    expect(breaker.state, 'the breaker works on its own evidence').to.equal('closed');
+    // retryMs is max(heartbeat, 1 s): 3 or 4 dials in 3 s, with or without calls.
+    expect(busyDials, `dials during 3 s of calls (${quietDials} in 3 quiet s)`).to.be.at.most(4);
+    expect(Math.abs(busyDials - quietDials), `dials: ${busyDials} with calls, ${quietDials} without`).to.be.at.most(1);
+  });
+
   it('after the reset timeout one member runs the trial; when it succeeds the others follow and close', async () => {
     const fleet = instances(3, '1s');
     await allSee(fleet, 3);
