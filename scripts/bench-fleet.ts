@@ -53,6 +53,8 @@ interface Line {
   ms?: number;
   members?: number;
   code?: string;
+  /** Failed calls: the members and the prober (self, other, null) this instance saw as the call started. */
+  prober?: string | null;
   from?: string;
   to?: string;
   reason?: string;
@@ -276,6 +278,8 @@ interface Block {
   idleFailed: number;
   /** Up blocks: idle failed calls started after that instance saw the whole fleet again (the fleet back in reach). */
   idleFailedRejoined: number;
+  /** Those calls, as `ms after rejoining (members seen, prober seen)`. */
+  idleFailedRejoinedCalls: string[];
   /** Durations (ms) of every call started in the block, for the pooled p99. */
   ms: number[];
   refusedMs: number[];
@@ -340,13 +344,17 @@ async function natsOnOff(
         calls: calls.length,
         reachedCount: reached.length,
         idleFailed: callsIn(idle, from, to).filter((l) => !l.ok && l.code !== 'ECIRCUITOPEN').length,
-        idleFailedRejoined: up
-          ? idle.reduce((n, { p }) => {
-              const back =
-                lines(p, from).find((l) => l.ev === 'fleet' && l.members === BUSY + IDLE)?.t ?? (from === spans[0].from ? from : to);
-              return n + callsIn([{ p }], Math.max(from, back), to).filter((l) => !l.ok && l.code !== 'ECIRCUITOPEN').length;
-            }, 0)
-          : 0,
+        ...(() => {
+          if (!up) return { idleFailedRejoined: 0, idleFailedRejoinedCalls: [] };
+          const after = idle.flatMap(({ p }) => {
+            const back =
+              lines(p, from).find((l) => l.ev === 'fleet' && l.members === BUSY + IDLE)?.t ?? (from === spans[0].from ? from : to);
+            return callsIn([{ p }], Math.max(from, back), to)
+              .filter((l) => !l.ok && l.code !== 'ECIRCUITOPEN')
+              .map((l) => `${(l.t0 ?? l.t) - back} ms (${l.members} members, prober ${l.prober})`);
+          });
+          return { idleFailedRejoined: after.length, idleFailedRejoinedCalls: after };
+        })(),
         ms: calls.map((l) => l.ms!),
         refusedMs: refused.map((l) => l.ms!),
       };
@@ -389,7 +397,10 @@ function blocksSummary(r: BlocksResult): string {
     `  the same, refused calls only (the breaker's own path): ${spread('refused')}`,
     `  the same, calls that reached Postgres: ${spread('reached')}`,
     `  pooled p99 over all up blocks / all down blocks: all calls ${f(p99(r.blocks.filter((b) => b.up).flatMap((b) => b.ms)))} / ${f(p99(r.blocks.filter((b) => !b.up).flatMap((b) => b.ms)))} ms, refused calls ${f(p99(r.blocks.filter((b) => b.up).flatMap((b) => b.refusedMs)))} / ${f(p99(r.blocks.filter((b) => !b.up).flatMap((b) => b.refusedMs)))} ms`,
-    `  idle failed calls in up blocks started after that instance saw all ${BUSY + IDLE} members again: ${sum(true, 'idleFailedRejoined')} (of ${sum(true, 'idleFailed')})`,
+    `  idle failed calls in up blocks started after that instance saw all ${BUSY + IDLE} members again: ${sum(true, 'idleFailedRejoined')} (of ${sum(true, 'idleFailed')})${r.blocks
+      .flatMap((b) => b.idleFailedRejoinedCalls)
+      .map((c) => `; ${c}`)
+      .join('')}`,
     `  calls reaching Postgres per block: ${(sum(true, 'reachedCount') / ups).toFixed(1)} with NATS up, ${(sum(false, 'reachedCount') / downs).toFixed(1)} with NATS down (each instance probing on its own); idle failed calls ${sum(true, 'idleFailed')} up, ${sum(false, 'idleFailed')} down`,
     `  every member sees all ${BUSY + IDLE} again after each restart (ms after nats-server accepts clients): ${rejoined.length === 0 ? 'never' : `${Math.round(Math.min(...rejoined))} to ${Math.round(Math.max(...rejoined))}`}, ${r.rejoinedMs.length - rejoined.length} of ${r.rejoinedMs.length} never`,
   ].join('\n');

@@ -20,6 +20,7 @@ async function call() {
   const client = new pg.Client({ connectionTimeoutMillis: 2000 });
   client.on('error', () => undefined);
   const t0 = Date.now();
+  const fleetThen = seenAt();
   const started = performance.now();
   const ms = () => Math.round((performance.now() - started) * 1000) / 1000;
   try {
@@ -27,7 +28,7 @@ async function call() {
     await client.query('SELECT 1');
     out({ ev: 'call', ok: true, t0, ms: ms() });
   } catch (err) {
-    out({ ev: 'call', ok: false, code: err && err.code, t0, ms: ms() });
+    out({ ev: 'call', ok: false, code: err && err.code, t0, ms: ms(), ...(err && err.code === 'ECIRCUITOPEN' ? {} : fleetThen) });
   } finally {
     client.end().catch(() => undefined);
   }
@@ -43,10 +44,18 @@ async function loop() {
   }
 }
 
+// What this instance saw of the fleet (sampled every 20 ms), given with each failed call: the harness explains failures with it.
+let fleetAt = { members: 0, prober: null };
+function seenAt() {
+  return { members: fleetAt.members, prober: fleetAt.prober };
+}
+
 let seen = '';
 setInterval(() => {
   const fleet = registry.fleet;
   if (!fleet) return;
+  const prober = (fleet.status('database') || {}).prober;
+  fleetAt = { members: fleet.members, prober: prober == null ? null : prober === fleet.id ? 'self' : 'other' };
   const now = `${fleet.members}/${fleet.connected}`;
   if (now === seen) return;
   seen = now;
