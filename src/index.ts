@@ -1,4 +1,4 @@
-export { CircuitBreaker, BreakerOpenError, BreakerTimeoutError, BreakerOptionsError } from './core';
+export { CircuitBreaker, BreakerOpenError, BreakerTimeoutError, BreakerOptionsError, ConcurrencyLimitError } from './core';
 export type {
   BreakerState,
   BreakerMode,
@@ -10,6 +10,7 @@ export type {
   StateChangeEvent,
   CallEvent,
   BreakerEvents,
+  ConcurrencyInput,
 } from './core';
 export {
   BreakerRegistry,

@@ -12,6 +12,7 @@ import {
   wholeNumber,
   type Reader,
 } from './checks';
+import { readConcurrency } from './concurrency';
 import { resolveGlob } from './paths';
 import type { Problems } from './problems';
 import {
@@ -56,7 +57,7 @@ export interface BreakerDefaults {
   readonly resetTimeoutMs: number;
 }
 
-type NumericOption = Exclude<keyof BreakerOptionsConfig, 'mode'>;
+type NumericOption = Exclude<keyof BreakerOptionsConfig, 'mode' | 'concurrency'>;
 
 /** Keys that map one-to-one onto a numeric core option. */
 const NUMERIC_OPTIONS: Readonly<Record<string, { option: NumericOption; read: Reader<number | 'auto'> }>> = {
@@ -198,6 +199,9 @@ export function validateBreaker(
     // Only failure_rate and slow_call_duration have a reader that can return 'auto'.
     if (v !== undefined) (options as Record<NumericOption, number | 'auto'>)[option] = v;
   }
+
+  const concurrency = read('concurrency', readConcurrency);
+  if (concurrency !== undefined) options.concurrency = concurrency;
 
   const mode = read('mode', readMode);
   if (mode === 'enforce' || mode === 'metrics_only') options.mode = mode;

@@ -86,6 +86,7 @@ export const BREAKER_KEYS = [
   'sync',
   'max_buffered_amount',
   'reconnect_failures',
+  'concurrency',
 ] as const;
 
 /** Keys that mean something for one module only. */

@@ -4,20 +4,30 @@ import { LatencyBaseline } from './latency-baseline';
 import { resolveOptions, type ResolvedOptions } from './options';
 import type { BreakerEmitter } from './events';
 import { RatePolicy } from './rate-policy';
+import { createLimiter } from './concurrency';
+import type { Limiter } from './limit/limiter';
 import { FAILURE, IGNORED, NO_EVIDENCE, SUCCESS, TIMEOUT, type CallRecorder } from './recorder';
 import { CountWindow, TimeWindow, type RollingWindow } from './rolling-window';
-import { REJECT, type OperationIndex, type OutcomeCode, type Permit } from './internal';
+import { FORCED_SLOT, NO_SLOT, REJECT, type LimitUse, type OperationIndex, type OutcomeCode, type Permit } from './internal';
 import { isLegalTransition } from './transitions';
 import type { IsFailure } from './verdict';
 import type { BreakerState, CircuitBreakerOptions, TransitionReason } from './types';
 
-/** Permit kinds; a permit is `generation * 4 + kind` (REJECT and UNGATED are negative). */
+/**
+ * A permit is `generation * GENERATION + inflight * 8 + slot + kind` (REJECT and UNGATED are
+ * negative): `kind` PASS or TRIAL, `slot` SLOTTED when the call holds a concurrency slot, and
+ * `inflight` the calls in flight when it took it (what the limit algorithm is told at the end).
+ */
 const PASS = 1;
 const TRIAL = 2;
+const SLOTTED = 4;
+/** Room for an in-flight count up to 2^20 - 1 (limits stop at 100,000). */
+const INFLIGHT_ROOM = 2 ** 20;
+const GENERATION = INFLIGHT_ROOM * 8;
 
 /** @internal The permit of a call admitted in `generation` without a trial slot. */
 export function passPermit(generation: number): Permit {
-  return (generation * 4 + PASS) as Permit;
+  return (generation * GENERATION + PASS) as Permit;
 }
 
 function defaultClock(): number {
@@ -96,6 +106,10 @@ export class BreakerMachine {
   protected isFailureFn: IsFailure | null;
   /** @internal */
   protected events: BreakerEmitter | null = null;
+  /** @internal Counts calls in flight against the concurrency limit; null when there is none. */
+  protected readonly limiter: Limiter | null;
+  /** @internal Set when `acquire` refused for the concurrency limit, read by the rejection that follows. */
+  protected refusedByLimit = false;
 
   constructor(options: CircuitBreakerOptions) {
     this.o = resolveOptions(options);
@@ -121,6 +135,7 @@ export class BreakerMachine {
       : null;
     this.measured = window;
     this.isFailureFn = options.isFailure ?? null;
+    this.limiter = this.o.concurrency === null ? null : createLimiter(this.name, this.o.concurrency);
     this.updateTimed();
   }
 
@@ -138,7 +153,13 @@ export class BreakerMachine {
   /** @internal */
   protected updateTimed(): void {
     this.timed =
-      this._recorder !== null || this.o.slowCallMs !== 0 || this.rate !== null || this.events !== null || this.o.callTimeoutMs > 0;
+      this._recorder !== null ||
+      this.o.slowCallMs !== 0 ||
+      this.rate !== null ||
+      this.events !== null ||
+      this.o.callTimeoutMs > 0 ||
+      // A limit algorithm learns from round trips, so a limited breaker always reads the clock.
+      this.limiter !== null;
   }
 
   // ---------------------------------------------------------------- public API
@@ -223,12 +244,16 @@ export class BreakerMachine {
 
   /**
    * @internal Asks to run one call. Returns REJECT, or a token to hand back to `release()` exactly once.
-   * For APIs whose outcome arrives through events rather than a promise or callback.
+   * For APIs whose outcome arrives through events rather than a promise or callback. `limit`:
+   * how the call meets the concurrency limit (NO_SLOT unless told; async calls pass SLOT).
    */
-  acquire(now: number): Permit {
+  acquire(now: number, limit: LimitUse = NO_SLOT): Permit {
+    const limiter = limit === NO_SLOT ? null : this.limiter;
     let kind: number;
     switch (this._state) {
       case 'closed':
+        kind = PASS;
+        break;
       case 'disabled':
         return passPermit(this.generation);
       case 'forced_open':
@@ -238,13 +263,26 @@ export class BreakerMachine {
           return this.o.mode === 'metrics_only' ? passPermit(this.generation) : REJECT;
         }
         this.transition('half_open', 'reset_timeout', now);
+        if (limiter !== null && limit !== FORCED_SLOT && this.refusesForLimit(limiter)) return REJECT;
         kind = this.admitTrial(now);
         break;
       default:
+        // A trial slot is taken only by a call the limit lets through.
+        if (limiter !== null && limit !== FORCED_SLOT && this.refusesForLimit(limiter)) return REJECT;
         kind = this.admitTrial(now);
     }
     if (kind === REJECT) return this.o.mode === 'metrics_only' ? passPermit(this.generation) : REJECT;
-    return (this.generation * 4 + kind) as Permit;
+    if (limiter === null) return (this.generation * GENERATION + kind) as Permit;
+    if (kind === PASS && limit !== FORCED_SLOT && this.refusesForLimit(limiter)) return REJECT;
+    const inflight = Math.min(limiter.take(), INFLIGHT_ROOM - 1);
+    return (this.generation * GENERATION + inflight * 8 + SLOTTED + kind) as Permit;
+  }
+
+  /** Whether the limit refuses a call now (metrics_only never refuses: it only counts). */
+  private refusesForLimit(limiter: Limiter): boolean {
+    if (!limiter.full() || this.o.mode === 'metrics_only') return false;
+    this.refusedByLimit = true;
+    return true;
   }
 
   /**
@@ -254,7 +292,8 @@ export class BreakerMachine {
   release(token: Permit, outcome: OutcomeCode, start: number, end: number, operation: OperationIndex): void {
     const duration = start < 0 || end < 0 ? 0 : end - start;
     if (this._recorder !== null) this._recorder.record(operation, outcome === NO_EVIDENCE ? IGNORED : outcome, duration);
-    const generation = Math.floor(token / 4);
+    if (token % 8 >= SLOTTED) end = this.freeSlot(token, outcome, start, end);
+    const generation = Math.floor(token / GENERATION);
     if (generation !== this.generation) return;
     if (end < 0) end = this.clock();
     const latency = this.latencyBaseline;
@@ -293,6 +332,19 @@ export class BreakerMachine {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /** Gives a call's concurrency slot back, telling the limit algorithm how it went; returns the end time. */
+  private freeSlot(token: Permit, outcome: OutcomeCode, start: number, end: number): number {
+    const limiter = this.limiter as Limiter;
+    // Nothing learnt of the dependency (the app gave up first, nothing was touched): no sample.
+    if (outcome === NO_EVIDENCE || start < 0) {
+      limiter.free();
+      return end;
+    }
+    if (end < 0) end = this.clock();
+    limiter.complete(end, end - start, Math.floor(token / 8) % INFLIGHT_ROOM, outcome === FAILURE || outcome === TIMEOUT);
+    return end;
+  }
 
   private admitTrial(now: number): number {
     if (this.trialsInFlight > 0 && now - this.trialsStartedAt >= this.o.trialTimeoutMs) {

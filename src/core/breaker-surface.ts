@@ -1,7 +1,7 @@
-import { BreakerTimeoutError, RejectionFactory, type BreakerOpenError } from './errors';
+import { BreakerTimeoutError, LimitRefusalFactory, RejectionFactory, type BreakerOpenError, type ConcurrencyLimitError } from './errors';
 import { BreakerEmitter, type BreakerEventName, type BreakerEvents } from './events';
 import { BreakerMachine } from './breaker-machine';
-import { IGNORED, NO_EVIDENCE, OUTCOMES, REJECTED, TIMEOUT } from './recorder';
+import { IGNORED, LIMITED, NO_EVIDENCE, OUTCOMES, REJECTED, TIMEOUT } from './recorder';
 import type { OperationIndex, OutcomeCode, Permit } from './internal';
 import type { AnyFunction } from './callable';
 import { judge, outcomeOfVerdict, type IsFailure } from './verdict';
@@ -17,6 +17,7 @@ type Callback = (this: unknown, ...args: unknown[]) => unknown;
  */
 export class BreakerSurface extends BreakerMachine {
   private rejections: RejectionFactory | null = null;
+  private refusals: LimitRefusalFactory | null = null;
   /** @internal */
   protected ownFallback: AnyFunction | null;
   /** Whose fallback applies: this breaker's own, or a parent's for per-target children. */
@@ -32,6 +33,16 @@ export class BreakerSurface extends BreakerMachine {
   get lastTransition(): { from: BreakerState; to: BreakerState; reason: TransitionReason; at: number } | null {
     if (this.lastFrom === null || this.lastReason === null) return null;
     return { from: this.lastFrom, to: this._state, reason: this.lastReason, at: this.lastAt };
+  }
+
+  /** The concurrency limit in force now, or null when the breaker has none. */
+  get concurrencyLimit(): number | null {
+    return this.limiter === null ? null : this.limiter.limit;
+  }
+
+  /** Guarded calls holding a concurrency slot now (0 when the breaker has no limit). */
+  get inflight(): number {
+    return this.limiter === null ? 0 : this.limiter.inflight;
   }
 
   /** Clock time until which an open breaker rejects, or null when not open. */
@@ -139,8 +150,12 @@ export class BreakerSurface extends BreakerMachine {
     if (this.consecutive !== null) this.consecutive.count = Math.max(0, Math.floor(s.consecutiveFailures) || 0);
   }
 
-  /** @internal Builds the error for a refused call and reports the rejection. */
-  rejection(now: number, operation: OperationIndex): BreakerOpenError {
+  /**
+   * @internal Builds the error for a call `acquire` refused and reports it: a ConcurrencyLimitError
+   * (outcome `limited`, no evidence) when the limit refused it, else a BreakerOpenError.
+   */
+  rejection(now: number, operation: OperationIndex): BreakerOpenError | ConcurrencyLimitError {
+    if (this.refusedByLimit) return this.limitRefusal(operation);
     const state = this._state;
     const retryAt =
       state === 'open' ? this.openedAt + this.currentResetMs : state === 'half_open' ? this.trialsStartedAt + this.o.trialTimeoutMs : null;
@@ -148,6 +163,17 @@ export class BreakerSurface extends BreakerMachine {
     if (this._recorder !== null) this._recorder.record(operation, REJECTED, 0);
     if (this.events !== null && this.events.has('rejected')) {
       this.events.emit('rejected', { breaker: this.name, outcome: 'rejected', durationMs: 0, error: err });
+    }
+    return err;
+  }
+
+  private limitRefusal(operation: OperationIndex): ConcurrencyLimitError {
+    this.refusedByLimit = false;
+    const limiter = this.limiter as NonNullable<typeof this.limiter>;
+    const err = (this.refusals ??= new LimitRefusalFactory(this.name)).make(limiter.limit, limiter.inflight);
+    if (this._recorder !== null) this._recorder.record(operation, LIMITED, 0);
+    if (this.events !== null && this.events.has('limited')) {
+      this.events.emit('limited', { breaker: this.name, outcome: 'limited', durationMs: 0, error: err });
     }
     return err;
   }

@@ -95,7 +95,7 @@ export class CircuitBreaker extends BreakerSurface {
     if (!this.timed && this._state === 'closed' && hooks === null) return this.invokeLean(fn, thisArg, args, operation);
     const closed = this._state === 'closed';
     const start = closed && !this.timed ? -1 : this.clock();
-    const token = closed ? passPermit(this.generation) : this.acquire(start);
+    const token = closed && this.limiter === null ? passPermit(this.generation) : this.acquire(start, options.limit);
     if (token === REJECT) return this.onRejectedAsync(args, start, operation);
     if (this.o.callTimeoutMs > 0) return this.invokeWithTimeout(fn, thisArg, args, operation, options.passSignal, token, start, hooks);
     let result: unknown;
@@ -182,7 +182,7 @@ export class CircuitBreaker extends BreakerSurface {
     const callback = args[callbackIndex] as Callback;
     const closed = this._state === 'closed';
     const start = closed && !this.timed ? -1 : this.clock();
-    const token = closed ? passPermit(this.generation) : this.acquire(start);
+    const token = closed && this.limiter === null ? passPermit(this.generation) : this.acquire(start, options.limit);
     if (token === REJECT) {
       const rejected = this.rejection(start, operation);
       if (this.fallbackFn === null) {

@@ -157,3 +157,62 @@ export class BreakerOptionsError extends TypeError {
   readonly code = 'EBREAKEROPTIONS' as const;
 }
 Object.defineProperty(BreakerOptionsError.prototype, 'name', { value: 'BreakerOptionsError' });
+
+function limitMessage(breaker: string, limit: number, inflight: number): string {
+  return `Circuit breaker "${breaker}": concurrency limit ${limit} reached with ${inflight} calls in flight: call refused without reaching the dependency (ECONCURRENCYLIMIT)`;
+}
+
+/** Thrown (or passed to the callback) when a breaker's concurrency limit refuses a call. */
+export class ConcurrencyLimitError extends Error {
+  declare readonly code: 'ECONCURRENCYLIMIT';
+  /** Name of the breaker that refused the call. */
+  declare readonly breaker: string;
+  /** The limit in force when it refused. */
+  declare readonly limit: number;
+  /** Guarded calls in flight when it refused. */
+  declare readonly inflight: number;
+
+  constructor(breaker: string, limit: number, inflight: number, message?: string, stack?: string) {
+    super(message ?? limitMessage(breaker, limit, inflight));
+    if (stack !== undefined) this.stack = stack;
+    (this as { code: string }).code = 'ECONCURRENCYLIMIT';
+    (this as { breaker: string }).breaker = breaker;
+    (this as { limit: number }).limit = limit;
+    (this as { inflight: number }).inflight = inflight;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, breaker: this.breaker, limit: this.limit, inflight: this.inflight };
+  }
+}
+Object.defineProperty(ConcurrencyLimitError.prototype, 'name', { value: 'ConcurrencyLimitError', writable: true, configurable: true });
+
+/**
+ * Builds a breaker's concurrency refusals the way RejectionFactory builds rejections: a new
+ * native Error each, no stack captured, the message and stack line shared while the limit
+ * and the in-flight count stay the same (under a steady overload, they do).
+ */
+export class LimitRefusalFactory {
+  private limit = -1;
+  private inflight = -1;
+  private message = '';
+  private stack = '';
+
+  constructor(private readonly breaker: string) {}
+
+  make(limit: number, inflight: number): ConcurrencyLimitError {
+    if (limit !== this.limit || inflight !== this.inflight) {
+      this.limit = limit;
+      this.inflight = inflight;
+      this.message = limitMessage(this.breaker, limit, inflight);
+      this.stack = stackOf('ConcurrencyLimitError', this.message, 'refused by breakerbox; no stack is captured for refusals');
+    }
+    const saved = Error.stackTraceLimit;
+    (Error as { stackTraceLimit: unknown }).stackTraceLimit = undefined;
+    try {
+      return new ConcurrencyLimitError(this.breaker, limit, inflight, this.message, this.stack);
+    } finally {
+      Error.stackTraceLimit = saved;
+    }
+  }
+}

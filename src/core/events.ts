@@ -33,6 +33,8 @@ export interface BreakerEvents {
   timeout: (e: CallEvent) => void;
   ignored: (e: CallEvent) => void;
   rejected: (e: CallEvent) => void;
+  /** A call the concurrency limit refused (outcome `limited`). */
+  limited: (e: CallEvent) => void;
   fallback: (e: { breaker: string; ok: boolean; error: unknown }) => void;
 }
 

@@ -21,7 +21,20 @@ export const REJECT = -1 as Permit;
  */
 export const UNGATED = -2 as Permit;
 
-export { FAILURE, IGNORED, NO_EVIDENCE, REJECTED, SUCCESS, TIMEOUT, type OutcomeCode } from './recorder';
+export { FAILURE, IGNORED, LIMITED, NO_EVIDENCE, REJECTED, SUCCESS, TIMEOUT, type OutcomeCode } from './recorder';
+
+declare const limitUseBrand: unique symbol;
+/** How a call meets its breaker's concurrency limit (when it has one). */
+export type LimitUse = number & { readonly [limitUseBrand]: true };
+/** @internal Takes no slot: sync calls, observations. */
+export const NO_SLOT = 0 as LimitUse;
+/** @internal Takes a slot, or is refused when none is free: every guarded async call. */
+export const SLOT = 1 as LimitUse;
+/**
+ * @internal Takes a slot even over the limit: a call that must run once admitted work depends
+ * on it (a statement inside a pg transaction). It still counts, so new work waits for it.
+ */
+export const FORCED_SLOT = 2 as LimitUse;
 
 /** @internal How `invoke`/`invokeCallback` run a call. One shared object per call site, never one per call. */
 export interface CallOptions {
@@ -29,11 +42,13 @@ export interface CallOptions {
   readonly passSignal: boolean;
   /** What the patcher knows about a success or a late result of this operation. */
   readonly hooks: ResultHooks | null;
+  /** How the call meets the concurrency limit; SLOT unless told. */
+  readonly limit: LimitUse;
 }
 
 /** @internal Builds a CallOptions; every one has the same shape, so call sites stay monomorphic. */
-export function callOptions(options: { passSignal?: boolean; hooks?: ResultHooks | null } = {}): CallOptions {
-  return { passSignal: options.passSignal ?? false, hooks: options.hooks ?? null };
+export function callOptions(options: { passSignal?: boolean; hooks?: ResultHooks | null; limit?: LimitUse } = {}): CallOptions {
+  return { passSignal: options.passSignal ?? false, hooks: options.hooks ?? null, limit: options.limit ?? SLOT };
 }
 
 /** @internal The breaker's default operation (index 0 in its call stats). */
@@ -41,3 +56,6 @@ export const DEFAULT_OPERATION = 0 as OperationIndex;
 
 /** @internal Arguments as given, no hooks: what most guarded calls use. */
 export const PLAIN_CALL: CallOptions = callOptions();
+
+/** @internal As PLAIN_CALL, never refused by the concurrency limit (see FORCED_SLOT). */
+export const FORCED_CALL: CallOptions = callOptions({ limit: FORCED_SLOT });

@@ -1,4 +1,5 @@
 import { BreakerOptionsError } from './errors';
+import { resolveConcurrency, type ResolvedConcurrency } from './concurrency-options';
 import type { BreakerMode, CircuitBreakerOptions } from './types';
 
 /** Options with every default applied; what the breaker actually runs on. */
@@ -18,6 +19,8 @@ export interface ResolvedOptions {
   slowCallRate: number;
   callTimeoutMs: number;
   mode: BreakerMode;
+  /** The concurrency limit, or null: no limit (the default). */
+  concurrency: ResolvedConcurrency | null;
 }
 
 function describe(value: unknown): string {
@@ -108,6 +111,7 @@ const KNOWN = new Set<string>([
   'mode',
   'now',
   'initialState',
+  'concurrency',
 ]);
 
 /** Validates programmatic options with messages naming the option, the value and what was expected. */
@@ -136,6 +140,7 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
   optionalFunction(name, 'isFailure', options.isFailure);
   optionalFunction(name, 'fallback', options.fallback);
   optionalFunction(name, 'now', options.now);
+  const concurrency = resolveConcurrency(options.concurrency, (key, value, expected) => fail(name, key, value, expected));
   return {
     name,
     failureThreshold: wholeNumber(name, 'failureThreshold', options.failureThreshold, 0, 5),
@@ -152,5 +157,6 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
     slowCallRate,
     callTimeoutMs,
     mode,
+    concurrency,
   };
 }

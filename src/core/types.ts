@@ -1,3 +1,5 @@
+import type { ConcurrencyInput } from './concurrency-options';
+
 /** The five states a breaker can be in. `forced_open` and `disabled` are set by an operator. */
 export type BreakerState = 'closed' | 'open' | 'half_open' | 'forced_open' | 'disabled';
 
@@ -8,7 +10,7 @@ export type BreakerState = 'closed' | 'open' | 'half_open' | 'forced_open' | 'di
 export type BreakerMode = 'enforce' | 'metrics_only';
 
 /** How one guarded call ended, as counted in `circuit_breaker_calls_total`. */
-export type Outcome = 'success' | 'failure' | 'ignored' | 'rejected' | 'timeout';
+export type Outcome = 'success' | 'failure' | 'ignored' | 'rejected' | 'timeout' | 'limited';
 
 /**
  * What an error says about the dependency, for an `isFailure` that knows more than yes or no
@@ -94,6 +96,12 @@ export interface CircuitBreakerOptions {
   now?: () => number;
   /** State to start from, as produced by `toJSON()`. */
   initialState?: BreakerSnapshot;
+  /**
+   * Caps the guarded async calls in flight: a fixed number (a bulkhead) or `{ limit: 'adaptive' }`
+   * (moves with measured round trips). A call over the limit is refused with ConcurrencyLimitError.
+   * Default: off (null).
+   */
+  concurrency?: ConcurrencyInput | null;
 }
 
 /** Serialisable state, from `toJSON()`, accepted back as `initialState`. */

@@ -3,7 +3,7 @@
  * it as a checkout plus a client query) and `newClient` (whose connect is the checkout's).
  * The one-shot markers they share with the client patches live on the `PgPatch` in pg.ts.
  */
-import { BreakerOpenError } from '../core/errors';
+import { BreakerOpenError, ConcurrencyLimitError } from '../core/errors';
 import type { CallOptions } from '../core/internal';
 import type { AnyFunction } from '../core/callable';
 import type { ManagedBreaker } from '../registry';
@@ -35,7 +35,8 @@ function noop(): void {}
  */
 function withReleaseOnRejection(callback: AnyFunction): AnyFunction {
   return function (this: unknown, ...args: unknown[]): unknown {
-    if (args.length === 1 && args[0] instanceof BreakerOpenError) return callback.call(this, args[0], undefined, noop);
+    if (args.length === 1 && (args[0] instanceof BreakerOpenError || args[0] instanceof ConcurrencyLimitError))
+      return callback.call(this, args[0], undefined, noop);
     return callback.apply(this, args);
   };
 }
@@ -80,7 +81,9 @@ export function getPoolConnectPatch(patch: PgPoolPatch): (original: AnyFunction)
       const breaker = entry.breaker;
       const op = patch.guard.op(entry, 'connect');
       if (callback) {
-        const cb = breaker.state === 'closed' ? callback : withReleaseOnRejection(callback as AnyFunction);
+        // A refusal (open, or over the concurrency limit) still hands the callback a release() to call.
+        const cb =
+          breaker.state === 'closed' && breaker.concurrencyLimit === null ? callback : withReleaseOnRejection(callback as AnyFunction);
         return breaker.invokeCallback(original, this, [cb], 0, op, patch.poolConnectCall);
       }
       return libraryPromise(this.Promise, breaker.invoke(original, this, NO_ARGS, op, patch.poolConnectCall));

@@ -5,7 +5,7 @@
 import type { AnyFunction } from '../core/callable';
 import { isThenable } from '../core/callable';
 import type { CircuitBreaker } from '../core/circuit-breaker';
-import { REJECT, SUCCESS, UNGATED, type OperationIndex, type Permit } from '../core/internal';
+import { FORCED_SLOT, REJECT, SLOT, SUCCESS, UNGATED, type OperationIndex, type Permit } from '../core/internal';
 import type { ManagedBreaker } from '../registry';
 import type { ModuleGuard } from './module-guard';
 import type { PgClient, Submittable } from './pg-internal-types';
@@ -174,8 +174,10 @@ export function querySubmittable(
   trackIssued(client, kind);
   const start = breaker.now();
   let token: Permit = UNGATED;
-  if (breaker.state === 'closed' || !(kind >= CLOSES || transactions.inTransaction(client))) {
-    token = breaker.acquire(start);
+  const inTransaction = kind >= CLOSES || transactions.inTransaction(client);
+  if (breaker.state === 'closed' || !inTransaction) {
+    // Async: it holds a concurrency slot; inside a transaction it is never refused (see pg.ts).
+    token = breaker.acquire(start, inTransaction ? FORCED_SLOT : SLOT);
     if (token === REJECT) {
       const err = breaker.rejection(start, op);
       // What pg does with the callback arguments of a Submittable before queueing it.

@@ -8,7 +8,7 @@
  * pg-transaction.ts). Errors reach the app the way pg delivers them for each call form.
  */
 import { moduleDefinition, type ModuleDefinition } from './module-definition';
-import { callOptions, type CallOptions } from '../core/internal';
+import { callOptions, FORCED_CALL, PLAIN_CALL, type CallOptions } from '../core/internal';
 import type { ManagedBreaker } from '../registry';
 import type { ModuleGuard } from './module-guard';
 import type { Patcher } from './patcher';
@@ -210,9 +210,12 @@ function getClientQueryPatch(patch: PgPatch): (original: AnyFunction) => AnyFunc
         return observeQuery(original, this, config, values, cb as AnyFunction | undefined, cbIndex, breaker, op);
       }
       const fn = kind === OPENS ? opening : original;
-      if (!cb) return libraryPromise(this._Promise, breaker.invoke(fn, this, [config, values], op));
+      // A statement of an open transaction is never refused by the concurrency limit: the
+      // transaction holds a connection and locks until it ends, so it must be able to end.
+      const call = breaker.concurrencyLimit !== null && (kind >= CLOSES || transactions.inTransaction(this)) ? FORCED_CALL : PLAIN_CALL;
+      if (!cb) return libraryPromise(this._Promise, breaker.invoke(fn, this, [config, values], op, call));
       const userCallback = typeof config === 'object' ? restoringConfigCallback(config as object, cb as AnyFunction) : cb;
-      return breaker.invokeCallback(fn, this, cbIndex === 1 ? [config, userCallback] : [config, values, userCallback], cbIndex, op);
+      return breaker.invokeCallback(fn, this, cbIndex === 1 ? [config, userCallback] : [config, values, userCallback], cbIndex, op, call);
     } as AnyFunction;
   };
 }

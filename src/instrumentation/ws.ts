@@ -14,7 +14,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { otelApi } from '../telemetry/deferred';
 import { moduleDefinition, type ModuleDefinition } from './module-definition';
-import { IGNORED, REJECT, SUCCESS, type OutcomeCode } from '../core/internal';
+import { IGNORED, REJECT, SLOT, SUCCESS, type OutcomeCode } from '../core/internal';
 import type { ModuleGuard } from './module-guard';
 import type { Patcher } from './patcher';
 import { unwrap, wrap } from './wrap';
@@ -150,7 +150,8 @@ class WsPatch {
     const breaker = entry.breaker;
     const op = this.moduleGuard.op(entry, 'connect');
     const start = breaker.now();
-    const token = breaker.acquire(start);
+    // A connect is async: it holds a concurrency slot until it opens or fails.
+    const token = breaker.acquire(start, SLOT);
 
     if (token === REJECT) {
       const err = breaker.rejection(start, op);

@@ -88,7 +88,7 @@ export class CallStats implements CallRecorder {
     let total = 0;
     for (const op of this.operations) {
       OUTCOMES.forEach((o, i) => {
-        if (o === 'rejected') return;
+        if (o === 'rejected' || o === 'limited') return;
         for (let b = 0; b < N_BUCKETS; b++) merged[b] += op.buckets[i * N_BUCKETS + b];
       });
     }

@@ -29,10 +29,16 @@ const FILE_KEYS: Readonly<Record<string, string>> = {
   slowCallRate: 'slow_call_rate',
   callTimeoutMs: 'call_timeout',
   mode: 'mode',
+  concurrency: 'concurrency',
 };
 
 function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return typeof value === 'string' || (typeof value === 'object' && value !== null) ? JSON.stringify(value) : String(value);
+}
+
+/** Settings are numbers and strings, except `concurrency`, a small plain object. */
+function same(a: unknown, b: unknown): boolean {
+  return a === b || (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null && JSON.stringify(a) === JSON.stringify(b));
 }
 
 function settings(options: CodeOptions): [string, unknown][] {
@@ -49,7 +55,7 @@ export function checkAgainstFile(config: BreakerConfig, source: string | null, o
   const file = config.options as Readonly<Record<string, unknown>>;
   for (const [key, value] of settings(options)) {
     const fromFile = file[key];
-    if (fromFile === undefined || fromFile === value) continue;
+    if (fromFile === undefined || same(fromFile, value)) continue;
     throw new BreakerOptionsError(
       `registry.get("${config.name}"): option ${key} is ${show(value)} in code, but the configuration ` +
         `(${source ?? 'built-in defaults'}) gives ${FILE_KEYS[key] ?? key} ${show(fromFile)}` +
@@ -65,7 +71,7 @@ export function checkAgainstFile(config: BreakerConfig, source: string | null, o
 export function checkAgainstExisting(breaker: CircuitBreaker, config: BreakerConfig, options: CodeOptions): void {
   const running = breaker.options as unknown as Readonly<Record<string, unknown>>;
   for (const [key, value] of settings(options)) {
-    if (running[key] === value) continue;
+    if (same(running[key], value)) continue;
     throw new BreakerOptionsError(
       `registry.get("${breaker.name}"): option ${key} is ${show(value)} in code, but the breaker already exists ` +
         `with ${key} ${show(running[key])}; only functions (isFailure, fallback) can be given to an existing breaker: ` +

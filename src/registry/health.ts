@@ -28,6 +28,8 @@ export interface BreakerHealth {
   fleet?: FleetHealth;
   /** failure_rate or slow_call_duration is auto: what the breaker learnt, and the thresholds in force now. */
   baseline?: BaselineHealth;
+  /** Only for a breaker with a concurrency limit: the limit in force and the guarded calls in flight. */
+  concurrency?: { limit: number; inflight: number };
 }
 
 export interface BaselineHealth {
@@ -110,6 +112,7 @@ function ownHealth(entry: ManagedBreaker): BreakerHealth {
     advisory: isAdvisory(entry),
     lastTransition: t && { from: t.from, to: t.to, reason: t.reason, at: new Date(t.at).toISOString() },
     ...baselineHealth(entry),
+    ...concurrencyHealth(entry),
   };
 }
 
@@ -121,6 +124,11 @@ function baselineHealth(entry: ManagedBreaker): { baseline?: BaselineHealth } {
   return {
     baseline: { failureRate, failureRateThreshold: b.failureRateThreshold, latencyMs, slowCallMs: b.slowCallThresholdMs },
   };
+}
+
+function concurrencyHealth(entry: ManagedBreaker): { concurrency?: { limit: number; inflight: number } } {
+  const limit = entry.breaker.concurrencyLimit;
+  return limit === null ? {} : { concurrency: { limit, inflight: entry.breaker.inflight } };
 }
 
 /** A breaker's health; with the registry, a per-target parent also rolls up its children. */

@@ -15,6 +15,9 @@ export const METRIC = {
   fleetOpenMembers: 'circuit_breaker_fleet_open_members',
   baselineFailureRate: 'circuit_breaker_baseline_failure_rate',
   baselineLatency: 'circuit_breaker_baseline_latency_seconds',
+  // Concurrency limits (DESIGN.md section 6): only breakers with a limit have these series.
+  concurrencyLimit: 'circuit_breaker_concurrency_limit',
+  inflight: 'circuit_breaker_inflight',
 } as const;
 
 export const SPAN_TRANSITION = 'circuit_breaker.transition';

@@ -14,6 +14,7 @@ export interface SeriesSource {
 }
 
 const DURATION_WIDTH = DURATION_BUCKETS_S.length + 1;
+const LIMITED_INDEX = OUTCOMES.indexOf('limited');
 
 /**
  * Every breakerbox family from plain series. Counters and histograms are summed over the
@@ -34,6 +35,8 @@ export function renderSeries(sources: SeriesSource[], startTime: HrTime, endTime
   const fleetOpen: DataPoint<number>[] = [];
   const baselineRate: DataPoint<number>[] = [];
   const baselineLatency: DataPoint<number>[] = [];
+  const concurrencyLimit: DataPoint<number>[] = [];
+  const inflight: DataPoint<number>[] = [];
   const point = <T>(attributes: Attributes, value: T): DataPoint<T> => ({ attributes, startTime, endTime, value });
 
   for (const { worker, series, fleet } of sources) {
@@ -48,8 +51,16 @@ export function renderSeries(sources: SeriesSource[], startTime: HrTime, endTime
       const breaker = b.breaker;
       for (const s of STATES) state.push(point({ breaker, state: s, ...w }, s === b.state ? 1 : 0));
       rate.push(point({ breaker, ...w }, b.failureRate));
+      const c = b.concurrency ?? null;
+      const limited = c !== null;
+      if (c !== null) {
+        concurrencyLimit.push(point({ breaker, ...w }, c.limit));
+        inflight.push(point({ breaker, ...w }, c.inflight));
+      }
       for (const op of b.operations) {
         for (let o = 0; o < OUTCOMES.length; o++) {
+          // Only a breaker with a concurrency limit can refuse for it: no `limited` series for the others.
+          if (o === LIMITED_INDEX && !limited) continue;
           // Series start at zero: Prometheus's rate()/increase() cannot count the
           // observations that made a series appear.
           const attrs = { breaker, module: b.module, operation: op.name, outcome: OUTCOMES[o] };
@@ -80,7 +91,7 @@ export function renderSeries(sources: SeriesSource[], startTime: HrTime, endTime
         ];
   return [
     gauge(METRIC.state, 'Circuit breaker state: 1 for the current state, 0 for the others', state),
-    counter(METRIC.calls, 'Guarded calls by outcome (success, failure, ignored, rejected, timeout)', calls.points(point)),
+    counter(METRIC.calls, 'Guarded calls by outcome (success, failure, ignored, rejected, timeout, limited)', calls.points(point)),
     histogram(METRIC.callDuration, 'Duration of guarded calls in seconds, by outcome', DURATION_BUCKETS_S, durations.points(point)),
     counter(METRIC.transitions, 'Circuit breaker state transitions, by reason', transitions.points(point)),
     gauge(METRIC.failureRate, 'Failure rate over the rolling window, 0..1', rate),
@@ -93,6 +104,16 @@ export function renderSeries(sources: SeriesSource[], startTime: HrTime, endTime
     ),
     ...fleetFamilies,
     ...baselineFamilies(baselineRate, baselineLatency),
+    ...concurrencyFamilies(concurrencyLimit, inflight),
+  ];
+}
+
+/** Only when some breaker has a concurrency limit, like the fleet families. */
+function concurrencyFamilies(limit: DataPoint<number>[], inflight: DataPoint<number>[]): MetricData[] {
+  if (limit.length === 0) return [];
+  return [
+    gauge(METRIC.concurrencyLimit, 'Concurrency limit in force: guarded calls admitted at once', limit),
+    gauge(METRIC.inflight, 'Guarded calls in flight against the concurrency limit', inflight),
   ];
 }
 

@@ -22,6 +22,8 @@ export interface BreakerSeries {
   // Learned baselines (failure_rate / slow_call_duration: auto); null when not learnt.
   baselineFailureRate: number | null;
   baselineLatencyS: number | null;
+  /** Absent or null without a concurrency limit; with one, the limit in force and the calls in flight. */
+  concurrency?: { limit: number; inflight: number } | null;
 }
 
 export function seriesOf(registry: BreakerRegistry): BreakerSeries[] {
@@ -42,6 +44,7 @@ export function seriesOf(registry: BreakerRegistry): BreakerSeries[] {
       transitions: [...s.transitions.entries()].map((t) => ({ ...t })),
       recovery: { buckets: Array.from(s.recoveryBuckets), sumS: s.recoverySumS, count: s.recoveryCount },
       ...baselinesOf(entry.breaker),
+      concurrency: concurrencyOf(entry.breaker),
     };
   });
 }
@@ -50,6 +53,11 @@ export function seriesOf(registry: BreakerRegistry): BreakerSeries[] {
 function baselinesOf(b: CircuitBreaker): Pick<BreakerSeries, 'baselineFailureRate' | 'baselineLatencyS'> {
   const latencyMs = b.baselineLatencyMs;
   return { baselineFailureRate: b.baselineFailureRate, baselineLatencyS: latencyMs === null ? null : latencyMs / 1000 };
+}
+
+function concurrencyOf(breaker: { concurrencyLimit: number | null; inflight: number }): BreakerSeries['concurrency'] {
+  const limit = breaker.concurrencyLimit;
+  return limit === null ? null : { limit, inflight: breaker.inflight };
 }
 
 /** Where this process stands in its fleet, when fleet mode is on: plain data, like BreakerSeries. */

@@ -343,7 +343,7 @@ const BAD_FILES: Array<[string, string, Want[]]> = [
 const ALL_KNOWN_BREAKER_KEYS =
   'one of: module, mode, failure_threshold, timeout, max_timeout, half_open_max_calls, ' +
   'success_threshold, trial_timeout, failure_rate, window, window_size, minimum_calls, slow_call_duration, ' +
-  'slow_call_rate, call_timeout, operations, app_operations, paths, per_target, max_targets, sync, max_buffered_amount, reconnect_failures';
+  'slow_call_rate, call_timeout, operations, app_operations, paths, per_target, max_targets, sync, max_buffered_amount, reconnect_failures, concurrency';
 
 const UNKNOWN_KEYS: Array<[string, string, Want[]]> = [
   [

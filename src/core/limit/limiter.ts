@@ -1,0 +1,43 @@
+import type { LimitAlgorithm } from './limit-algorithm';
+
+/**
+ * Counts one breaker's guarded calls in flight against its limit. A call is admitted while
+ * fewer than `algorithm.limit` are in flight; each admitted call gives its slot back exactly
+ * once and, unless its end says nothing about the dependency, reports its round trip to the
+ * algorithm. Plain counters: O(1) and no allocation per call.
+ */
+export class Limiter {
+  /** Calls holding a slot now. */
+  inflight = 0;
+
+  constructor(readonly algorithm: LimitAlgorithm) {}
+
+  /** The limit in force now. */
+  get limit(): number {
+    return this.algorithm.limit;
+  }
+
+  /** Whether one more call would go over the limit. */
+  full(): boolean {
+    return this.inflight >= this.algorithm.limit;
+  }
+
+  /** Takes a slot whatever the limit (the caller decided the call must run); returns the in-flight count, itself included. */
+  take(): number {
+    return ++this.inflight;
+  }
+
+  /** Gives a slot back without a sample (the call's end says nothing about the dependency). */
+  free(): void {
+    if (this.inflight > 0) this.inflight--;
+  }
+
+  /**
+   * Gives a slot back and reports the call. `inflight`: the count when it started, itself
+   * included; `dropped`: it ended in a way that signals overload (a timeout, a failure).
+   */
+  complete(now: number, rttMs: number, inflight: number, dropped: boolean): void {
+    if (this.inflight > 0) this.inflight--;
+    this.algorithm.onSample(now, rttMs, inflight, dropped);
+  }
+}
