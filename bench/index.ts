@@ -16,6 +16,7 @@ import { pgPatchCost } from './pg-patch-cost';
 import { pgThroughput } from './pg-throughput';
 import { formatSpread } from './stats';
 import { startup } from './startup';
+import { concurrencyBench, concurrencyRows } from './concurrency';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const PER_ROUND = Number(process.env.BENCH_ITERATIONS ?? 100_000);
@@ -153,8 +154,15 @@ async function main(): Promise<void> {
     'Heap per breaker (10,000 breakers)',
     mem.map(([name, bytes]) => [name, `${Math.round(bytes)} B`, `${(bytes / bbMem).toFixed(2)}x breakerbox`]),
   );
+  if (process.env.BENCH_CONCURRENCY !== '0') await concurrencySection();
   if (process.env.BENCH_STARTUP !== '0') startupSection();
   if (process.env.BENCH_PG !== '0') pgSection();
+}
+
+async function concurrencySection(): Promise<void> {
+  const rows = concurrencyRows(await concurrencyBench(ROUNDS, PER_ROUND));
+  table('Concurrency limit, closed breaker, `async () => 1` (limit never reached)', rows.closed);
+  table('Concurrency limit, a call over the limit vs a call to an open breaker', rows.refusal);
 }
 
 function startupSection(): void {

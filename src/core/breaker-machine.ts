@@ -30,6 +30,11 @@ export function passPermit(generation: number): Permit {
   return (generation * GENERATION + PASS) as Permit;
 }
 
+/** @internal As passPermit, for a call holding a concurrency slot taken with `inflight` calls in flight (itself included). */
+export function slotPermit(generation: number, inflight: number): Permit {
+  return (generation * GENERATION + Math.min(inflight, INFLIGHT_ROOM - 1) * 8 + SLOTTED + PASS) as Permit;
+}
+
 function defaultClock(): number {
   return performance.timeOrigin + performance.now();
 }
@@ -110,6 +115,8 @@ export class BreakerMachine {
   protected readonly limiter: Limiter | null;
   /** @internal Set when `acquire` refused for the concurrency limit, read by the rejection that follows. */
   protected refusedByLimit = false;
+  /** @internal Whether the concurrency limit learns from round trips, so every call must be timed even when nothing else needs it. */
+  protected sampledLimit = false;
 
   constructor(options: CircuitBreakerOptions) {
     this.o = resolveOptions(options);
@@ -136,6 +143,7 @@ export class BreakerMachine {
     this.measured = window;
     this.isFailureFn = options.isFailure ?? null;
     this.limiter = this.o.concurrency === null ? null : createLimiter(this.name, this.o.concurrency);
+    this.sampledLimit = this.limiter !== null && this.limiter.sampled;
     this.updateTimed();
   }
 
@@ -152,14 +160,7 @@ export class BreakerMachine {
 
   /** @internal */
   protected updateTimed(): void {
-    this.timed =
-      this._recorder !== null ||
-      this.o.slowCallMs !== 0 ||
-      this.rate !== null ||
-      this.events !== null ||
-      this.o.callTimeoutMs > 0 ||
-      // A limit algorithm learns from round trips, so a limited breaker always reads the clock.
-      this.limiter !== null;
+    this.timed = this._recorder !== null || this.o.slowCallMs !== 0 || this.rate !== null || this.events !== null || this.o.callTimeoutMs > 0;
   }
 
   // ---------------------------------------------------------------- public API

@@ -1,7 +1,8 @@
-import { passPermit } from './breaker-machine';
+import { passPermit, slotPermit } from './breaker-machine';
+import type { Limiter } from './limit/limiter';
 import { BreakerSurface } from './breaker-surface';
 import { BreakerTimeoutError } from './errors';
-import { callOptions, DEFAULT_OPERATION, PLAIN_CALL, REJECT, type CallOptions, type OperationIndex, type Permit } from './internal';
+import { callOptions, DEFAULT_OPERATION, PLAIN_CALL, REJECT, SLOT, type CallOptions, type OperationIndex, type Permit } from './internal';
 import { FAILURE, SUCCESS, TIMEOUT } from './recorder';
 import { disposeLate, successOutcome, type ResultHooks } from './result-hooks';
 import type { CircuitBreakerOptions, ErrorVerdict } from './types';
@@ -92,9 +93,10 @@ export class CircuitBreaker extends BreakerSurface {
     options: CallOptions = PLAIN_CALL,
   ): Promise<unknown> {
     const hooks = options.hooks;
-    if (!this.timed && this._state === 'closed' && hooks === null) return this.invokeLean(fn, thisArg, args, operation);
+    if (!this.timed && this._state === 'closed' && hooks === null && (this.limiter === null || options.limit === SLOT))
+      return this.invokeLean(fn, thisArg, args, operation);
     const closed = this._state === 'closed';
-    const start = closed && !this.timed ? -1 : this.clock();
+    const start = closed && !this.timed && !this.sampledLimit ? -1 : this.clock();
     const token = closed && this.limiter === null ? passPermit(this.generation) : this.acquire(start, options.limit);
     if (token === REJECT) return this.onRejectedAsync(args, start, operation);
     if (this.o.callTimeoutMs > 0) return this.invokeWithTimeout(fn, thisArg, args, operation, options.passSignal, token, start, hooks);
@@ -122,6 +124,7 @@ export class CircuitBreaker extends BreakerSurface {
    * measured rate without a clock read. Kept small so the JIT inlines it into `execute`.
    */
   private invokeLean(fn: AnyFunction, thisArg: unknown, args: unknown[], operation: OperationIndex): Promise<unknown> {
+    if (this.limiter !== null) return this.invokeLeanLimited(this.limiter, fn, thisArg, args, operation);
     const generation = this.generation;
     let result: unknown;
     try {
@@ -138,6 +141,50 @@ export class CircuitBreaker extends BreakerSurface {
         return value;
       },
       (err: unknown) => this.onErrorAsync(passPermit(generation), err, -1, operation, args),
+    );
+  }
+
+  /**
+   * The lean path of a breaker with a concurrency limit: the slot is taken and given back
+   * here, and the clock is read only when the limit learns from round trips (not for a fixed
+   * one). Failures go through the full release, which gives the slot back from the permit.
+   */
+  private invokeLeanLimited(
+    limiter: Limiter,
+    fn: AnyFunction,
+    thisArg: unknown,
+    args: unknown[],
+    operation: OperationIndex,
+  ): Promise<unknown> {
+    if (limiter.inflight >= limiter.algorithm.limit && this.o.mode === 'enforce') {
+      this.refusedByLimit = true;
+      return this.onRejectedAsync(args, -1, operation);
+    }
+    const inflight = ++limiter.inflight;
+    const generation = this.generation;
+    const sampled = limiter.sampled;
+    const start = sampled ? this.clock() : -1;
+    let result: unknown;
+    try {
+      result = args === EMPTY ? fn.call(thisArg) : fn.apply(thisArg, args);
+    } catch (err) {
+      return this.onErrorAsync(slotPermit(generation, inflight), err, start, operation, args);
+    }
+    return thenableOf(result).then(
+      (value) => {
+        if (sampled) {
+          const end = this.clock();
+          limiter.complete(end, end - start, inflight, false);
+        } else {
+          limiter.free();
+        }
+        if (generation === this.generation) {
+          if (this.consecutive !== null) this.consecutive.count = 0;
+          this.unfoldedSuccesses++;
+        }
+        return value;
+      },
+      (err: unknown) => this.onErrorAsync(slotPermit(generation, inflight), err, start, operation, args),
     );
   }
 
@@ -181,7 +228,7 @@ export class CircuitBreaker extends BreakerSurface {
     const hooks = options.hooks;
     const callback = args[callbackIndex] as Callback;
     const closed = this._state === 'closed';
-    const start = closed && !this.timed ? -1 : this.clock();
+    const start = closed && !this.timed && !this.sampledLimit ? -1 : this.clock();
     const token = closed && this.limiter === null ? passPermit(this.generation) : this.acquire(start, options.limit);
     if (token === REJECT) {
       const rejected = this.rejection(start, operation);

@@ -1,3 +1,4 @@
+import { FixedLimit } from './fixed-limit';
 import type { LimitAlgorithm } from './limit-algorithm';
 
 /**
@@ -9,8 +10,15 @@ import type { LimitAlgorithm } from './limit-algorithm';
 export class Limiter {
   /** Calls holding a slot now. */
   inflight = 0;
+  /**
+   * Whether the algorithm learns from samples. A fixed limit does not, so its calls need no
+   * round-trip time and a breaker that reads the clock for nothing else can skip it.
+   */
+  readonly sampled: boolean;
 
-  constructor(readonly algorithm: LimitAlgorithm) {}
+  constructor(readonly algorithm: LimitAlgorithm) {
+    this.sampled = !(algorithm instanceof FixedLimit);
+  }
 
   /** The limit in force now. */
   get limit(): number {

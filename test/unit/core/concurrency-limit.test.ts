@@ -273,7 +273,9 @@ describe('Limiter: what the limit algorithm is told', () => {
     const b = new CircuitBreaker({ name: 'db', failureThreshold: 0, concurrency: { limit: 5 }, now: clock.now });
     const samples: [number, number, boolean][] = [];
     // The algorithm is the breaker's own business; a recording one stands in for it here.
-    const limiter = (b as unknown as { limiter: { algorithm: unknown } }).limiter;
+    const limiter = (b as unknown as { limiter: { algorithm: unknown; sampled: boolean }; sampledLimit: boolean }).limiter;
+    limiter.sampled = true;
+    (b as unknown as { sampledLimit: boolean }).sampledLimit = true;
     limiter.algorithm = {
       limit: 5,
       onSample: (_now: number, rtt: number, inflight: number, dropped: boolean) => samples.push([rtt, inflight, dropped]),
