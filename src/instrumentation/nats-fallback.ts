@@ -5,12 +5,12 @@
  * A breaker-wide fallback, when one is set, has already answered those inside the breaker.
  */
 import type { CircuitBreaker } from '../core/circuit-breaker';
-import { BreakerOpenError, BreakerTimeoutError } from '../core/errors';
+import { BreakerOpenError, BreakerTimeoutError, ConcurrencyLimitError } from '../core/errors';
 import type { AnyFunction } from '../core/callable';
 
 /** Whether `err`, from a call `breaker` guarded, goes to a fallback. */
 function divertable(breaker: CircuitBreaker, err: unknown): boolean {
-  if (err instanceof BreakerOpenError) return err.breaker === breaker.name;
+  if (err instanceof BreakerOpenError || err instanceof ConcurrencyLimitError) return err.breaker === breaker.name;
   if (breaker.mode === 'metrics_only') return false;
   if (err instanceof BreakerTimeoutError) return err.breaker === breaker.name;
   return breaker.counts(err);

@@ -102,4 +102,24 @@ circuit_breakers:
     expect(await nc.request(slow, 'c', { timeout: 5000 })).to.equal(reply);
     await held.release();
   });
+
+  it('answers a refused request from a per-operation fallback', async () => {
+    const seen: string[] = [];
+    h.registry.get('nats', {
+      fallback: {
+        request: (...args: unknown[]) => {
+          seen.push((args[args.length - 1] as { code?: string }).code ?? '');
+          return 'per-operation';
+        },
+      },
+    });
+    try {
+      const held = await fillLimit();
+      expect(await nc.request(slow, 'c', { timeout: 5000 })).to.equal('per-operation');
+      await held.release();
+      expect(seen).to.deep.equal(['ECONCURRENCYLIMIT']);
+    } finally {
+      h.registry.get('nats', { fallback: {} });
+    }
+  });
 });
