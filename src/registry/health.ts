@@ -163,7 +163,7 @@ export function statsOf(entry: ManagedBreaker, registry?: BreakerRegistry): Brea
   const s = entry.stats;
   const out: BreakerStatsSnapshot = {
     ...healthOf(entry, registry),
-    calls: s.totals(),
+    calls: callsOf(entry),
     fallbacks: { success: s.fallbackSuccesses, failure: s.fallbackFailures },
     latencySeconds: { p50: s.quantile(0.5), p95: s.quantile(0.95), p99: s.quantile(0.99) },
     recoveries: { count: s.recoveryCount, totalSeconds: s.recoverySumS },
@@ -171,11 +171,18 @@ export function statsOf(entry: ManagedBreaker, registry?: BreakerRegistry): Brea
   if (out.targets && registry) {
     const sum = registry.retiredCalls(entry.breaker.name);
     for (const kid of registry.childrenOf(entry.breaker.name)) {
-      for (const [outcome, n] of Object.entries(kid.stats.totals())) sum[outcome] = (sum[outcome] ?? 0) + n;
+      for (const [outcome, n] of Object.entries(callsOf(kid))) sum[outcome] = (sum[outcome] ?? 0) + n;
     }
     out.targetCalls = sum;
   }
   return out;
+}
+
+/** Calls per outcome; `limited` only for a breaker with a concurrency limit (no other can refuse for one). */
+function callsOf(entry: ManagedBreaker): Record<string, number> {
+  const calls = entry.stats.totals();
+  if (entry.breaker.concurrencyLimit === null) delete calls.limited;
+  return calls;
 }
 
 /** The answer of GET /health/circuit-breakers for a registry. */
