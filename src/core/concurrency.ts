@@ -1,5 +1,6 @@
 import { BreakerOptionsError } from './errors';
 import { algorithmOptions, type ResolvedConcurrency } from './concurrency-options';
+import { createLimitAlgorithm } from './limit/create';
 import { FixedLimit } from './limit/fixed-limit';
 import type { LimitAlgorithm } from './limit/limit-algorithm';
 import { Limiter } from './limit/limiter';
@@ -12,7 +13,10 @@ export function createLimiter(name: string, c: ResolvedConcurrency): Limiter {
 function createAlgorithm(name: string, c: ResolvedConcurrency): LimitAlgorithm {
   const options = algorithmOptions(c);
   if (options.kind === 'fixed') return new FixedLimit(options.limit);
-  throw new BreakerOptionsError(
-    `CircuitBreaker "${name}": option concurrency.limit: got "adaptive", expected a whole number (adaptive algorithms are not built in yet)`,
-  );
+  try {
+    return createLimitAlgorithm(options);
+  } catch (err) {
+    // The options were checked already; this only says which breaker a factory refusal is about.
+    throw new BreakerOptionsError(`CircuitBreaker "${name}": option ${(err as Error).message}`);
+  }
 }

@@ -296,16 +296,61 @@ describe('Limiter: what the limit algorithm is told', () => {
       [35, 1, false],
     ]);
   });
+});
 
-  it('admits by the algorithm limit as it moves', async () => {
-    const b = new CircuitBreaker({ name: 'db', concurrency: { limit: 5 } });
-    const algorithm = { limit: 1, onSample: () => undefined };
-    (b as unknown as { limiter: { algorithm: unknown } }).limiter.algorithm = algorithm;
-    const held = hold(b, 1);
-    expect(await b.execute(async () => 1).catch((e: unknown) => e)).to.be.instanceOf(ConcurrencyLimitError);
-    algorithm.limit = 2;
+describe('CircuitBreaker: adaptive concurrency limit', () => {
+  it('builds the configured algorithm, starting at max (nothing shed before latency is known)', () => {
+    for (const algorithm of ['gradient2', 'vegas', 'aimd'] as const) {
+      const b = new CircuitBreaker({ name: 'db', concurrency: { limit: 'adaptive', algorithm, min: 3, max: 40 } });
+      expect(b.concurrencyLimit, algorithm).to.equal(40);
+      expect(b.options.concurrency).to.deep.equal({ limit: 'adaptive', algorithm, min: 3, max: 40 });
+    }
+    expect(new CircuitBreaker({ name: 'db', concurrency: { limit: 'adaptive' } }).options.concurrency).to.deep.equal({
+      limit: 'adaptive',
+      algorithm: 'gradient2',
+      min: 2,
+      max: 100,
+    });
+  });
+
+  it('lowers the limit on failed calls down to min, refuses by the limit in force, and raises it again while calls succeed at the limit', async () => {
+    const clock = new FakeClock();
+    const b = new CircuitBreaker({
+      name: 'db',
+      failureThreshold: 0,
+      concurrency: { limit: 'adaptive', algorithm: 'aimd', min: 2, max: 10 },
+      now: clock.now,
+    });
+    const seen: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const call = deferred<string>();
+      const p = b.execute(() => call.promise);
+      clock.advance(5);
+      call.reject(boom());
+      await p.catch(() => undefined);
+      seen.push(b.concurrencyLimit as number);
+    }
+    expect(seen[0]).to.be.below(10);
+    for (let i = 1; i < seen.length; i++) expect(seen[i], 'never up on failures').to.be.at.most(seen[i - 1]);
     expect(b.concurrencyLimit).to.equal(2);
-    expect(await b.execute(async () => 1)).to.equal(1);
+    expect(b.state).to.equal('closed');
+
+    const held = hold(b, 2);
+    expect(await b.execute(async () => 1).catch((e: unknown) => e))
+      .to.be.instanceOf(ConcurrencyLimitError)
+      .with.property('limit', 2);
+    clock.advance(5);
     await held.settle();
+
+    // Waves of successful calls that use the whole limit: it grows back.
+    for (let wave = 0; wave < 5; wave++) {
+      const limit = b.concurrencyLimit as number;
+      const gate = deferred<string>();
+      const calls = Array.from({ length: limit }, () => b.execute(() => gate.promise));
+      clock.advance(5);
+      gate.resolve('ok');
+      await Promise.all(calls);
+    }
+    expect(b.concurrencyLimit).to.be.above(2);
   });
 });
