@@ -337,7 +337,8 @@ export class BreakerMachine {
   /** Gives a call's concurrency slot back, telling the limit algorithm how it went; returns the end time. */
   private freeSlot(token: Permit, outcome: OutcomeCode, start: number, end: number): number {
     const limiter = this.limiter as Limiter;
-    // Nothing learnt of the dependency (the app gave up first, nothing was touched): no sample.
+    // No sample from a call that says nothing of the dependency (the app gave up first, nothing
+    // was touched), nor from one that was not timed (the lean path times one in SAMPLE_EVERY).
     if (outcome === NO_EVIDENCE || start < 0) {
       limiter.free();
       return end;

@@ -1,5 +1,5 @@
 import { passPermit, slotPermit } from './breaker-machine';
-import type { Limiter } from './limit/limiter';
+import { SAMPLE_EVERY, type Limiter } from './limit/limiter';
 import { BreakerSurface } from './breaker-surface';
 import { BreakerTimeoutError } from './errors';
 import { callOptions, DEFAULT_OPERATION, PLAIN_CALL, REJECT, SLOT, type CallOptions, type OperationIndex, type Permit } from './internal';
@@ -146,8 +146,9 @@ export class CircuitBreaker extends BreakerSurface {
 
   /**
    * The lean path of a breaker with a concurrency limit: the slot is taken and given back
-   * here, and the clock is read only when the limit learns from round trips (not for a fixed
-   * one). Failures go through the full release, which gives the slot back from the permit.
+   * here. The clock is read only when the limit learns from round trips (not for a fixed
+   * one), and then for one call in SAMPLE_EVERY. Failures go through the full release, which
+   * gives the slot back from the permit.
    */
   private invokeLeanLimited(
     limiter: Limiter,
@@ -162,7 +163,7 @@ export class CircuitBreaker extends BreakerSurface {
     }
     const inflight = ++limiter.inflight;
     const generation = this.generation;
-    const sampled = limiter.sampled;
+    const sampled = limiter.sampled && (++limiter.admitted & (SAMPLE_EVERY - 1)) === 0;
     const start = sampled ? this.clock() : -1;
     let result: unknown;
     try {

@@ -7,9 +7,19 @@ import type { LimitAlgorithm } from './limit-algorithm';
  * once and, unless its end says nothing about the dependency, reports its round trip to the
  * algorithm. Plain counters: O(1) and no allocation per call.
  */
+/**
+ * On the lean closed path (a breaker with nothing else that reads the clock: no call stats,
+ * listeners or timed policy), one call in this many is timed and reported to the algorithm,
+ * whatever its outcome: two clock reads per call would cost more than the rest of the path.
+ * Module breakers keep call stats, so every one of their calls is reported. A power of two.
+ */
+export const SAMPLE_EVERY = 8;
+
 export class Limiter {
   /** Calls holding a slot now. */
   inflight = 0;
+  /** Calls admitted on the lean path, to time one in SAMPLE_EVERY of them (see CircuitBreaker.invokeLeanLimited). */
+  admitted = 0;
   /**
    * Whether the algorithm learns from samples. A fixed limit does not, so its calls need no
    * round-trip time and a breaker that reads the clock for nothing else can skip it.

@@ -271,11 +271,12 @@ describe('Limiter: what the limit algorithm is told', () => {
   it('reports each finished call with its round trip, the in-flight count when it started and whether it was dropped', async () => {
     const clock = new FakeClock();
     const b = new CircuitBreaker({ name: 'db', failureThreshold: 0, concurrency: { limit: 5 }, now: clock.now });
+    // With call stats, as module breakers have: every call is timed.
+    b.recorder = new CountingRecorder();
     const samples: [number, number, boolean][] = [];
     // The algorithm is the breaker's own business; a recording one stands in for it here.
-    const limiter = (b as unknown as { limiter: { algorithm: unknown; sampled: boolean }; sampledLimit: boolean }).limiter;
+    const limiter = (b as unknown as { limiter: { algorithm: unknown; sampled: boolean } }).limiter;
     limiter.sampled = true;
-    (b as unknown as { sampledLimit: boolean }).sampledLimit = true;
     limiter.algorithm = {
       limit: 5,
       onSample: (_now: number, rtt: number, inflight: number, dropped: boolean) => samples.push([rtt, inflight, dropped]),
@@ -321,6 +322,8 @@ describe('CircuitBreaker: adaptive concurrency limit', () => {
       concurrency: { limit: 'adaptive', algorithm: 'aimd', min: 2, max: 10 },
       now: clock.now,
     });
+    // With call stats, as module breakers have: every call is reported to the algorithm.
+    b.recorder = new CountingRecorder();
     const seen: number[] = [];
     for (let i = 0; i < 20; i++) {
       const call = deferred<string>();
@@ -352,5 +355,24 @@ describe('CircuitBreaker: adaptive concurrency limit', () => {
       await Promise.all(calls);
     }
     expect(b.concurrencyLimit).to.be.above(2);
+  });
+
+  it('without call stats (the lean path), still moves: one call in 8 is timed and reported', async () => {
+    const clock = new FakeClock();
+    const b = new CircuitBreaker({
+      name: 'db',
+      failureThreshold: 0,
+      concurrency: { limit: 'adaptive', algorithm: 'aimd', min: 2, max: 10 },
+      now: clock.now,
+    });
+    for (let i = 0; i < 8; i++) {
+      const call = deferred<string>();
+      const p = b.execute(() => call.promise);
+      clock.advance(5);
+      call.reject(boom());
+      await p.catch(() => undefined);
+      expect(b.concurrencyLimit, `after ${i + 1} failed calls`).to.equal(i < 7 ? 10 : 9);
+    }
+    expect(b.inflight).to.equal(0);
   });
 });
