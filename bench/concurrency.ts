@@ -60,6 +60,9 @@ export async function concurrencyBench(rounds: number, perRound: number): Promis
   ];
   if (typeof moving !== 'string') {
     closedCandidates.push({ name: 'execute, adaptive limit (never reached)', run: loop(() => moving.execute(one)) });
+    const countedMoving = adaptive() as CircuitBreaker;
+    countedMoving.recorder = new CallStats('execute');
+    closedCandidates.push({ name: 'with call stats, adaptive limit (never reached)', run: loop(() => countedMoving.execute(one)) });
   }
   const closed = await measure(closedCandidates, rounds, perRound);
 
