@@ -160,7 +160,8 @@ export class BreakerMachine {
 
   /** @internal */
   protected updateTimed(): void {
-    this.timed = this._recorder !== null || this.o.slowCallMs !== 0 || this.rate !== null || this.events !== null || this.o.callTimeoutMs > 0;
+    this.timed =
+      this._recorder !== null || this.o.slowCallMs !== 0 || this.rate !== null || this.events !== null || this.o.callTimeoutMs > 0;
   }
 
   // ---------------------------------------------------------------- public API
