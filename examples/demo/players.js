@@ -2,8 +2,9 @@
 /**
  * Players in Postgres, through a pg Pool. breakerbox guards the pool (the `database`
  * breaker); this file adds what only the app can know: the breaker's fallback answers the
- * two player statements from an in-memory cache while Postgres is unreachable, and the
- * saves made meanwhile are written back when the breaker closes.
+ * two player statements from an in-memory cache while Postgres is unreachable or too slow
+ * for the calls (refused over the concurrency limit), and the saves made meanwhile are
+ * written back when the breaker closes, or a few seconds after a refusal.
  */
 const { Pool } = require('pg');
 const { registry, withOperation } = require('breakerbox');
@@ -13,6 +14,8 @@ const { describe } = require('./log');
 const { CREATE_SQL } = require('./player-table');
 
 const UNDEFINED_TABLE = '42P01';
+const CONCURRENCY_LIMITED = 'ECONCURRENCYLIMIT';
+const LIMITED_WRITE_BACK_DELAY_MS = 5_000;
 const LOAD_SQL = 'SELECT name, room, salt, hash FROM demo_players WHERE name = $1';
 // A player created while the database was down is provisional: if the name turns out to
 // be taken when the save is written back, the password hashes differ and the stored
@@ -59,9 +62,22 @@ function createPlayerStore({ postgres, relay, log }) {
     if (text === SAVE_SQL) {
       const [name, room, salt, hash] = values;
       cache.rememberUnsaved({ name, room, salt, hash });
+      // Refused over the concurrency limit, the breaker stays closed: no closing transition
+      // will start the write-back, so it is started a little later instead.
+      if (err?.code === CONCURRENCY_LIMITED) scheduleWriteBack();
       return cachedResult([]);
     }
     throw err;
+  }
+
+  let writeBackTimer = null;
+  function scheduleWriteBack() {
+    if (writeBackTimer !== null) return;
+    writeBackTimer = setTimeout(() => {
+      writeBackTimer = null;
+      void writeBack();
+    }, LIMITED_WRITE_BACK_DELAY_MS);
+    writeBackTimer.unref();
   }
 
   /**
@@ -112,7 +128,7 @@ function createPlayerStore({ postgres, relay, log }) {
         const { fromCache } = await save(player);
         if (fromCache) return;
       }
-      if (pending.length > 0) log(`postgres: wrote back ${pending.length} player save(s) made while it was unreachable`);
+      if (pending.length > 0) log(`postgres: wrote back ${pending.length} player save(s) made while it was unreachable or over its concurrency limit`);
     } catch (err) {
       log(`postgres: write-back stopped (${describe(err)}); the rest waits for the next recovery`);
     } finally {
@@ -121,6 +137,7 @@ function createPlayerStore({ postgres, relay, log }) {
   }
 
   async function close() {
+    clearTimeout(writeBackTimer);
     database.fallback(null);
     await pool.end().catch(() => undefined);
   }
