@@ -1,0 +1,340 @@
+/**
+ * `npm run bench:overload`: what a concurrency limit does for a service whose database gets
+ * slow, with real processes and a real cause (issue 14, "Measured"). Prints numbers, asserts nothing.
+ *
+ *   npm run bench:overload                          (all variants, about 4 minutes)
+ *   npm run bench:overload -- none,fixed,adaptive   (a subset: none, fixed, adaptive, vegas, aimd)
+ *
+ * Needs Linux with 2+ CPUs, root (or CAP_SYS_NICE) for `chrt -f`, taskset, timeout, and the
+ * Postgres server binaries. What it does:
+ * 1. Pins itself (and so every child) to CPU 0, starts a private Postgres (its own temp dir,
+ *    a free port) and pins the postmaster and all its processes to CPU 1: the database has
+ *    CPU 1, the service CPU 0. Other processes on the machine are not pinned away.
+ * 2. Calibrates: the rows of `SELECT sum(g) FROM generate_series(1, rows) g` that take about
+ *    TARGET_QUERY_MS alone; the healthy capacity (closed loop through the service at
+ *    concurrency 1, 2, 4, 8: the best throughput).
+ * 3. Slows the database by a real cause: a SCHED_FIFO hog on CPU 1, busy HOG_BUSY_MS of every
+ *    HOG_PERIOD_MS, so Postgres keeps the rest of that CPU however many backends it runs (a
+ *    normal-priority hog does not: Postgres wins the CPU back as its backends multiply).
+ *    Measures the slowed database alone: one query at a time (its service time) and a closed
+ *    loop at 1, 2, 4, 8 (what it serves at its best concurrency).
+ * 4. Per variant (one after another, each in a fresh service with the same schedule): the
+ *    service under `--require dist/register.js` with a pg.Pool of POOL_MAX offers
+ *    LOAD_SHARE of the healthy capacity as a constant arrival rate (open loop) for
+ *    BEFORE_MS, then the hog runs for SLOWED_MS, then AFTER_MS more.
+ * 5. Prints, per variant and phase: offered rate, goodput, p50/p99 of admitted calls, p99 over
+ *    the slowed service time, shed calls, the pool's wait queue, calls in flight, the limit,
+ *    and when the last call was shed after the cause ended.
+ *
+ * The hog is killed when a run ends, on errors, on Ctrl-C, and in any case by its own time
+ * limit (scripts/lib/rt-hog.ts); the private Postgres and temp files are removed on exit.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { distDir, median } from '../bench/stats';
+import { startPrivatePostgres, type PrivatePostgres } from '../test/helpers/private-postgres';
+import { affinityOf, canPin, pinProcess, pinProcessTree } from './lib/cpu-pinning';
+import { runService, type ServiceRun } from './lib/overload-service';
+import { closedLevels, lastShedAfter, phaseStats, type PhaseStats } from './lib/overload-stats';
+import { canRunRtHog, rtThrottle, startRtHog, type RtHog } from './lib/rt-hog';
+import { textTable } from './lib/text-table';
+
+const ROOT = path.join(__dirname, '..');
+const SERVICE_CPU = 0;
+const PG_CPU = 1;
+const POOL_MAX = 10;
+const TARGET_QUERY_MS = 3;
+const LOAD_SHARE = 0.6;
+const HOG_BUSY_MS = 20;
+const HOG_PERIOD_MS = 30;
+const BEFORE_MS = 8_000;
+const SLOWED_MS = 25_000;
+const AFTER_MS = 15_000;
+const LEVELS = [1, 2, 4, 8];
+const LEVEL_MS = 2_000;
+
+type Variant = 'none' | 'fixed' | 'adaptive' | 'vegas' | 'aimd';
+const VARIANTS: Variant[] = ['none', 'fixed', 'adaptive', 'vegas', 'aimd'];
+
+function concurrencyYaml(v: Variant): string {
+  switch (v) {
+    case 'none':
+      return '';
+    case 'fixed':
+      return `    concurrency:\n      limit: ${POOL_MAX}\n`;
+    case 'adaptive':
+      return `    concurrency:\n      limit: adaptive\n      algorithm: gradient2\n      min: 2\n      max: 100\n`;
+    default:
+      return `    concurrency:\n      limit: adaptive\n      algorithm: ${v}\n      min: 2\n      max: 100\n`;
+  }
+}
+
+function describeVariant(v: Variant): string {
+  if (v === 'none') return 'no limit';
+  if (v === 'fixed') return `fixed bulkhead, limit ${POOL_MAX} (the pool size)`;
+  return `adaptive, ${v === 'adaptive' ? 'gradient2' : v}, min 2, max 100`;
+}
+
+function writeConfig(dir: string, v: Variant): string {
+  const file = path.join(dir, `breakerbox-${v}.yaml`);
+  fs.writeFileSync(
+    file,
+    `circuit_breakers:\n  database:\n    failure_threshold: 3\n    timeout: 30\n${concurrencyYaml(v)}  monitoring:\n    enabled: false\n    log_level: error\n`,
+  );
+  return file;
+}
+
+/** Rows of the generate_series sum that take about TARGET_QUERY_MS alone on the healthy database. */
+async function calibrateRows(db: PrivatePostgres): Promise<{ rows: number; ms: number }> {
+  const client = new pg.Client(db.clientConfig());
+  await client.connect();
+  try {
+    const time = async (rows: number): Promise<number> => {
+      const ms: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const t = performance.now();
+        await client.query('SELECT sum(g) FROM generate_series(1, $1::int) g', [rows]);
+        ms.push(performance.now() - t);
+      }
+      return median(ms.slice(10));
+    };
+    let rows = 100_000;
+    for (let i = 0; i < 3; i++) rows = Math.max(1000, Math.round((rows * TARGET_QUERY_MS) / (await time(rows))));
+    return { rows, ms: await time(rows) };
+  } finally {
+    await client.end();
+  }
+}
+
+interface Closed {
+  best: { concurrency: number; throughput: number };
+  levels: ReturnType<typeof closedLevels>;
+}
+
+function closedSummary(run: ServiceRun): Closed {
+  const levels = closedLevels(run.calls, run.levels);
+  const best = levels.reduce((a, b) => (b.throughput > a.throughput ? b : a));
+  return { best: { concurrency: best.concurrency, throughput: best.throughput }, levels };
+}
+
+function printClosed(title: string, c: Closed): void {
+  const rows = c.levels.map((l) => [String(l.concurrency), l.throughput.toFixed(0), l.p50.toFixed(2), l.mean.toFixed(2), l.p99.toFixed(2)]);
+  process.stdout.write(`\n${title}\n${textTable(['concurrency', 'calls/s', 'p50 ms', 'mean ms', 'p99 ms'], rows)}\n`);
+}
+
+interface VariantResult {
+  variant: Variant;
+  phases: { name: string; s: PhaseStats }[];
+  lastShed: number | null;
+  stderrTail: string;
+}
+
+async function runVariant(
+  v: Variant,
+  dir: string,
+  dist: string,
+  pgEnv: Record<string, string>,
+  rows: number,
+  rate: number,
+  hogs: Set<RtHog>,
+): Promise<VariantResult> {
+  let hogStart = NaN;
+  let hogEnd = NaN;
+  const run = await runService({
+    dist,
+    configFile: writeConfig(dir, v),
+    pgEnv,
+    poolMax: POOL_MAX,
+    queryRows: rows,
+    mode: { kind: 'open', rate, durationMs: BEFORE_MS + SLOWED_MS + AFTER_MS },
+    during: async (t0) => {
+      await sleep(Math.max(0, t0 + BEFORE_MS - Date.now()));
+      const hog = await startHog();
+      hogs.add(hog);
+      hogStart = Date.now();
+      try {
+        await sleep(SLOWED_MS);
+      } finally {
+        await hog.stop();
+        hogs.delete(hog);
+        hogEnd = Date.now();
+      }
+    },
+  });
+  const schedule = { t0: run.startedAt, everyMs: 1000 / rate, count: run.scheduled };
+  const end = run.startedAt + BEFORE_MS + SLOWED_MS + AFTER_MS;
+  const phase = (name: string, from: number, to: number) => ({
+    name,
+    s: phaseStats(run.calls, run.samples, schedule, from, to, run.endedAt),
+  });
+  return {
+    variant: v,
+    phases: [phase('before', run.startedAt, hogStart), phase('slowed', hogStart, hogEnd), phase('after', hogEnd, end)],
+    lastShed: lastShedAfter(run.calls, hogEnd),
+    stderrTail: run.stderr.split('\n').slice(-5).join('\n'),
+  };
+}
+
+function startHog(seconds = SLOWED_MS / 1000): Promise<RtHog> {
+  return startRtHog({ cpu: PG_CPU, busyMs: HOG_BUSY_MS, periodMs: HOG_PERIOD_MS, maxSeconds: Math.ceil(seconds) + 5 });
+}
+
+function printVariants(results: VariantResult[], slowedServiceMs: number, slowedAlone: number): void {
+  const f = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
+  const rows: string[][] = [];
+  for (const r of results) {
+    for (const { name, s } of r.phases) {
+      rows.push([
+        `${r.variant} / ${name}`,
+        f(s.offered),
+        f(s.goodput),
+        name === 'slowed' ? `${f((100 * s.goodput) / slowedAlone)}%` : '',
+        f(s.p50, 1),
+        `${s.p99LowerBound ? '>=' : ''}${f(s.p99, 1)}`,
+        f(s.p99 / slowedServiceMs, 1),
+        String(s.shed),
+        String(s.rejected + s.failed),
+        String(s.unfinished),
+        String(s.maxWaiting),
+        String(s.maxInflight),
+        s.limit ? `${s.limit.min}..${s.limit.max}` : '',
+        f(s.maxLag, 1),
+      ]);
+    }
+  }
+  process.stdout.write(
+    '\n' +
+      textTable(
+        [
+          'variant / phase',
+          'offered/s',
+          'goodput/s',
+          'of alone',
+          'p50 ms',
+          'p99 ms',
+          'p99/svc',
+          'shed',
+          'other err',
+          'unfinished',
+          'max wait q',
+          'max inflight',
+          'limit',
+          'max lag ms',
+        ],
+        rows,
+      ) +
+      '\n',
+  );
+  process.stdout.write(
+    `\np99/svc: p99 of admitted calls over the slowed database's service time (${slowedServiceMs.toFixed(2)} ms, p50 of one query alone);` +
+      `\n"of alone": goodput while slowed as a share of what the slowed database serves alone at its best concurrency (${slowedAlone.toFixed(0)}/s);` +
+      `\nmax wait q: pool.waitingCount, max inflight: calls started and not finished, limit: the breaker's concurrency limit (all sampled every 20 ms);` +
+      `\nother err: admitted calls that failed plus calls refused by an open breaker; unfinished: still running when the service stopped (then p99 is a lower bound);` +
+      `\nmax lag: how late the service's own event loop started a call behind its schedule.\n`,
+  );
+  for (const r of results) {
+    const last = r.lastShed === null ? 'no call shed' : `last shed call at t = ${r.lastShed.toFixed(2)} s after the cause ended`;
+    process.stdout.write(`${r.variant}: ${last}\n`);
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const wanted = (process.argv[2] ?? 'none,fixed,adaptive').split(',') as Variant[];
+  for (const v of wanted)
+    if (!VARIANTS.includes(v)) throw new Error(`unknown variant "${v}": expected a comma-separated list of ${VARIANTS.join(', ')}`);
+  const dist = distDir(ROOT);
+  if (!fs.existsSync(path.join(dist, 'register.js'))) throw new Error(`${dist}/register.js is missing: npm run build first`);
+  if (os.cpus().length < 2) throw new Error('needs 2 CPUs: one for Postgres, one for the service');
+  if (!canPin()) throw new Error('taskset cannot set CPU affinity here');
+  if (!canRunRtHog()) throw new Error('cannot start a SCHED_FIFO process (chrt -f): run as root or with CAP_SYS_NICE');
+
+  const hogs = new Set<RtHog>();
+  // Exit hooks (rt-hog, private Postgres, child processes) clean up; a signal must reach them.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => process.exit(130));
+
+  pinProcess(process.pid, SERVICE_CPU);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'breakerbox-bench-overload-'));
+  const db = await startPrivatePostgres({
+    maxConnections: 40,
+    // One backend per query, no JIT, sorts and series in memory: each query is plain CPU work.
+    settings: { jit: false, max_parallel_workers_per_gather: 0, work_mem: '32MB', shared_buffers: '32MB' },
+  });
+  try {
+    const pinned = pinProcessTree(db.postmasterPid()!, PG_CPU);
+    process.stdout.write(
+      `overload benchmark: Postgres (${pinned.length} processes, postmaster ${db.postmasterPid()}) pinned to CPU ${affinityOf(db.postmasterPid()!)}, ` +
+        `this harness and the service to CPU ${affinityOf(process.pid)}; ${rtThrottle()}; load average ${os
+          .loadavg()
+          .map((x) => x.toFixed(2))
+          .join(' ')}\n`,
+    );
+    const pgEnv = { PGHOST: db.host, PGPORT: String(db.port), PGUSER: db.user, PGDATABASE: db.database };
+    const { rows, ms } = await calibrateRows(db);
+    process.stdout.write(`query: SELECT sum(g) FROM generate_series(1, ${rows}) g, ${ms.toFixed(2)} ms alone (median, healthy)\n`);
+
+    const closed = (configFile: string) =>
+      runService({
+        dist,
+        configFile,
+        pgEnv,
+        poolMax: POOL_MAX,
+        queryRows: rows,
+        mode: { kind: 'closed', levels: LEVELS, levelMs: LEVEL_MS },
+      });
+    const noLimit = writeConfig(dir, 'none');
+    const healthy = closedSummary(await closed(noLimit));
+    printClosed('healthy database, closed loop through the service (no limit)', healthy);
+
+    const hog = await startHog((LEVELS.length * LEVEL_MS) / 1000 + 10);
+    hogs.add(hog);
+    let slowed: Closed;
+    try {
+      slowed = closedSummary(await closed(noLimit));
+    } finally {
+      await hog.stop();
+      hogs.delete(hog);
+    }
+    printClosed(
+      `slowed database (SCHED_FIFO hog on CPU ${PG_CPU}: busy ${HOG_BUSY_MS} ms of every ${HOG_PERIOD_MS} ms), closed loop`,
+      slowed,
+    );
+    const slowedServiceMs = slowed.levels[0].p50;
+    const rate = Math.round(LOAD_SHARE * healthy.best.throughput);
+    process.stdout.write(
+      `\nhealthy capacity ${healthy.best.throughput.toFixed(0)}/s (at concurrency ${healthy.best.concurrency}); ` +
+        `slowed: ${slowed.best.throughput.toFixed(0)}/s (at ${slowed.best.concurrency}), ${((100 * slowed.best.throughput) / healthy.best.throughput).toFixed(0)}% of healthy; ` +
+        `slowed service time ${slowedServiceMs.toFixed(2)} ms (p50 alone; mean ${slowed.levels[0].mean.toFixed(2)}, p99 ${slowed.levels[0].p99.toFixed(2)})\n` +
+        `offered: ${rate}/s (${LOAD_SHARE * 100}% of healthy capacity), ${BEFORE_MS / 1000} s before, ${SLOWED_MS / 1000} s slowed, ${AFTER_MS / 1000} s after; ` +
+        `pool max ${POOL_MAX}; variants one after another, each in a fresh service process\n`,
+    );
+
+    const results: VariantResult[] = [];
+    for (const v of wanted) {
+      process.stdout.write(`running: ${describeVariant(v)}\n`);
+      results.push(await runVariant(v, dir, dist, pgEnv, rows, rate, hogs));
+    }
+    printVariants(results, slowedServiceMs, slowed.best.throughput);
+    process.stdout.write(
+      `\nload average at the end ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}; total ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+    );
+  } finally {
+    for (const h of hogs) await h.stop();
+    await db.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

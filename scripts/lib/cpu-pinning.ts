@@ -1,0 +1,62 @@
+/**
+ * Pinning processes to one CPU with taskset (Linux), so a benchmark can give a database one
+ * core and its client the other. Children inherit their parent's affinity when they fork, so
+ * pinning a server's parent process covers the backends it starts later; the ones it already
+ * has are pinned here too.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+
+/** True when `taskset` exists and may change this process's affinity. */
+export function canPin(): boolean {
+  return spawnSync('taskset', ['-p', '-c', '0-1023', String(process.pid)], { stdio: 'ignore' }).status === 0;
+}
+
+/** Pins every thread of `pid` to `cpu`; throws with taskset's message when it cannot. */
+export function pinProcess(pid: number, cpu: number): void {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { encoding: 'utf8' });
+  // A process that exited between listing and pinning is nothing left to pin.
+  if (r.status !== 0 && fs.existsSync(`/proc/${pid}`)) {
+    throw new Error(`taskset could not pin process ${pid} to CPU ${cpu}: ${(r.stderr || r.stdout || String(r.error)).trim()}`);
+  }
+}
+
+/** Pins `pid` and all its descendants to `cpu`. */
+export function pinProcessTree(pid: number, cpu: number): number[] {
+  const pids = [pid, ...descendants(pid)];
+  for (const p of pids) pinProcess(p, cpu);
+  return pids;
+}
+
+/** The CPUs `pid` may run on, as taskset prints them (e.g. "1"). */
+export function affinityOf(pid: number): string {
+  const r = spawnSync('taskset', ['-c', '-p', String(pid)], { encoding: 'utf8' });
+  return r.stdout.trim().replace(/^.*:\s*/, '');
+}
+
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // The command name is in parentheses and may hold spaces; the parent PID is the second field after it.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(entry));
+    children.set(ppid, list);
+  }
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
