@@ -15,6 +15,7 @@
 // SAMPLE_MS, BREAKERBOX_DIST.
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
+const { setInterval, clearInterval } = require('node:timers');
 const pg = require('pg');
 
 const env = (k, d) => (process.env[k] === undefined || process.env[k] === '' ? d : process.env[k]);
