@@ -33,11 +33,9 @@ pool.on('error', () => undefined);
 const QUERY = { text: 'SELECT sum(g) FROM generate_series(1, $1::int) g', values: [ROWS] };
 let inflight = 0;
 
-/** The database breaker's current concurrency limit, if the build has one and it is set. */
+/** The database breaker's current concurrency limit, or null when it has none. */
 function currentLimit() {
-  const b = registry.get('database');
-  const c = b && (b.concurrency ?? b.limiter);
-  const lim = c && typeof c === 'object' ? c.limit : undefined;
+  const lim = registry.get('database').concurrencyLimit;
   return typeof lim === 'number' ? lim : null;
 }
 

@@ -1,11 +1,13 @@
 /**
- * Pinning processes to one CPU with taskset (Linux), so a benchmark can give a database one
- * core and its client the other. Children inherit their parent's affinity when they fork, so
- * pinning a server's parent process covers the backends it starts later; the ones it already
- * has are pinned here too.
+ * Where and how much CPU a benchmark's processes get (Linux): pinning to one CPU with taskset,
+ * so a database gets one core and its client the other, and a nice value, so other work on
+ * the machine at normal priority takes less of them. Children inherit both from their parent
+ * when they fork, so placing a server's parent process covers the backends it starts later;
+ * the ones it already has are placed here too.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 
 /** True when `taskset` exists and may change this process's affinity. */
 export function canPin(): boolean {
@@ -26,6 +28,17 @@ export function pinProcessTree(pid: number, cpu: number): number[] {
   const pids = [pid, ...descendants(pid)];
   for (const p of pids) pinProcess(p, cpu);
   return pids;
+}
+
+/** Sets the nice value of `pid` and all its descendants (negative: more CPU than normal-priority processes). */
+export function reniceProcessTree(pid: number, nice: number): void {
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      os.setPriority(p, nice);
+    } catch (err) {
+      if (fs.existsSync(`/proc/${p}`)) throw new Error(`cannot set nice ${nice} on process ${p}: ${(err as Error).message}`);
+    }
+  }
 }
 
 /** The CPUs `pid` may run on, as taskset prints them (e.g. "1"). */
