@@ -22,8 +22,9 @@
  *    loop at 1, 2, 4, 8 (what it serves at its best concurrency).
  * 4. Per variant (one after another, each in a fresh service with the same schedule): the
  *    service under `--require dist/register.js` with a pg.Pool of POOL_MAX offers
- *    LOAD_SHARE of the healthy capacity as a constant arrival rate (open loop) for
- *    BEFORE_MS, then the hog runs for SLOWED_MS, then AFTER_MS more.
+ *    LOAD_SHARE of the healthy capacity as a constant arrival rate (open loop): WARMUP_MS
+ *    (not reported: JIT, the pool, an adaptive limit's first moves), BEFORE_MS, then the hog
+ *    runs for SLOWED_MS, then AFTER_MS more.
  * 5. Prints, per variant and phase: offered rate, goodput, p50/p99 of admitted calls, p99 over
  *    the slowed service time, shed calls, the pool's wait queue, calls in flight, the limit,
  *    and when the last call was shed after the cause ended.
@@ -54,10 +55,13 @@ const TARGET_QUERY_MS = 3;
 const LOAD_SHARE = 0.6;
 const HOG_BUSY_MS = 2;
 const HOG_PERIOD_MS = 3;
+const WARMUP_MS = 3_000;
 const BEFORE_MS = 8_000;
 const SLOWED_MS = 25_000;
 const AFTER_MS = 15_000;
 const LEVELS = [1, 2, 4, 8];
+/** Width of the timeline's windows. */
+const TIMELINE_MS = 2_500;
 const LEVEL_MS = 2_000;
 
 type Variant = 'none' | 'fixed' | 'adaptive' | 'vegas' | 'aimd';
@@ -91,21 +95,25 @@ function writeConfig(dir: string, v: Variant): string {
   return file;
 }
 
-/** Rows of the generate_series sum that take about TARGET_QUERY_MS alone on the healthy database. */
+/**
+ * Rows of the generate_series sum that keep a backend busy about TARGET_QUERY_MS on the healthy
+ * database, by the server's own execution time (EXPLAIN ANALYZE): a client-side timing would
+ * count the round trip and this machine's scheduling noise, and settle on a query too cheap
+ * for the database to be the bottleneck.
+ */
 async function calibrateRows(db: PrivatePostgres): Promise<{ rows: number; ms: number }> {
   const client = new pg.Client(db.clientConfig());
   await client.connect();
   try {
     const time = async (rows: number): Promise<number> => {
       const ms: number[] = [];
-      for (let i = 0; i < 40; i++) {
-        const t = performance.now();
-        await client.query('SELECT sum(g) FROM generate_series(1, $1::int) g', [rows]);
-        ms.push(performance.now() - t);
+      for (let i = 0; i < 25; i++) {
+        const r = await client.query(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) SELECT sum(g) FROM generate_series(1, ${rows}) g`);
+        ms.push((r.rows[0] as { 'QUERY PLAN': { 'Execution Time': number }[] })['QUERY PLAN'][0]['Execution Time']);
       }
-      return median(ms.slice(10));
+      return median(ms.slice(5));
     };
-    let rows = 100_000;
+    let rows = 20_000;
     for (let i = 0; i < 3; i++) rows = Math.max(1000, Math.round((rows * TARGET_QUERY_MS) / (await time(rows))));
     return { rows, ms: await time(rows) };
   } finally {
@@ -131,9 +139,11 @@ function printClosed(title: string, c: Closed): void {
 
 interface VariantResult {
   variant: Variant;
+  /** The slowed database alone, measured right after this variant's run (the machine's load drifts). */
+  alone: Closed;
   phases: { name: string; s: PhaseStats }[];
   lastShed: number | null;
-  stderrTail: string;
+  timeline: { from: number; s: PhaseStats }[];
 }
 
 async function runVariant(
@@ -144,6 +154,7 @@ async function runVariant(
   rows: number,
   rate: number,
   hogs: Set<RtHog>,
+  slowedAlone: () => Promise<Closed>,
 ): Promise<VariantResult> {
   let hogStart = NaN;
   let hogEnd = NaN;
@@ -153,9 +164,9 @@ async function runVariant(
     pgEnv,
     poolMax: POOL_MAX,
     queryRows: rows,
-    mode: { kind: 'open', rate, durationMs: BEFORE_MS + SLOWED_MS + AFTER_MS },
+    mode: { kind: 'open', rate, durationMs: WARMUP_MS + BEFORE_MS + SLOWED_MS + AFTER_MS },
     during: async (t0) => {
-      await sleep(Math.max(0, t0 + BEFORE_MS - Date.now()));
+      await sleep(Math.max(0, t0 + WARMUP_MS + BEFORE_MS - Date.now()));
       const hog = await startHog();
       hogs.add(hog);
       hogStart = Date.now();
@@ -168,37 +179,58 @@ async function runVariant(
       }
     },
   });
+  const alone = await slowedAlone();
   const schedule = { t0: run.startedAt, everyMs: 1000 / rate, count: run.scheduled };
-  const end = run.startedAt + BEFORE_MS + SLOWED_MS + AFTER_MS;
+  const from = run.startedAt + WARMUP_MS;
+  const end = from + BEFORE_MS + SLOWED_MS + AFTER_MS;
   const phase = (name: string, from: number, to: number) => ({
     name,
     s: phaseStats(run.calls, run.samples, schedule, from, to, run.endedAt),
   });
   return {
     variant: v,
-    phases: [phase('before', run.startedAt, hogStart), phase('slowed', hogStart, hogEnd), phase('after', hogEnd, end)],
+    alone,
+    phases: [phase('before', from, hogStart), phase('slowed', hogStart, hogEnd), phase('after', hogEnd, end)],
     lastShed: lastShedAfter(run.calls, hogEnd),
-    stderrTail: run.stderr.split('\n').slice(-5).join('\n'),
+    // Windows aligned on the cause's start and end, so each holds one phase only.
+    timeline: [
+      ...windows(from, hogStart, TIMELINE_MS, -1),
+      ...windows(hogStart, hogEnd, TIMELINE_MS, 1),
+      ...windows(hogEnd, end, TIMELINE_MS, 1),
+    ].map(([a, b]) => ({ from: (a - hogEnd) / 1000, s: phaseStats(run.calls, run.samples, schedule, a, b, run.endedAt) })),
   };
+}
+
+/** [from, to) cut into windows of `ms`, the short remainder at the start (direction -1) or end (1). */
+function windows(from: number, to: number, ms: number, direction: -1 | 1): [number, number][] {
+  const out: [number, number][] = [];
+  if (direction === 1) for (let a = from; a < to; a += ms) out.push([a, Math.min(to, a + ms)]);
+  else for (let b = to; b > from; b -= ms) out.unshift([Math.max(from, b - ms), b]);
+  // A remainder under a fifth of a window (e.g. the time the hog took to stop) joins its neighbour.
+  if (out.length > 1 && direction === 1 && out[out.length - 1][1] - out[out.length - 1][0] < ms / 5) out[out.length - 2][1] = out.pop()![1];
+  if (out.length > 1 && direction === -1 && out[0][1] - out[0][0] < ms / 5) out[1][0] = out.shift()![0];
+  return out;
 }
 
 function startHog(seconds = SLOWED_MS / 1000): Promise<RtHog> {
   return startRtHog({ cpu: PG_CPU, busyMs: HOG_BUSY_MS, periodMs: HOG_PERIOD_MS, maxSeconds: Math.ceil(seconds) + 5 });
 }
 
-function printVariants(results: VariantResult[], slowedServiceMs: number, slowedAlone: number): void {
+function printVariants(results: VariantResult[]): void {
   const f = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
   const rows: string[][] = [];
   for (const r of results) {
+    const slowedServiceMs = r.alone.levels[0].p50;
+    const slowedAlone = r.alone.best.throughput;
     for (const { name, s } of r.phases) {
       rows.push([
         `${r.variant} / ${name}`,
         f(s.offered),
         f(s.goodput),
-        name === 'slowed' ? `${f((100 * s.goodput) / slowedAlone)}%` : '',
+        name === 'slowed' ? `${f((100 * s.goodput) / slowedAlone)}% of ${f(slowedAlone)}` : '',
         f(s.p50, 1),
         `${s.p99LowerBound ? '>=' : ''}${f(s.p99, 1)}`,
-        f(s.p99 / slowedServiceMs, 1),
+        `${f(s.p99 / slowedServiceMs, 1)} of ${f(slowedServiceMs, 1)}`,
         String(s.shed),
         String(s.rejected + s.failed),
         String(s.unfinished),
@@ -219,7 +251,7 @@ function printVariants(results: VariantResult[], slowedServiceMs: number, slowed
           'of alone',
           'p50 ms',
           'p99 ms',
-          'p99/svc',
+          'p99/svc ms',
           'shed',
           'other err',
           'unfinished',
@@ -233,12 +265,30 @@ function printVariants(results: VariantResult[], slowedServiceMs: number, slowed
       '\n',
   );
   process.stdout.write(
-    `\np99/svc: p99 of admitted calls over the slowed database's service time (${slowedServiceMs.toFixed(2)} ms, p50 of one query alone);` +
-      `\n"of alone": goodput while slowed as a share of what the slowed database serves alone at its best concurrency (${slowedAlone.toFixed(0)}/s);` +
+    `\np99/svc: p99 of admitted calls over the slowed database's service time (p50 of one query alone on it);` +
+      `\nof alone: goodput while slowed as a share of what the slowed database serves alone (closed loop, its best concurrency);` +
+      `\nboth references are measured right after each variant's run, with the hog on again, no limit.` +
       `\nmax wait q: pool.waitingCount, max inflight: calls started and not finished, limit: the breaker's concurrency limit (all sampled every 20 ms);` +
       `\nother err: admitted calls that failed plus calls refused by an open breaker; unfinished: still running when the service stopped (then p99 is a lower bound);` +
       `\nmax lag: how late the service's own event loop started a call behind its schedule.\n`,
   );
+  for (const r of results) {
+    const rows = r.timeline.map(({ from, s }) => [
+      from.toFixed(1),
+      f(s.goodput),
+      f(s.p99, 1),
+      String(s.shed),
+      String(s.maxWaiting),
+      String(s.maxInflight),
+      s.limit ? `${s.limit.min}..${s.limit.max}` : '',
+    ]);
+    process.stdout.write(
+      `\n${r.variant}, every ${TIMELINE_MS / 1000} s (t: window start, s after the cause ended; the cause ran from ${(-SLOWED_MS / 1000).toFixed(1)} to 0)\n` +
+        textTable(['t', 'goodput/s', 'p99 ms', 'shed', 'max wait q', 'max inflight', 'limit'], rows) +
+        '\n',
+    );
+  }
+  process.stdout.write('\n');
   for (const r of results) {
     const last = r.lastShed === null ? 'no call shed' : `last shed call at t = ${r.lastShed.toFixed(2)} s after the cause ended`;
     process.stdout.write(`${r.variant}: ${last}\n`);
@@ -283,7 +333,9 @@ async function main(): Promise<void> {
     );
     const pgEnv = { PGHOST: db.host, PGPORT: String(db.port), PGUSER: db.user, PGDATABASE: db.database };
     const { rows, ms } = await calibrateRows(db);
-    process.stdout.write(`query: SELECT sum(g) FROM generate_series(1, ${rows}) g, ${ms.toFixed(2)} ms alone (median, healthy)\n`);
+    process.stdout.write(
+      `query: SELECT sum(g) FROM generate_series(1, ${rows}) g, ${ms.toFixed(2)} ms of execution alone (the server's, median, healthy)\n`,
+    );
 
     const closed = (configFile: string) =>
       runService({
@@ -298,15 +350,17 @@ async function main(): Promise<void> {
     const healthy = closedSummary(await closed(noLimit));
     printClosed('healthy database, closed loop through the service (no limit)', healthy);
 
-    const hog = await startHog((LEVELS.length * LEVEL_MS) / 1000 + 10);
-    hogs.add(hog);
-    let slowed: Closed;
-    try {
-      slowed = closedSummary(await closed(noLimit));
-    } finally {
-      await hog.stop();
-      hogs.delete(hog);
-    }
+    const slowedAlone = async (): Promise<Closed> => {
+      const hog = await startHog((LEVELS.length * LEVEL_MS) / 1000 + 10);
+      hogs.add(hog);
+      try {
+        return closedSummary(await closed(noLimit));
+      } finally {
+        await hog.stop();
+        hogs.delete(hog);
+      }
+    };
+    const slowed = await slowedAlone();
     printClosed(
       `slowed database (SCHED_FIFO hog on CPU ${PG_CPU}: busy ${HOG_BUSY_MS} ms of every ${HOG_PERIOD_MS} ms), closed loop`,
       slowed,
@@ -324,9 +378,13 @@ async function main(): Promise<void> {
     const results: VariantResult[] = [];
     for (const v of wanted) {
       process.stdout.write(`running: ${describeVariant(v)}\n`);
-      results.push(await runVariant(v, dir, dist, pgEnv, rows, rate, hogs));
+      results.push(await runVariant(v, dir, dist, pgEnv, rows, rate, hogs, slowedAlone));
+      const a = results[results.length - 1].alone;
+      process.stdout.write(
+        `  then the slowed database alone: ${a.best.throughput.toFixed(0)}/s at concurrency ${a.best.concurrency}, service time ${a.levels[0].p50.toFixed(2)} ms\n`,
+      );
     }
-    if (results.length) printVariants(results, slowedServiceMs, slowed.best.throughput);
+    if (results.length) printVariants(results);
     process.stdout.write(
       `\nload average at the end ${os
         .loadavg()
