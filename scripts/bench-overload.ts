@@ -14,12 +14,13 @@
  *    ours run at nice NICE so that other normal-priority work takes less from them.
  * 2. Calibrates: the rows of `SELECT sum(g) FROM generate_series(1, rows) g` that take about
  *    TARGET_QUERY_MS alone; the healthy capacity (closed loop through the service at
- *    concurrency 1, 2, 4, 8: the best throughput).
+ *    concurrency 1, 2, 4 and POOL_MAX: the best throughput).
  * 3. Slows the database by a real cause: a SCHED_FIFO hog on CPU 1, busy HOG_BUSY_MS of every
  *    HOG_PERIOD_MS, so Postgres keeps the rest of that CPU however many backends it runs (a
  *    normal-priority hog does not: Postgres wins the CPU back as its backends multiply).
  *    Measures the slowed database alone: one query at a time (its service time) and a closed
- *    loop at 1, 2, 4, 8 (what it serves at its best concurrency).
+ *    loop at 1, 2, 4 and POOL_MAX (what it serves at its best concurrency); again right after
+ *    each variant, whose figures are compared with that nearest measurement.
  * 4. Per variant (one after another, each in a fresh service with the same schedule): the
  *    service under `--require dist/register.js` with a pg.Pool of POOL_MAX offers
  *    LOAD_SHARE of the healthy capacity as a constant arrival rate (open loop): WARMUP_MS
@@ -27,7 +28,7 @@
  *    runs for SLOWED_MS, then AFTER_MS more.
  * 5. Prints, per variant and phase: offered rate, goodput, p50/p99 of admitted calls, p99 over
  *    the slowed service time, shed calls, the pool's wait queue, calls in flight, the limit,
- *    and when the last call was shed after the cause ended.
+ *    and when the last call was shed after the cause ended; then a timeline per variant.
  *
  * The hog is killed when a run ends, on errors, on Ctrl-C, and in any case by its own time
  * limit (scripts/lib/rt-hog.ts); the private Postgres and temp files are removed on exit.
@@ -59,7 +60,7 @@ const WARMUP_MS = 3_000;
 const BEFORE_MS = 8_000;
 const SLOWED_MS = 25_000;
 const AFTER_MS = 15_000;
-const LEVELS = [1, 2, 4, 8];
+const LEVELS = [1, 2, 4, POOL_MAX];
 /** Width of the timeline's windows. */
 const TIMELINE_MS = 2_500;
 const LEVEL_MS = 2_000;

@@ -27,7 +27,14 @@ const DRAIN_MS = 3000;
 const { registry } = require(path.join(env('BREAKERBOX_DIST', path.join(__dirname, '..', '..', 'dist')), 'index.js'));
 
 const now = () => performance.timeOrigin + performance.now();
-const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+// Lines are written in batches: stdout to a pipe is synchronous, and a write per call would
+// stall this event loop whenever the harness is slow to read, shifting the schedule.
+let pending = [];
+const flush = () => {
+  if (pending.length) process.stdout.write(pending.join(''));
+  pending = [];
+};
+const out = (o) => pending.push(JSON.stringify(o) + '\n');
 const pool = new pg.Pool({ max: POOL_MAX });
 pool.on('error', () => undefined);
 const QUERY = { text: 'SELECT sum(g) FROM generate_series(1, $1::int) g', values: [ROWS] };
@@ -63,6 +70,7 @@ async function open() {
   const every = 1000 / rate;
   const t0 = now();
   out({ ev: 'start', t: t0 });
+  flush();
   let n = 0;
   await new Promise((resolve) => {
     const tick = () => {
@@ -84,6 +92,7 @@ async function closed() {
   const levels = env('LEVELS', '1,2,4,8').split(',').map(Number);
   const levelMs = Number(env('LEVEL_MS', 2000));
   out({ ev: 'start', t: now() });
+  flush();
   for (const level of levels) {
     const t0 = now();
     const until = t0 + levelMs;
@@ -99,12 +108,15 @@ async function main() {
   // Open every pooled connection first: connecting is not what this benchmark measures.
   for (let i = 0; i < 2; i++) await Promise.all(Array.from({ length: POOL_MAX }, () => pool.query(QUERY)));
   const sampler = setInterval(sample, SAMPLE_MS);
+  const flusher = setInterval(flush, 250);
   if (MODE === 'closed') await closed();
   else await open();
   const drainUntil = now() + DRAIN_MS;
   while (inflight > 0 && now() < drainUntil) await new Promise((r) => setTimeout(r, 20));
   clearInterval(sampler);
+  clearInterval(flusher);
   out({ ev: 'done', t: now(), unfinished: inflight });
+  flush();
   process.exit(0);
 }
 
