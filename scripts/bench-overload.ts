@@ -326,6 +326,8 @@ async function main(): Promise<void> {
   // other processes' bursts would move our numbers more than the variants do.
   os.setPriority(process.pid, NICE);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'breakerbox-bench-overload-'));
+  // A signal ends the process without running the finally below.
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const db = await startPrivatePostgres({
     maxConnections: 40,
     // One backend per query, no JIT, sorts and series in memory: each query is plain CPU work.
