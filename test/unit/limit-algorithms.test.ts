@@ -71,13 +71,16 @@ for (const [name, make] of Object.entries(ALGORITHMS)) {
       expect(feed.busy(1000, 10)).to.equal(100);
     });
 
-    it('does not inflate while the app leaves most of the limit unused', () => {
-      const feed = new SampleFeed(make(2, 100));
-      feed.busy(200, 10);
-      const lowered = feed.busy(20, 40);
-      expect(lowered).to.be.within(10, 99);
-      for (let i = 0; i < 10_000; i++) expect(feed.feed(1, 10, 3)).to.be.at.most(lowered);
-    });
+    // Gradient2 grows back at baseline latency whatever the use (limit-gradient2.test.ts):
+    // a limit left low after an overload shed the next ordinary burst.
+    if (name !== 'gradient2')
+      it('does not inflate while the app leaves most of the limit unused', () => {
+        const feed = new SampleFeed(make(2, 100));
+        feed.busy(200, 10);
+        const lowered = feed.busy(20, 40);
+        expect(lowered).to.be.within(10, 99);
+        for (let i = 0; i < 10_000; i++) expect(feed.feed(1, 10, 3)).to.be.at.most(lowered);
+      });
 
     it('a failed call never counts as fast: quick failures under load do not raise the limit', () => {
       const feed = new SampleFeed(make(2, 100));
@@ -96,7 +99,7 @@ for (const [name, make] of Object.entries(ALGORITHMS)) {
       // Capacity 20 calls at once, 10 ms each (2 calls/ms), offered 4 calls/ms for 30 s;
       // healthy before and after: capacity 50, offered 2 calls/ms (about 20 in flight).
       // Measured (seed 7), limit over the last 15 s of the overload, mean ± sd, and mean RTT:
-      //   gradient2 28.1 ± 0.6, 13.6 ms   vegas 28.4 ± 0.8, 13.8 ms   aimd 35.7 ± 2.5, 17.4 ms
+      //   gradient2 31.9 ± 0.6, 15.4 ms   vegas 28.4 ± 0.8, 13.8 ms   aimd 35.7 ± 2.5, 17.4 ms
       const sim = new Simulation(make(1, 200), 7);
       const healthy = sim.run({ ms: 10_000, arrivalsPerMs: 2, serviceMs: 10, capacity: 50 });
       expect(healthy.shed).to.equal(0);

@@ -52,3 +52,23 @@ for (const algorithm of algorithms) {
   }
   process.stdout.write(`  ${algorithm.padEnd(10)} lowest ${lowest}, back at max after ${backAfterS.toFixed(0)} s\n`);
 }
+
+// Issue 14's overload benchmark in miniature (scripts/bench-overload.ts runs it against real
+// Postgres): a dependency that serves one call at a time (a CPU-bound database on one core),
+// 3 ms a call healthy, offered 60% of that; then 12 ms a call (about a quarter of the capacity)
+// for 25 s; then healthy again. Targets: p99 of admitted calls <= 3x the slowed service time,
+// goodput >= 85% of what the slowed dependency serves alone, no call shed from 5 s after.
+process.stdout.write('one-at-a-time dependency slowed 4x, offered 2.4x what it then serves (min 2, max 100)\n');
+for (const algorithm of algorithms) {
+  const sim = new Simulation(createLimitAlgorithm({ kind: 'adaptive', algorithm, min: 2, max: 100 }), 7);
+  sim.run({ ms: 10_000, arrivalsPerMs: 0.2, serviceMs: 3, capacity: 1 });
+  const slowed = sim.run({ ms: 25_000, arrivalsPerMs: 0.2, serviceMs: 12, capacity: 1 });
+  const after = sim.run({ ms: 15_000, arrivalsPerMs: 0.2, serviceMs: 3, capacity: 1 });
+  const goodputPct = (100 * slowed.admitted) / (25_000 / 12);
+  const lastShed = after.lastShedMs < 0 ? 'none shed after' : `last shed ${(after.lastShedMs / 1000).toFixed(2)} s after`;
+  process.stdout.write(
+    `  ${algorithm.padEnd(10)} slowed: limit ${slowed.meanLimit.toFixed(1)} ± ${slowed.sdLimit.toFixed(1)}, ` +
+      `p99 ${(slowed.p99Rtt / 12).toFixed(1)}x svc (${(slowed.p99RttSettled / 12).toFixed(1)}x from 5 s), goodput ${goodputPct.toFixed(0)}%; ` +
+      `${lastShed}, limit ${after.minLimit}..${after.maxLimit} over the last half\n`,
+  );
+}

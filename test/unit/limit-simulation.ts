@@ -35,6 +35,17 @@ export interface PhaseReport {
   readonly meanRtt: number;
   /** Calls shed in the phase's last half. */
   readonly shedLate: number;
+  /** 99th percentile RTT of the calls admitted in the phase, and of those admitted from `settleMs` on. */
+  readonly p99Rtt: number;
+  readonly p99RttSettled: number;
+  /** When the phase's last call was shed, ms from its start; -1 if none was. */
+  readonly lastShedMs: number;
+}
+
+function p99(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))];
 }
 
 /** Deterministic pseudo-random numbers (mulberry32), so every run of a test sees the same traffic. */
@@ -113,7 +124,9 @@ export class Simulation {
     this.random = seededRandom(seed);
   }
 
-  run(phase: Phase): PhaseReport {
+  /** `settleMs`: p99RttSettled counts the calls admitted from this long into the phase. */
+  run(phase: Phase, settleMs = 5_000): PhaseReport {
+    const start = this.now;
     const end = this.now + phase.ms;
     const half = this.now + phase.ms / 2;
     let nextArrival = this.now + this.exponential(phase.arrivalsPerMs);
@@ -125,6 +138,9 @@ export class Simulation {
     let rttSum = 0;
     let rttCount = 0;
     const limits: number[] = [];
+    const rtts: number[] = [];
+    const settledRtts: number[] = [];
+    let lastShedMs = -1;
     for (;;) {
       const next = this.calls.peek();
       const t = Math.min(nextArrival, next ? next.end : Infinity, nextTick);
@@ -146,6 +162,7 @@ export class Simulation {
         nextArrival = t + this.exponential(phase.arrivalsPerMs);
         if (this.inflight >= this.algorithm.limit) {
           shed++;
+          lastShedMs = t - start;
           if (t >= half) shedLate++;
           continue;
         }
@@ -154,6 +171,8 @@ export class Simulation {
         const jitter = 1 + this.noise * (2 * this.random() - 1);
         const rtt = phase.serviceMs * Math.max(1, this.inflight / phase.capacity) * jitter;
         const dropped = phase.dropRate !== undefined && this.random() < phase.dropRate;
+        rtts.push(rtt);
+        if (t - start >= settleMs) settledRtts.push(rtt);
         this.calls.push({ end: t + rtt, rtt, inflight: this.inflight, dropped });
       }
     }
@@ -172,6 +191,9 @@ export class Simulation {
       meanLimit: mean,
       sdLimit: Math.sqrt(variance),
       meanRtt: rttCount === 0 ? 0 : rttSum / rttCount,
+      p99Rtt: p99(rtts),
+      p99RttSettled: p99(settledRtts),
+      lastShedMs,
     };
   }
 

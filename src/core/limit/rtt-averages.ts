@@ -17,7 +17,7 @@ export class RecentRtt {
   value = 0;
   /** Samples seen, counted up to `window`: until then the value is their plain mean. */
   seen = 0;
-  private readonly window: number = 1;
+  readonly window: number = 1;
   private readonly weight: number = 1;
 
   constructor(window: number) {
