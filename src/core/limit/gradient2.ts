@@ -128,10 +128,11 @@ export class Gradient2Limit implements LimitAlgorithm {
       // A cut takes the whole gradient at once, so a sudden slowdown sheds within a few round
       // trips; growth within the tolerance probes gently, and only when the limit is used.
       if (next > limit) next = round.maxInflight * 2 < limit ? limit : limit + this.smoothing * (next - limit);
-      // A limit the app does not use is cut only to twice what it used: a passing burst that
-      // queued sheds nothing afterwards, while a lasting slowdown fills that limit within a
-      // round or two and is then cut by the gradient.
-      else if (round.maxInflight * 2 < limit) next = Math.max(next, round.maxInflight * 2);
+      // A limit the app does not use is cut straight to twice what it used: at the onset of a
+      // slowdown the queue is then bounded at once instead of growing for the rounds (longer
+      // and longer ones) that halving from max would take; a passing burst that queued still
+      // has room for one twice its size afterwards.
+      else if (round.maxInflight * 2 < limit) next = Math.min(next, round.maxInflight * 2);
       // A short-term RTT lower than at the last cut, before it has been renewed by calls
       // admitted since, is the queue draining (the average still holds the slow calls
       // admitted before the cut): cutting again for them would overshoot.
