@@ -36,6 +36,8 @@ const BASELINE_GROWTH = 2;
  *   otherwise:               gradient = clamp(tolerance * L / S, 0.5, 1)
  *                            estimate = limit * gradient + queue
  *                            cut to the estimate at once; grow toward it by `smoothing`, when used
+ * An unused limit is cut to at most twice the calls in flight (the onset of a slowdown), and
+ * not cut again while the short-term RTT still drains the calls admitted before the last cut.
  * Against a dependency that serves `c` calls at once this settles near tolerance * c + queue;
  * with the gradient at its floor (the dependency got much slower), at 2 * queue.
  *
