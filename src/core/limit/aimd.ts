@@ -1,6 +1,6 @@
 import type { LimitAlgorithm } from './limit-algorithm';
 import { AdjustmentRound } from './round';
-import { NoLoadRtt, RecentRtt, RTT_FLOOR_MS } from './rtt-averages';
+import { NoLoadRtt, RecentRtt } from './rtt-averages';
 
 /** AIMD's tuning; docs/adaptive-limits.md explains each. */
 export interface AimdTuning {
@@ -45,11 +45,7 @@ export class AimdLimit implements LimitAlgorithm {
   }
 
   onSample(now: number, rttMs: number, inflight: number, dropped: boolean): void {
-    if (!(rttMs >= 0 && rttMs < Infinity && Number.isFinite(now))) return;
-    const floored = rttMs > RTT_FLOOR_MS ? rttMs : RTT_FLOOR_MS;
-    // A failed call may count as slow (a timeout), never as fast (a refused connection).
-    const rtt = dropped && floored < this.recent.value ? this.recent.value : floored;
-    this.recent.add(rtt);
+    if (!this.recent.addSample(now, rttMs, dropped)) return;
     // The round needs when the call really started: its own time, not the stand-in.
     if (this.round.add(now, rttMs, inflight, dropped)) this.adjust(now);
   }

@@ -1,6 +1,6 @@
 import type { LimitAlgorithm } from './limit-algorithm';
 import { AdjustmentRound } from './round';
-import { RecentRtt, RTT_FLOOR_MS } from './rtt-averages';
+import { RecentRtt } from './rtt-averages';
 
 /** Gradient2's tuning; docs/adaptive-limits.md explains each. */
 export interface Gradient2Tuning {
@@ -79,12 +79,7 @@ export class Gradient2Limit implements LimitAlgorithm {
   }
 
   onSample(now: number, rttMs: number, inflight: number, dropped: boolean): void {
-    if (!(rttMs >= 0 && rttMs < Infinity && Number.isFinite(now))) return;
-    const floored = rttMs > RTT_FLOOR_MS ? rttMs : RTT_FLOOR_MS;
-    // A failed call's time says nothing about how fast the dependency serves: it may count
-    // as slow (a timeout), never as fast (a refused connection).
-    const rtt = dropped && floored < this.short.value ? this.short.value : floored;
-    this.short.add(rtt);
+    if (!this.short.addSample(now, rttMs, dropped)) return;
     this.samplesSinceCut++;
     // Until the short window has filled, the long-term RTT is the same plain mean.
     if (!this.short.warm) this.longRtt = this.short.value;

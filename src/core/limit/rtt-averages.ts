@@ -9,7 +9,7 @@
  * event-loop noise, not queueing: without a floor a dependency answering in 2 µs that
  * once answers in 8 µs would look four times slower.
  */
-export const RTT_FLOOR_MS = 0.05;
+const RTT_FLOOR_MS = 0.05;
 
 /** The recent RTT: an exponentially weighted average over about `window` samples (weight 2/(window+1)). */
 export class RecentRtt {
@@ -27,6 +27,19 @@ export class RecentRtt {
 
   get warm(): boolean {
     return this.seen >= this.window;
+  }
+
+  /**
+   * Adds one finished call's round trip, floored, and returns false (adding nothing) for a
+   * sample that is not a time. A failed call's time says nothing about how fast the
+   * dependency serves: it may count as slow (a timeout), never as fast (a refused connection),
+   * so a dropped call faster than the recent average counts as that average.
+   */
+  addSample(now: number, rttMs: number, dropped: boolean): boolean {
+    if (!(rttMs >= 0 && rttMs < Infinity && Number.isFinite(now))) return false;
+    const floored = rttMs > RTT_FLOOR_MS ? rttMs : RTT_FLOOR_MS;
+    this.add(dropped && floored < this.value ? this.value : floored);
+    return true;
   }
 
   add(rtt: number): void {
