@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { procStats } from './proc-stat';
 
 /** True when `taskset` exists and may change this process's affinity. */
 export function canPin(): boolean {
@@ -49,18 +50,9 @@ export function affinityOf(pid: number): string {
 
 function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // The command name is in parentheses and may hold spaces; the parent PID is the second field after it.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  for (const { pid: child, ppid } of procStats()) {
     const list = children.get(ppid) ?? [];
-    list.push(Number(entry));
+    list.push(child);
     children.set(ppid, list);
   }
   const out: number[] = [];

@@ -6,9 +6,9 @@
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { procStats } from '../../scripts/lib/proc-stat';
 import { canRunRtHog, startRtHog } from '../../scripts/lib/rt-hog';
 import { spawnNode } from '../helpers/child-process';
 import { eventually } from '../helpers/eventually';
@@ -19,20 +19,9 @@ const STARTER = path.join(REPO, 'test', 'fixtures', 'bench', 'hog-starter.ts');
 
 /** Processes of process group `pgid` that are alive (not zombies). */
 function liveMembers(pgid: number): { pid: number; comm: string }[] {
-  const out: { pid: number; comm: string }[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') out.push({ pid: Number(entry), comm });
-  }
-  return out;
+  return procStats()
+    .filter((p) => p.pgrp === pgid && p.state !== 'Z' && p.state !== 'X')
+    .map(({ pid, comm }) => ({ pid, comm }));
 }
 
 async function gone(pgid: number, withinMs: number): Promise<void> {
