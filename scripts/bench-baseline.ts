@@ -22,6 +22,7 @@ import { CircuitBreaker } from '../src/core';
 import { plannedFaultCalls } from '../test/helpers/pg-planned-faults';
 import { startTcpFaultProxy } from '../test/helpers/tcp-fault-proxy';
 import { instrumentPg, SHARED_PG } from '../test/integration/pg-harness';
+import { seededRandom } from './lib/seeded-random';
 
 export interface BaselineBenchOptions {
   /** Queries at the steady rate. Default 20,000. */
@@ -69,20 +70,8 @@ circuit_breakers:
 `;
 }
 
-/** mulberry32: a small seeded generator, so every configuration meets the same plan. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function plan(o: Required<Omit<BaselineBenchOptions, 'pg'>>): boolean[] {
-  const next = seeded(o.seed);
+  const next = seededRandom(o.seed);
   const out: boolean[] = [];
   for (let i = 0; i < o.steadyCalls; i++) out.push(next() < o.steadyRate);
   for (let i = 0; i < o.jumpCalls; i++) out.push(next() < o.jumpRate);

@@ -1,4 +1,5 @@
 import type { LimitAlgorithm } from '../../src/core/limit/limit-algorithm';
+import { seededRandom } from '../../scripts/lib/seeded-random';
 
 /**
  * A simulated dependency in simulated time, for the limit algorithms' unit tests: calls
@@ -46,18 +47,6 @@ function p99(values: number[]): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))];
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so every run of a test sees the same traffic. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Call {
