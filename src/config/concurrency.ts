@@ -11,6 +11,7 @@ import { toPlain, type MapEntry, type TreeNode } from './tree';
 const KEYS = ['limit', 'algorithm', 'min', 'max'] as const;
 const readWhole = wholeNumber(1, MAX_CONCURRENCY_LIMIT);
 const readAlgorithm = oneOf(ADAPTIVE_ALGORITHMS);
+const LIMIT_EXPECTED = `a whole number from 1 to ${MAX_CONCURRENCY_LIMIT} (a fixed bulkhead) or adaptive`;
 
 /**
  * `concurrency:` of a breaker: `{ limit: <whole number> }` (a fixed bulkhead) or
@@ -34,12 +35,7 @@ export const readConcurrency: Reader<ConcurrencyInput> = (node, path, problems) 
   }
   const limitEntry = keys.get('limit');
   if (limitEntry === undefined) {
-    problems.add(
-      node.line,
-      joinPath(path, 'limit'),
-      undefined,
-      `a whole number from 1 to ${MAX_CONCURRENCY_LIMIT} (a fixed bulkhead) or adaptive`,
-    );
+    problems.add(node.line, joinPath(path, 'limit'), undefined, LIMIT_EXPECTED);
     return undefined;
   }
   const limitValue = toPlain(limitEntry.value);
@@ -52,12 +48,7 @@ export const readConcurrency: Reader<ConcurrencyInput> = (node, path, problems) 
     problems.add(e.line, joinPath(path, key), toPlain(e.value), `no ${key} with a fixed limit`, `${key} applies only to limit: adaptive`);
   }
   if (typeof limitValue !== 'number') {
-    problems.add(
-      limitEntry.line,
-      joinPath(path, 'limit'),
-      limitValue,
-      `a whole number from 1 to ${MAX_CONCURRENCY_LIMIT} (a fixed bulkhead) or adaptive`,
-    );
+    problems.add(limitEntry.line, joinPath(path, 'limit'), limitValue, LIMIT_EXPECTED);
     return undefined;
   }
   const limit = readWhole(limitEntry.value, joinPath(path, 'limit'), problems);
