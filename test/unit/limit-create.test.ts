@@ -30,7 +30,7 @@ describe('createLimitAlgorithm', () => {
       /concurrency\.min: got 1\.5/,
     );
     expect(() => createLimitAlgorithm({ kind: 'adaptive', algorithm: 'gradient2', min: 5, max: 4 })).to.throw(
-      'concurrency.max: got 4, expected a whole number from min (5) to 1000000',
+      'concurrency.max: got 4, expected a whole number from min (5) to 100000',
     );
     expect(() => createLimitAlgorithm({ kind: 'adaptive', algorithm: 'gradient2', min: 5, max: 2 ** 31 })).to.throw(
       /concurrency\.max: got 2147483648/,

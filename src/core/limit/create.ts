@@ -1,10 +1,9 @@
+import { MAX_CONCURRENCY_LIMIT } from '../concurrency-options';
 import { AimdLimit } from './aimd';
 import { Gradient2Limit } from './gradient2';
 import type { ConcurrencyOptions, LimitAlgorithm } from './limit-algorithm';
 import { VegasLimit } from './vegas';
 
-/** The largest `max` taken: far above any real concurrency, and small enough that limits stay small integers for V8. */
-export const MAX_CONCURRENCY_LIMIT = 1_000_000;
 
 /**
  * The algorithm a breaker's `concurrency:` section asks for. Options come parsed from the
