@@ -4,7 +4,6 @@ import { Gradient2Limit } from './gradient2';
 import type { ConcurrencyOptions, LimitAlgorithm } from './limit-algorithm';
 import { VegasLimit } from './vegas';
 
-
 /**
  * The algorithm a breaker's `concurrency:` section asks for. Options come parsed from the
  * config, which reports bad values to the user; the checks here guard programmatic callers,
